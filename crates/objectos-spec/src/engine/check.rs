@@ -1,0 +1,496 @@
+//! Walks a document against a compiled schema the way Zod parses input: every issue is collected,
+//! defaults fill missing keys, unknown keys are rejected, and a normalised copy is produced.
+
+use serde_json::{Map, Number, Value};
+
+use super::compile::{Additional, Arena, Format, Node, NodeId, Ty};
+use crate::issue::{Issue, IssueCode, JsonPath};
+
+/// Longest excerpt of a given value quoted in a message.
+const QUOTE_MAX: usize = 60;
+
+/// The walk's state: the arena, where we are, and what has gone wrong so far.
+pub(crate) struct Checker<'a> {
+    arena: &'a Arena,
+    path: JsonPath,
+    pub(crate) issues: Vec<Issue>,
+}
+
+impl<'a> Checker<'a> {
+    pub(crate) fn new(arena: &'a Arena) -> Self {
+        Self {
+            arena,
+            path: JsonPath::root(),
+            issues: Vec::new(),
+        }
+    }
+
+    fn issue(&mut self, code: IssueCode, message: String) {
+        self.issues
+            .push(Issue::new(self.path.clone(), code, message));
+    }
+
+    /// Checks `value` against node `id`, returning the normalised value.
+    pub(crate) fn check(&mut self, id: NodeId, value: &Value) -> Value {
+        let node = self.arena.node(id);
+        let before = self.issues.len();
+
+        if let Some(expected) = &node.const_value {
+            if value != expected {
+                self.issue(
+                    IssueCode::InvalidLiteral,
+                    format!(
+                        "Invalid literal value, expected {expected}, received {}",
+                        quote(value)
+                    ),
+                );
+                return value.clone();
+            }
+        }
+        if let Some(options) = &node.enum_values {
+            if !self.check_enum(options, value) {
+                return value.clone();
+            }
+        }
+        let mut out = match node.ty {
+            Some(ty) => match self.check_type(node, ty, value) {
+                Some(v) => v,
+                None => return value.clone(),
+            },
+            None => value.clone(),
+        };
+        // Nodes without a type still constrain the values of the types they name rules for.
+        if node.ty.is_none() {
+            out = self.check_untyped_rules(node, out);
+        }
+        if let Some(target) = node.reference {
+            out = self.check(target, &out);
+        }
+        for &branch in &node.all_of {
+            out = self.check(branch, &out);
+        }
+        if !node.any_of.is_empty() {
+            out = self.check_union(&node.any_of, &out, false);
+        }
+        if !node.one_of.is_empty() {
+            out = self.check_union(&node.one_of, &out, true);
+        }
+        if self.issues.len() > before {
+            return value.clone();
+        }
+        out
+    }
+
+    fn check_enum(&mut self, options: &[Value], value: &Value) -> bool {
+        if options.contains(value) {
+            return true;
+        }
+        let expected = options.iter().map(quote).collect::<Vec<_>>().join(" | ");
+        let all_strings = options.iter().all(Value::is_string);
+        if all_strings && !value.is_string() {
+            self.issue(
+                IssueCode::InvalidType,
+                format!("Expected {expected}, received {}", type_name(value)),
+            );
+        } else {
+            self.issue(
+                IssueCode::InvalidEnumValue,
+                format!(
+                    "Invalid enum value. Expected {expected}, received {}",
+                    quote(value)
+                ),
+            );
+        }
+        false
+    }
+
+    /// Checks the JSON type and the rules of that type; `None` when the type is wrong.
+    fn check_type(&mut self, node: &Node, ty: Ty, value: &Value) -> Option<Value> {
+        match (ty, value) {
+            (Ty::String, Value::String(s)) => {
+                self.check_string(node, s);
+                Some(value.clone())
+            }
+            (Ty::Number, Value::Number(n)) => {
+                self.check_number(node, n);
+                Some(value.clone())
+            }
+            (Ty::Integer, Value::Number(n)) => match integral(n) {
+                Some(int) => {
+                    self.check_number(node, n);
+                    Some(Value::Number(int))
+                }
+                None => {
+                    self.issue(
+                        IssueCode::InvalidType,
+                        "Expected integer, received float".to_owned(),
+                    );
+                    None
+                }
+            },
+            (Ty::Boolean, Value::Bool(_)) | (Ty::Null, Value::Null) => Some(value.clone()),
+            (Ty::Object, Value::Object(map)) => Some(Value::Object(self.check_object(node, map))),
+            (Ty::Array, Value::Array(items)) => Some(Value::Array(self.check_array(node, items))),
+            _ => {
+                let message = if value.is_null() && ty != Ty::Null {
+                    format!("Expected {}, received null", ty_name(ty))
+                } else {
+                    format!("Expected {}, received {}", ty_name(ty), type_name(value))
+                };
+                self.issue(IssueCode::InvalidType, message);
+                None
+            }
+        }
+    }
+
+    fn check_untyped_rules(&mut self, node: &Node, value: Value) -> Value {
+        match &value {
+            Value::String(s) => self.check_string(node, s),
+            Value::Number(n) => self.check_number(node, n),
+            Value::Object(map) if !node.properties.is_empty() || node.additional.is_some() => {
+                return Value::Object(self.check_object(node, map))
+            }
+            Value::Array(items) if node.items.is_some() => {
+                return Value::Array(self.check_array(node, items))
+            }
+            _ => {}
+        }
+        value
+    }
+
+    fn check_string(&mut self, node: &Node, s: &str) {
+        let len = s.chars().count() as u64;
+        if let Some(min) = node.min_length {
+            if len < min {
+                self.issue(
+                    IssueCode::TooSmall,
+                    format!("String must contain at least {min} character(s), received {len}"),
+                );
+            }
+        }
+        if let Some(max) = node.max_length {
+            if len > max {
+                self.issue(
+                    IssueCode::TooBig,
+                    format!("String must contain at most {max} character(s), received {len}"),
+                );
+            }
+        }
+        if let Some(pattern) = &node.pattern {
+            // A regex that gives up (backtrack limit) counts as no match: the input is refused, not accepted.
+            if !pattern.regex.is_match(s).unwrap_or(false) {
+                let given = quote(&Value::String(s.to_owned()));
+                let message = match node.format {
+                    Some(Format::Email) => format!("Invalid email, received {given}"),
+                    Some(Format::DateTime) => format!(
+                        "Invalid datetime: expected an ISO-8601 UTC timestamp such as 2026-01-31T09:30:00Z, received {given}"
+                    ),
+                    Some(Format::Uuid) => format!("Invalid uuid, received {given}"),
+                    _ => format!("Invalid string: must match /{}/, received {given}", pattern.source),
+                };
+                self.issue(IssueCode::InvalidString, message);
+            }
+        }
+    }
+
+    fn check_number(&mut self, node: &Node, n: &Number) {
+        let Some(x) = n.as_f64() else { return };
+        if let Some(min) = node.minimum {
+            if x < min {
+                self.issue(
+                    IssueCode::TooSmall,
+                    format!("Number must be greater than or equal to {min}, received {n}"),
+                );
+            }
+        }
+        if let Some(min) = node.exclusive_minimum {
+            if x <= min {
+                self.issue(
+                    IssueCode::TooSmall,
+                    format!("Number must be greater than {min}, received {n}"),
+                );
+            }
+        }
+        if let Some(max) = node.maximum {
+            if x > max {
+                self.issue(
+                    IssueCode::TooBig,
+                    format!("Number must be less than or equal to {max}, received {n}"),
+                );
+            }
+        }
+        if let Some(max) = node.exclusive_maximum {
+            if x >= max {
+                self.issue(
+                    IssueCode::TooBig,
+                    format!("Number must be less than {max}, received {n}"),
+                );
+            }
+        }
+    }
+
+    fn check_object(&mut self, node: &Node, map: &Map<String, Value>) -> Map<String, Value> {
+        let mut out = Map::new();
+        for (name, prop) in &node.properties {
+            self.path.push_key(name);
+            match map.get(name) {
+                Some(v) => {
+                    let checked = self.check(*prop, v);
+                    out.insert(name.clone(), checked);
+                }
+                None => {
+                    if let Some(default) = self.default_of(*prop) {
+                        // Defaults are run through their schema so nested defaults are filled too.
+                        let mut scratch = Checker::new(self.arena);
+                        let filled = scratch.check(*prop, &default);
+                        out.insert(name.clone(), filled);
+                    } else if node.required.iter().any(|r| r == name) {
+                        self.issue(IssueCode::InvalidType, "Required".to_owned());
+                    }
+                }
+            }
+            self.path.pop();
+        }
+        let mut unknown = Vec::new();
+        for (key, v) in map {
+            if let Some(names) = node.property_names {
+                self.path.push_key(key);
+                self.check(names, &Value::String(key.clone()));
+                self.path.pop();
+            }
+            if node.properties.iter().any(|(name, _)| name == key) {
+                continue;
+            }
+            match node.additional.unwrap_or(Additional::Any) {
+                Additional::Any => {
+                    out.insert(key.clone(), v.clone());
+                }
+                Additional::Deny => unknown.push(key.as_str()),
+                Additional::Schema(id) => {
+                    self.path.push_key(key);
+                    let checked = self.check(id, v);
+                    self.path.pop();
+                    out.insert(key.clone(), checked);
+                }
+            }
+        }
+        if !unknown.is_empty() {
+            let listed = unknown
+                .iter()
+                .map(|k| format!("'{k}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let known = node
+                .properties
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.issue(
+                IssueCode::UnrecognizedKeys,
+                format!("Unrecognized key(s) in object: {listed}; allowed keys: {known}"),
+            );
+        }
+        out
+    }
+
+    /// The default of a node, looking through `$ref`.
+    fn default_of(&self, id: NodeId) -> Option<Value> {
+        let node = self.arena.node(id);
+        node.default
+            .clone()
+            .or_else(|| node.reference.and_then(|r| self.default_of(r)))
+    }
+
+    fn check_array(&mut self, node: &Node, items: &[Value]) -> Vec<Value> {
+        let len = items.len() as u64;
+        if let Some(min) = node.min_items {
+            if len < min {
+                self.issue(
+                    IssueCode::TooSmall,
+                    format!("Array must contain at least {min} element(s), received {len}"),
+                );
+            }
+        }
+        if let Some(max) = node.max_items {
+            if len > max {
+                self.issue(
+                    IssueCode::TooBig,
+                    format!("Array must contain at most {max} element(s), received {len}"),
+                );
+            }
+        }
+        let Some(item) = node.items else {
+            return items.to_vec();
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                self.path.push_index(i);
+                let checked = self.check(item, v);
+                self.path.pop();
+                checked
+            })
+            .collect()
+    }
+
+    /// `anyOf` / `oneOf`. A union of objects told apart by a constant property is checked as a
+    /// discriminated union (issues come from the chosen variant); otherwise variants are tried in order.
+    fn check_union(&mut self, branches: &[NodeId], value: &Value, exactly_one: bool) -> Value {
+        if let Some(key) = self.discriminator(branches) {
+            let tag = value.get(&key);
+            let chosen = branches
+                .iter()
+                .copied()
+                .find(|&b| self.const_of(b, &key).as_ref() == tag);
+            return match (chosen, value.is_object()) {
+                (Some(branch), _) => self.check(branch, value),
+                (None, false) => {
+                    self.issue(
+                        IssueCode::InvalidType,
+                        format!("Expected object, received {}", type_name(value)),
+                    );
+                    value.clone()
+                }
+                (None, true) => {
+                    let expected = branches
+                        .iter()
+                        .filter_map(|&b| self.const_of(b, &key))
+                        .map(|v| quote(&v))
+                        .collect::<Vec<_>>()
+                        .join(" | ");
+                    self.path.push_key(&key);
+                    self.issue(
+                        IssueCode::InvalidUnionDiscriminator,
+                        format!(
+                            "Invalid discriminator value. Expected {expected}, received {}",
+                            tag.map_or_else(|| "undefined".to_owned(), quote)
+                        ),
+                    );
+                    self.path.pop();
+                    value.clone()
+                }
+            };
+        }
+        let mut matched: Option<Value> = None;
+        let mut matches = 0;
+        for &branch in branches {
+            let mut trial = Checker {
+                arena: self.arena,
+                path: self.path.clone(),
+                issues: Vec::new(),
+            };
+            let out = trial.check(branch, value);
+            if trial.issues.is_empty() {
+                matches += 1;
+                matched.get_or_insert(out);
+            }
+        }
+        match matched {
+            Some(out) if !(exactly_one && matches > 1) => out,
+            Some(_) => {
+                self.issue(
+                    IssueCode::InvalidUnion,
+                    format!("Invalid input: matches {matches} variants of a union that needs exactly one"),
+                );
+                value.clone()
+            }
+            None => {
+                self.issue(
+                    IssueCode::InvalidUnion,
+                    format!(
+                        "Invalid input: {} matches none of the {} allowed forms",
+                        type_name(value),
+                        branches.len()
+                    ),
+                );
+                value.clone()
+            }
+        }
+    }
+
+    fn resolved(&self, mut id: NodeId) -> &Node {
+        // Follow `$ref`-only nodes; a cycle of pure references cannot come from a compiled schema
+        // that also validates anything, but the bound keeps this total.
+        for _ in 0..32 {
+            let node = self.arena.node(id);
+            match node.reference {
+                Some(next) if node.ty.is_none() && node.properties.is_empty() => id = next,
+                _ => return node,
+            }
+        }
+        self.arena.node(id)
+    }
+
+    fn const_of(&self, branch: NodeId, key: &str) -> Option<Value> {
+        let node = self.resolved(branch);
+        let (_, prop) = node.properties.iter().find(|(name, _)| name == key)?;
+        self.resolved(*prop).const_value.clone()
+    }
+
+    fn discriminator(&self, branches: &[NodeId]) -> Option<String> {
+        let first = self.resolved(*branches.first()?);
+        first
+            .properties
+            .iter()
+            .map(|(name, _)| name)
+            .find(|name| branches.iter().all(|&b| self.const_of(b, name).is_some()))
+            .cloned()
+    }
+}
+
+/// An integral JSON number as an integer `Number` (`3.0` becomes `3`), or `None` for a fraction.
+fn integral(n: &Number) -> Option<Number> {
+    if n.is_i64() || n.is_u64() {
+        return Some(n.clone());
+    }
+    let x = n.as_f64()?;
+    if x.fract() != 0.0 || !x.is_finite() {
+        return None;
+    }
+    // Within ±2^63 the cast is exact for integral values; beyond it the bounds check reports the value.
+    if x.abs() < 9.2e18 {
+        Some(Number::from(x as i64))
+    } else {
+        Some(n.clone())
+    }
+}
+
+fn ty_name(ty: Ty) -> &'static str {
+    match ty {
+        Ty::String => "string",
+        Ty::Number => "number",
+        Ty::Integer => "integer",
+        Ty::Boolean => "boolean",
+        Ty::Object => "object",
+        Ty::Array => "array",
+        Ty::Null => "null",
+    }
+}
+
+/// The Zod name of a value's type, as used in `received ...`.
+pub(crate) fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// A value quoted for a message, strings in single quotes, long ones shortened.
+pub(crate) fn quote(value: &Value) -> String {
+    let text = match value {
+        Value::String(s) => format!("'{s}'"),
+        other => other.to_string(),
+    };
+    if text.chars().count() > QUOTE_MAX {
+        let cut: String = text.chars().take(QUOTE_MAX).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}

@@ -1,0 +1,273 @@
+//! The schema engine: the embedded JSON Schemas, compiled once, checked the way Zod parses input.
+
+mod check;
+mod compile;
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use serde_json::Value;
+
+pub(crate) use check::{quote, type_name};
+pub use compile::CompileError;
+
+use crate::issue::Issue;
+use compile::{Arena, NodeId};
+
+/// The embedded schema documents: `(name, text)`, name = folder/file without `.json`.
+pub(crate) const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "data/DataTypeMapping",
+        include_str!("../../schemas/data/DataTypeMapping.json"),
+    ),
+    (
+        "data/Dataset",
+        include_str!("../../schemas/data/Dataset.json"),
+    ),
+    (
+        "data/DatasetMode",
+        include_str!("../../schemas/data/DatasetMode.json"),
+    ),
+    ("data/Field", include_str!("../../schemas/data/Field.json")),
+    (
+        "data/FieldType",
+        include_str!("../../schemas/data/FieldType.json"),
+    ),
+    (
+        "data/FilterCondition",
+        include_str!("../../schemas/data/FilterCondition.json"),
+    ),
+    ("data/Index", include_str!("../../schemas/data/Index.json")),
+    ("data/Query", include_str!("../../schemas/data/Query.json")),
+    (
+        "data/QueryFilter",
+        include_str!("../../schemas/data/QueryFilter.json"),
+    ),
+    (
+        "data/SQLDialect",
+        include_str!("../../schemas/data/SQLDialect.json"),
+    ),
+    (
+        "data/SeedLoaderRequest",
+        include_str!("../../schemas/data/SeedLoaderRequest.json"),
+    ),
+    (
+        "data/SeedLoaderResult",
+        include_str!("../../schemas/data/SeedLoaderResult.json"),
+    ),
+    (
+        "data/SelectOption",
+        include_str!("../../schemas/data/SelectOption.json"),
+    ),
+    (
+        "data/TenantDatabaseLifecycle",
+        include_str!("../../schemas/data/TenantDatabaseLifecycle.json"),
+    ),
+    (
+        "data/TenantResolverStrategy",
+        include_str!("../../schemas/data/TenantResolverStrategy.json"),
+    ),
+    (
+        "data/TursoGroup",
+        include_str!("../../schemas/data/TursoGroup.json"),
+    ),
+    (
+        "data/TursoMultiTenantConfig",
+        include_str!("../../schemas/data/TursoMultiTenantConfig.json"),
+    ),
+    (
+        "kernel/KernelContext",
+        include_str!("../../schemas/kernel/KernelContext.json"),
+    ),
+    (
+        "kernel/TenantRuntimeContext",
+        include_str!("../../schemas/kernel/TenantRuntimeContext.json"),
+    ),
+    (
+        "system/AppCompatibilityCheck",
+        include_str!("../../schemas/system/AppCompatibilityCheck.json"),
+    ),
+    (
+        "system/AppInstallRequest",
+        include_str!("../../schemas/system/AppInstallRequest.json"),
+    ),
+    (
+        "system/AppInstallResult",
+        include_str!("../../schemas/system/AppInstallResult.json"),
+    ),
+    (
+        "system/AppManifest",
+        include_str!("../../schemas/system/AppManifest.json"),
+    ),
+    (
+        "system/DeployBundle",
+        include_str!("../../schemas/system/DeployBundle.json"),
+    ),
+    (
+        "system/DeployDiff",
+        include_str!("../../schemas/system/DeployDiff.json"),
+    ),
+    (
+        "system/DeployManifest",
+        include_str!("../../schemas/system/DeployManifest.json"),
+    ),
+    (
+        "system/DeployStatusEnum",
+        include_str!("../../schemas/system/DeployStatusEnum.json"),
+    ),
+    (
+        "system/DeployValidationIssue",
+        include_str!("../../schemas/system/DeployValidationIssue.json"),
+    ),
+    (
+        "system/DeployValidationResult",
+        include_str!("../../schemas/system/DeployValidationResult.json"),
+    ),
+    (
+        "system/MigrationPlan",
+        include_str!("../../schemas/system/MigrationPlan.json"),
+    ),
+    (
+        "system/ProvisioningStep",
+        include_str!("../../schemas/system/ProvisioningStep.json"),
+    ),
+    (
+        "system/QuotaEnforcementResult",
+        include_str!("../../schemas/system/QuotaEnforcementResult.json"),
+    ),
+    (
+        "system/Tenant",
+        include_str!("../../schemas/system/Tenant.json"),
+    ),
+    (
+        "system/TenantConnectionConfig",
+        include_str!("../../schemas/system/TenantConnectionConfig.json"),
+    ),
+    (
+        "system/TenantIsolationConfig",
+        include_str!("../../schemas/system/TenantIsolationConfig.json"),
+    ),
+    (
+        "system/TenantIsolationLevel",
+        include_str!("../../schemas/system/TenantIsolationLevel.json"),
+    ),
+    (
+        "system/TenantPlan",
+        include_str!("../../schemas/system/TenantPlan.json"),
+    ),
+    (
+        "system/TenantProvisioningRequest",
+        include_str!("../../schemas/system/TenantProvisioningRequest.json"),
+    ),
+    (
+        "system/TenantProvisioningResult",
+        include_str!("../../schemas/system/TenantProvisioningResult.json"),
+    ),
+    (
+        "system/TenantProvisioningStatusEnum",
+        include_str!("../../schemas/system/TenantProvisioningStatusEnum.json"),
+    ),
+    (
+        "system/TenantQuota",
+        include_str!("../../schemas/system/TenantQuota.json"),
+    ),
+    (
+        "system/TenantRegion",
+        include_str!("../../schemas/system/TenantRegion.json"),
+    ),
+    (
+        "system/TenantSecurityPolicy",
+        include_str!("../../schemas/system/TenantSecurityPolicy.json"),
+    ),
+    (
+        "system/TenantUsage",
+        include_str!("../../schemas/system/TenantUsage.json"),
+    ),
+    (
+        "objectos/ObjectDefinition",
+        include_str!("../../schemas/objectos/ObjectDefinition.json"),
+    ),
+];
+
+/// Every embedded document compiled into one arena, with each document's root by name.
+pub(crate) struct Schemas {
+    arena: Arena,
+    roots: HashMap<&'static str, NodeId>,
+}
+
+impl Schemas {
+    /// Compiles all embedded documents (each once; `$ref`s across documents are shared).
+    pub(crate) fn compile() -> Result<Self, CompileError> {
+        let mut arena = Arena::default();
+        let mut ids = Vec::with_capacity(EMBEDDED.len());
+        for (name, text) in EMBEDDED {
+            ids.push((*name, arena.add_document(name, text)?));
+        }
+        let mut roots = HashMap::with_capacity(ids.len());
+        for (name, id) in ids {
+            roots.insert(name, arena.compile_document(&id)?);
+        }
+        Ok(Self { arena, roots })
+    }
+
+    /// Checks `value` against the named document; returns the normalised value and every issue.
+    /// An unknown name is a programming error and is reported as a `custom` issue at the root.
+    pub(crate) fn check(&self, schema: &str, value: &Value) -> (Value, Vec<Issue>) {
+        let Some(&root) = self.roots.get(schema) else {
+            let issue = Issue::new(
+                crate::JsonPath::root(),
+                crate::IssueCode::Custom,
+                format!("internal: no embedded schema named {schema}"),
+            );
+            return (value.clone(), vec![issue]);
+        };
+        let mut checker = check::Checker::new(&self.arena);
+        let out = checker.check(root, value);
+        (out, checker.issues)
+    }
+}
+
+impl Schemas {
+    /// The top-level property names of an object schema, and those required without a default.
+    pub(crate) fn top_level(&self, schema: &str) -> Option<(Vec<&str>, Vec<&str>)> {
+        let node = self.arena.node(*self.roots.get(schema)?);
+        if node.properties.is_empty() {
+            return None;
+        }
+        let props = node.properties.iter().map(|(k, _)| k.as_str()).collect();
+        let required = node
+            .required
+            .iter()
+            .filter(|r| {
+                node.properties
+                    .iter()
+                    .find(|(k, _)| k == *r)
+                    .is_some_and(|(_, id)| self.arena.node(*id).default.is_none())
+            })
+            .map(String::as_str)
+            .collect();
+        Some((props, required))
+    }
+}
+
+static SCHEMAS: LazyLock<Result<Schemas, CompileError>> = LazyLock::new(Schemas::compile);
+
+/// The compiled embedded schemas.
+///
+/// The documents are compiled into the binary and covered by the test
+/// `engine::tests::every_embedded_schema_compiles`; a failure here is a build defect, not an input
+/// problem, so it is surfaced as an error to the caller rather than a panic.
+pub(crate) fn schemas() -> Result<&'static Schemas, &'static CompileError> {
+    SCHEMAS.as_ref()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_schema_compiles() {
+        let schemas = Schemas::compile().expect("embedded schemas compile");
+        assert_eq!(schemas.roots.len(), EMBEDDED.len());
+    }
+}
