@@ -5,8 +5,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::engine::{self, type_name};
-use crate::issue::{Issue, IssueCode, JsonPath, ValidationError};
-use crate::model::ObjectDefinition;
+use crate::issue::{Issue, IssueCode, JsonPath, PathSegment, ValidationError};
+use crate::model::{field_rule_issues, ObjectDefinition};
+use crate::types::field::Field;
 
 /// Rules beyond the JSON shape, run on the normalised document (which they may refine).
 type Rules = fn(&mut Value, &mut Vec<Issue>);
@@ -209,6 +210,28 @@ pub fn infer(value: &Value) -> Option<Inference> {
 
 fn object_rules(value: &mut Value, issues: &mut Vec<Issue>) {
     if !issues.is_empty() {
+        // The object as a whole is malformed; still check each well-formed field so every issue
+        // is reported in one pass.
+        let Some(fields) = value.get("fields").and_then(Value::as_object) else {
+            return;
+        };
+        let mut extra = Vec::new();
+        for (key, field) in fields {
+            let prefix = [
+                PathSegment::Key("fields".to_owned()),
+                PathSegment::Key(key.clone()),
+            ];
+            if issues
+                .iter()
+                .any(|i| i.path.segments().starts_with(&prefix))
+            {
+                continue;
+            }
+            if let Ok(field) = serde_json::from_value::<Field>(field.clone()) {
+                extra.extend(field_rule_issues(key, &field));
+            }
+        }
+        issues.extend(extra);
         return;
     }
     match serde_json::from_value::<ObjectDefinition>(value.clone()) {

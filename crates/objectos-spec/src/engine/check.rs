@@ -33,7 +33,6 @@ impl<'a> Checker<'a> {
     /// Checks `value` against node `id`, returning the normalised value.
     pub(crate) fn check(&mut self, id: NodeId, value: &Value) -> Value {
         let node = self.arena.node(id);
-        let before = self.issues.len();
 
         if let Some(expected) = &node.const_value {
             if value != expected {
@@ -75,9 +74,7 @@ impl<'a> Checker<'a> {
         if !node.one_of.is_empty() {
             out = self.check_union(&node.one_of, &out, true);
         }
-        if self.issues.len() > before {
-            return value.clone();
-        }
+        // Even with issues the partly normalised value is returned: rules use its well-formed parts.
         out
     }
 

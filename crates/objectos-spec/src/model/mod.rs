@@ -3,6 +3,6 @@
 mod object;
 
 pub use object::{
-    ApiMethod, ObjectCapabilities, ObjectDefinition, OPTION_TYPES, RELATION_TYPES,
-    RESERVED_OBJECT_PREFIXES, SYSTEM_COLUMNS,
+    field_rule_issues, ApiMethod, ObjectCapabilities, ObjectDefinition, OPTION_TYPES,
+    RELATION_TYPES, RESERVED_OBJECT_PREFIXES, SYSTEM_COLUMNS,
 };

@@ -234,6 +234,16 @@ impl ObjectDefinition {
     }
 }
 
+/// The rules of one field, with paths `fields.<key>...` relative to its object.
+pub fn field_rule_issues(key: &str, field: &Field) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    let at = JsonPath::root().key("fields").key(key);
+    check_field(key, field, &at, &mut |path, message| {
+        issues.push(Issue::new(path, IssueCode::Custom, message))
+    });
+    issues
+}
+
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')

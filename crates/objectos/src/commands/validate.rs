@@ -1,0 +1,125 @@
+//! `objectos validate FILE [--as KIND] [--json]`: check a document before sending it.
+//!
+//! Exit codes: 0 valid, 1 invalid, 2 the file cannot be read or parsed (or KIND is unknown).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use objectos_spec::{infer, kind, Issue, IssueCode, JsonPath, Kind, KINDS};
+use serde_json::{json, Value};
+
+/// Arguments of `objectos validate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The document: JSON, or YAML when the name ends in .yaml/.yml; `-` reads standard input.
+    file: PathBuf,
+    /// The schema to check against (for example DeployBundle, TenantProvisioningRequest);
+    /// inferred from the document's shape when left out.
+    #[arg(long = "as", value_name = "KIND")]
+    kind: Option<String>,
+    /// Print `{"valid", "kind", "issues": [{"path", "code", "message"}]}` instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+const EXIT_INVALID: u8 = 1;
+const EXIT_UNREADABLE: u8 = 2;
+
+/// Runs the command and returns its exit code.
+pub fn run(args: &Args) -> ExitCode {
+    let label = args.file.display().to_string();
+    let document = match read_document(&args.file) {
+        Ok(value) => value,
+        Err(message) => {
+            eprintln!("objectos validate: {label}: {message}");
+            return ExitCode::from(EXIT_UNREADABLE);
+        }
+    };
+
+    let (chosen, inferred): (Option<&Kind>, bool) = match &args.kind {
+        Some(name) => match kind(name) {
+            Some(k) => (Some(k), false),
+            None => {
+                let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+                eprintln!(
+                    "objectos validate: unknown kind '{name}'; expected one of: {}",
+                    names.join(", ")
+                );
+                return ExitCode::from(EXIT_UNREADABLE);
+            }
+        },
+        None => (infer(&document).map(|i| i.kind), true),
+    };
+
+    let issues = match chosen {
+        Some(k) => k.validate(&document).issues,
+        None => vec![Issue::new(
+            JsonPath::root(),
+            IssueCode::InvalidType,
+            format!(
+                "Cannot infer the kind of a document that is a {} with no known keys; name it with --as KIND",
+                objectos_spec::json_type_name(&document)
+            ),
+        )],
+    };
+    let valid = issues.is_empty();
+    let kind_name = chosen.map(|k| k.name);
+
+    if args.json {
+        if inferred {
+            if let Some(name) = kind_name {
+                eprintln!("objectos validate: kind inferred from the document's shape: {name}");
+            }
+        }
+        let out = json!({"valid": valid, "kind": kind_name, "issues": issues});
+        println!("{out}");
+    } else {
+        print_human(&label, kind_name, inferred, &issues);
+    }
+    if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_INVALID)
+    }
+}
+
+fn print_human(label: &str, kind: Option<&str>, inferred: bool, issues: &[Issue]) {
+    if let (Some(name), true) = (kind, inferred) {
+        println!(
+            "{label}: kind inferred from the document's shape: {name} (use --as KIND to choose)"
+        );
+    }
+    let kind = kind.unwrap_or("document");
+    if issues.is_empty() {
+        println!("{label}: valid {kind}");
+        return;
+    }
+    println!("{label}: invalid {kind}, {} issue(s):", issues.len());
+    for issue in issues {
+        println!("  {issue}");
+    }
+}
+
+/// Reads and parses the document; the error is one line saying what went wrong.
+fn read_document(path: &Path) -> Result<Value, String> {
+    let text = if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        text
+    } else {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?
+    };
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let yaml = || serde_yaml::from_str::<Value>(&text).map_err(|e| format!("not valid YAML: {e}"));
+    match extension.to_ascii_lowercase().as_str() {
+        "yaml" | "yml" => yaml(),
+        "json" => serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}")),
+        // Unknown extension or stdin: JSON, else YAML (a superset), reporting the JSON error if both fail.
+        _ => serde_json::from_str(&text).or_else(|json_error| {
+            yaml().map_err(|_| format!("neither JSON nor YAML; as JSON: {json_error}"))
+        }),
+    }
+}
