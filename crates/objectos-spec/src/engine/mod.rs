@@ -265,9 +265,123 @@ pub(crate) fn schemas() -> Result<&'static Schemas, &'static CompileError> {
 mod tests {
     use super::*;
 
+    use serde_json::json;
+
+    fn check(schema: &str, value: Value) -> (Value, Vec<(String, &'static str)>) {
+        let schemas = schemas().expect("embedded schemas compile");
+        let (out, issues) = schemas.check(schema, &value);
+        let issues = issues
+            .into_iter()
+            .map(|i| (i.path.to_string(), i.code.as_str()))
+            .collect();
+        (out, issues)
+    }
+
     #[test]
     fn every_embedded_schema_compiles() {
         let schemas = Schemas::compile().expect("embedded schemas compile");
         assert_eq!(schemas.roots.len(), EMBEDDED.len());
+    }
+
+    #[test]
+    fn nested_defaults_are_filled_through_default_objects() {
+        let (out, issues) = check(
+            "data/TenantDatabaseLifecycle",
+            json!({"onTenantCreate": {}, "onTenantDelete": {"immediate": true}, "onTenantSuspend": {}}),
+        );
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(
+            out["onTenantDelete"],
+            json!({"immediate": true, "gracePeriodHours": 72, "createBackup": true})
+        );
+        assert_eq!(
+            out["onTenantSuspend"],
+            json!({"revokeTokens": true, "readOnly": true})
+        );
+    }
+
+    #[test]
+    fn integral_floats_become_integers_and_fractions_are_refused() {
+        let (out, issues) = check("system/TenantQuota", json!({"maxUsers": 3.0}));
+        assert!(issues.is_empty());
+        assert_eq!(out["maxUsers"].as_u64(), Some(3));
+        let (_, issues) = check(
+            "system/TenantQuota",
+            json!({"maxUsers": 3.5, "maxObjects": 0}),
+        );
+        assert_eq!(
+            issues,
+            vec![
+                ("maxUsers".to_owned(), "invalid_type"),
+                ("maxObjects".to_owned(), "too_small")
+            ]
+        );
+    }
+
+    #[test]
+    fn string_length_counts_code_points() {
+        // "é" is one code point, two UTF-8 bytes: minLength 1 is met by it.
+        let (_, issues) = check("system/TenantProvisioningRequest", json!({"orgId": "é"}));
+        assert!(issues.is_empty());
+        let (_, issues) = check("system/TenantProvisioningRequest", json!({"orgId": ""}));
+        assert_eq!(issues, vec![("orgId".to_owned(), "too_small")]);
+    }
+
+    #[test]
+    fn recursive_references_are_followed() {
+        let deep = json!({"where": {"$and": [{"$or": [{"$not": {"$and": [{"$bad": 1}]}}]}]}});
+        let (_, issues) = check("data/QueryFilter", deep);
+        assert_eq!(
+            issues,
+            vec![(
+                "where.$and[0].$or[0].$not.$and[0]".to_owned(),
+                "unrecognized_keys"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_discriminated_union_reports_the_chosen_variant_issues() {
+        let (_, issues) = check(
+            "system/TenantIsolationConfig",
+            json!({"strategy": "isolated_schema", "schema": {"namingPattern": 5}}),
+        );
+        assert_eq!(
+            issues,
+            vec![("schema.namingPattern".to_owned(), "invalid_type")]
+        );
+        let (_, issues) = check("system/TenantIsolationConfig", json!({"database": {}}));
+        assert_eq!(
+            issues,
+            vec![("strategy".to_owned(), "invalid_union_discriminator")]
+        );
+        let (_, issues) = check("system/TenantIsolationConfig", json!("shared_schema"));
+        assert_eq!(issues, vec![(String::new(), "invalid_type")]);
+    }
+
+    #[test]
+    fn missing_required_and_null_are_distinguished() {
+        let (_, issues) = check("system/ProvisioningStep", json!({"status": null}));
+        assert_eq!(
+            issues,
+            vec![
+                ("name".to_owned(), "invalid_type"),
+                ("status".to_owned(), "invalid_type")
+            ]
+        );
+        let schemas = schemas().expect("compiled");
+        let (_, issues) = schemas.check("system/ProvisioningStep", &json!({"status": null}));
+        assert_eq!(issues[0].message, "Required");
+        assert!(
+            issues[1].message.contains("received null"),
+            "{}",
+            issues[1].message
+        );
+    }
+
+    #[test]
+    fn an_unknown_schema_name_is_an_issue_not_a_panic() {
+        let (_, issues) = check("system/Nope", json!({}));
+        assert_eq!(issues, vec![(String::new(), "custom")]);
     }
 }

@@ -32,64 +32,21 @@ pub struct AppManifest {
     pub dependencies: Vec<String>,
 }
 
-/// Issue severity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum CompatibilitySeverity {
-    /// `error`
-    #[serde(rename = "error")]
-    Error,
-    /// `warning`
-    #[serde(rename = "warning")]
-    Warning,
-}
-
-impl CompatibilitySeverity {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Error, Self::Warning];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Error => "error",
-            Self::Warning => "warning",
-        }
+spec_enum! {
+    /// Issue severity.
+    CompatibilitySeverity {
+        Error => "error",
+        Warning => "warning",
     }
 }
 
-/// Issue category.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum CompatibilityCategory {
-    /// `kernel_version`
-    #[serde(rename = "kernel_version")]
-    KernelVersion,
-    /// `object_conflict`
-    #[serde(rename = "object_conflict")]
-    ObjectConflict,
-    /// `dependency_missing`
-    #[serde(rename = "dependency_missing")]
-    DependencyMissing,
-    /// `quota_exceeded`
-    #[serde(rename = "quota_exceeded")]
-    QuotaExceeded,
-}
-
-impl CompatibilityCategory {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::KernelVersion,
-        Self::ObjectConflict,
-        Self::DependencyMissing,
-        Self::QuotaExceeded,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::KernelVersion => "kernel_version",
-            Self::ObjectConflict => "object_conflict",
-            Self::DependencyMissing => "dependency_missing",
-            Self::QuotaExceeded => "quota_exceeded",
-        }
+spec_enum! {
+    /// Issue category.
+    CompatibilityCategory {
+        KernelVersion => "kernel_version",
+        ObjectConflict => "object_conflict",
+        DependencyMissing => "dependency_missing",
+        QuotaExceeded => "quota_exceeded",
     }
 }
 

@@ -5,73 +5,23 @@ use serde::{Deserialize, Serialize};
 use super::provisioning::TenantPlan;
 use super::tenant::TenantQuota;
 
-/// Kernel operating mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum RuntimeMode {
-    /// `development`
-    #[serde(rename = "development")]
-    Development,
-    /// `production`
-    #[serde(rename = "production")]
-    Production,
-    /// `test`
-    #[serde(rename = "test")]
-    Test,
-    /// `provisioning`
-    #[serde(rename = "provisioning")]
-    Provisioning,
-    /// `preview`
-    #[serde(rename = "preview")]
-    Preview,
-}
-
-impl RuntimeMode {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Development,
-        Self::Production,
-        Self::Test,
-        Self::Provisioning,
-        Self::Preview,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Development => "development",
-            Self::Production => "production",
-            Self::Test => "test",
-            Self::Provisioning => "provisioning",
-            Self::Preview => "preview",
-        }
+spec_enum! {
+    /// Kernel operating mode.
+    RuntimeMode {
+        Development => "development",
+        Production => "production",
+        Test => "test",
+        Provisioning => "provisioning",
+        Preview => "preview",
     }
 }
 
-/// Permission role for the simulated preview user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SimulatedRole {
-    /// `admin`
-    #[serde(rename = "admin")]
-    Admin,
-    /// `user`
-    #[serde(rename = "user")]
-    User,
-    /// `viewer`
-    #[serde(rename = "viewer")]
-    Viewer,
-}
-
-impl SimulatedRole {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Admin, Self::User, Self::Viewer];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::User => "user",
-            Self::Viewer => "viewer",
-        }
+spec_enum! {
+    /// Permission role for the simulated preview user.
+    SimulatedRole {
+        Admin => "admin",
+        User => "user",
+        Viewer => "viewer",
     }
 }
 

@@ -2,55 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Deployment lifecycle status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum DeployStatus {
-    /// `validating`
-    #[serde(rename = "validating")]
-    Validating,
-    /// `diffing`
-    #[serde(rename = "diffing")]
-    Diffing,
-    /// `migrating`
-    #[serde(rename = "migrating")]
-    Migrating,
-    /// `registering`
-    #[serde(rename = "registering")]
-    Registering,
-    /// `ready`
-    #[serde(rename = "ready")]
-    Ready,
-    /// `failed`
-    #[serde(rename = "failed")]
-    Failed,
-    /// `rolling_back`
-    #[serde(rename = "rolling_back")]
-    RollingBack,
-}
-
-impl DeployStatus {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Validating,
-        Self::Diffing,
-        Self::Migrating,
-        Self::Registering,
-        Self::Ready,
-        Self::Failed,
-        Self::RollingBack,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Validating => "validating",
-            Self::Diffing => "diffing",
-            Self::Migrating => "migrating",
-            Self::Registering => "registering",
-            Self::Ready => "ready",
-            Self::Failed => "failed",
-            Self::RollingBack => "rolling_back",
-        }
+spec_enum! {
+    /// Deployment lifecycle status.
+    DeployStatus {
+        Validating => "validating",
+        Diffing => "diffing",
+        Migrating => "migrating",
+        Registering => "registering",
+        Ready => "ready",
+        Failed => "failed",
+        RollingBack => "rolling_back",
     }
 }
 
@@ -94,78 +55,24 @@ pub struct DeployBundle {
     pub seed_data: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
-/// Entity type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ChangeEntityType {
-    /// `object`
-    #[serde(rename = "object")]
-    Object,
-    /// `field`
-    #[serde(rename = "field")]
-    Field,
-    /// `index`
-    #[serde(rename = "index")]
-    Index,
-    /// `view`
-    #[serde(rename = "view")]
-    View,
-    /// `flow`
-    #[serde(rename = "flow")]
-    Flow,
-    /// `permission`
-    #[serde(rename = "permission")]
-    Permission,
-}
-
-impl ChangeEntityType {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Object,
-        Self::Field,
-        Self::Index,
-        Self::View,
-        Self::Flow,
-        Self::Permission,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Object => "object",
-            Self::Field => "field",
-            Self::Index => "index",
-            Self::View => "view",
-            Self::Flow => "flow",
-            Self::Permission => "permission",
-        }
+spec_enum! {
+    /// Entity type.
+    ChangeEntityType {
+        Object => "object",
+        Field => "field",
+        Index => "index",
+        View => "view",
+        Flow => "flow",
+        Permission => "permission",
     }
 }
 
-/// Change type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ChangeType {
-    /// `added`
-    #[serde(rename = "added")]
-    Added,
-    /// `modified`
-    #[serde(rename = "modified")]
-    Modified,
-    /// `removed`
-    #[serde(rename = "removed")]
-    Removed,
-}
-
-impl ChangeType {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Added, Self::Modified, Self::Removed];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Added => "added",
-            Self::Modified => "modified",
-            Self::Removed => "removed",
-        }
+spec_enum! {
+    /// Change type.
+    ChangeType {
+        Added => "added",
+        Modified => "modified",
+        Removed => "removed",
     }
 }
 
@@ -214,31 +121,12 @@ pub struct DeployDiff {
     pub has_breaking_changes: bool,
 }
 
-/// Issue severity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum IssueSeverity {
-    /// `error`
-    #[serde(rename = "error")]
-    Error,
-    /// `warning`
-    #[serde(rename = "warning")]
-    Warning,
-    /// `info`
-    #[serde(rename = "info")]
-    Info,
-}
-
-impl IssueSeverity {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Error, Self::Warning, Self::Info];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Error => "error",
-            Self::Warning => "warning",
-            Self::Info => "info",
-        }
+spec_enum! {
+    /// Issue severity.
+    IssueSeverity {
+        Error => "error",
+        Warning => "warning",
+        Info => "info",
     }
 }
 

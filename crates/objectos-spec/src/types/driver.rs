@@ -2,50 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
-/// SqlDialect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SqlDialect {
-    /// `postgresql`
-    #[serde(rename = "postgresql")]
-    Postgresql,
-    /// `mysql`
-    #[serde(rename = "mysql")]
-    Mysql,
-    /// `sqlite`
-    #[serde(rename = "sqlite")]
-    Sqlite,
-    /// `mssql`
-    #[serde(rename = "mssql")]
-    Mssql,
-    /// `oracle`
-    #[serde(rename = "oracle")]
-    Oracle,
-    /// `mariadb`
-    #[serde(rename = "mariadb")]
-    Mariadb,
-}
-
-impl SqlDialect {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Postgresql,
-        Self::Mysql,
-        Self::Sqlite,
-        Self::Mssql,
-        Self::Oracle,
-        Self::Mariadb,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Postgresql => "postgresql",
-            Self::Mysql => "mysql",
-            Self::Sqlite => "sqlite",
-            Self::Mssql => "mssql",
-            Self::Oracle => "oracle",
-            Self::Mariadb => "mariadb",
-        }
+spec_enum! {
+    /// SqlDialect.
+    SqlDialect {
+        Postgresql => "postgresql",
+        Mysql => "mysql",
+        Sqlite => "sqlite",
+        Mssql => "mssql",
+        Oracle => "oracle",
+        Mariadb => "mariadb",
     }
 }
 

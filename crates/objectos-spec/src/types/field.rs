@@ -2,240 +2,53 @@
 
 use serde::{Deserialize, Serialize};
 
-/// FieldType.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldType {
-    /// `text`
-    #[serde(rename = "text")]
-    Text,
-    /// `textarea`
-    #[serde(rename = "textarea")]
-    Textarea,
-    /// `email`
-    #[serde(rename = "email")]
-    Email,
-    /// `url`
-    #[serde(rename = "url")]
-    Url,
-    /// `phone`
-    #[serde(rename = "phone")]
-    Phone,
-    /// `password`
-    #[serde(rename = "password")]
-    Password,
-    /// `markdown`
-    #[serde(rename = "markdown")]
-    Markdown,
-    /// `html`
-    #[serde(rename = "html")]
-    Html,
-    /// `richtext`
-    #[serde(rename = "richtext")]
-    Richtext,
-    /// `number`
-    #[serde(rename = "number")]
-    Number,
-    /// `currency`
-    #[serde(rename = "currency")]
-    Currency,
-    /// `percent`
-    #[serde(rename = "percent")]
-    Percent,
-    /// `date`
-    #[serde(rename = "date")]
-    Date,
-    /// `datetime`
-    #[serde(rename = "datetime")]
-    Datetime,
-    /// `time`
-    #[serde(rename = "time")]
-    Time,
-    /// `boolean`
-    #[serde(rename = "boolean")]
-    Boolean,
-    /// `toggle`
-    #[serde(rename = "toggle")]
-    Toggle,
-    /// `select`
-    #[serde(rename = "select")]
-    Select,
-    /// `multiselect`
-    #[serde(rename = "multiselect")]
-    Multiselect,
-    /// `radio`
-    #[serde(rename = "radio")]
-    Radio,
-    /// `checkboxes`
-    #[serde(rename = "checkboxes")]
-    Checkboxes,
-    /// `lookup`
-    #[serde(rename = "lookup")]
-    Lookup,
-    /// `master_detail`
-    #[serde(rename = "master_detail")]
-    MasterDetail,
-    /// `tree`
-    #[serde(rename = "tree")]
-    Tree,
-    /// `image`
-    #[serde(rename = "image")]
-    Image,
-    /// `file`
-    #[serde(rename = "file")]
-    File,
-    /// `avatar`
-    #[serde(rename = "avatar")]
-    Avatar,
-    /// `video`
-    #[serde(rename = "video")]
-    Video,
-    /// `audio`
-    #[serde(rename = "audio")]
-    Audio,
-    /// `formula`
-    #[serde(rename = "formula")]
-    Formula,
-    /// `summary`
-    #[serde(rename = "summary")]
-    Summary,
-    /// `autonumber`
-    #[serde(rename = "autonumber")]
-    Autonumber,
-    /// `location`
-    #[serde(rename = "location")]
-    Location,
-    /// `address`
-    #[serde(rename = "address")]
-    Address,
-    /// `code`
-    #[serde(rename = "code")]
-    Code,
-    /// `json`
-    #[serde(rename = "json")]
-    Json,
-    /// `color`
-    #[serde(rename = "color")]
-    Color,
-    /// `rating`
-    #[serde(rename = "rating")]
-    Rating,
-    /// `slider`
-    #[serde(rename = "slider")]
-    Slider,
-    /// `signature`
-    #[serde(rename = "signature")]
-    Signature,
-    /// `qrcode`
-    #[serde(rename = "qrcode")]
-    Qrcode,
-    /// `progress`
-    #[serde(rename = "progress")]
-    Progress,
-    /// `tags`
-    #[serde(rename = "tags")]
-    Tags,
-    /// `vector`
-    #[serde(rename = "vector")]
-    Vector,
-}
-
-impl FieldType {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Text,
-        Self::Textarea,
-        Self::Email,
-        Self::Url,
-        Self::Phone,
-        Self::Password,
-        Self::Markdown,
-        Self::Html,
-        Self::Richtext,
-        Self::Number,
-        Self::Currency,
-        Self::Percent,
-        Self::Date,
-        Self::Datetime,
-        Self::Time,
-        Self::Boolean,
-        Self::Toggle,
-        Self::Select,
-        Self::Multiselect,
-        Self::Radio,
-        Self::Checkboxes,
-        Self::Lookup,
-        Self::MasterDetail,
-        Self::Tree,
-        Self::Image,
-        Self::File,
-        Self::Avatar,
-        Self::Video,
-        Self::Audio,
-        Self::Formula,
-        Self::Summary,
-        Self::Autonumber,
-        Self::Location,
-        Self::Address,
-        Self::Code,
-        Self::Json,
-        Self::Color,
-        Self::Rating,
-        Self::Slider,
-        Self::Signature,
-        Self::Qrcode,
-        Self::Progress,
-        Self::Tags,
-        Self::Vector,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Text => "text",
-            Self::Textarea => "textarea",
-            Self::Email => "email",
-            Self::Url => "url",
-            Self::Phone => "phone",
-            Self::Password => "password",
-            Self::Markdown => "markdown",
-            Self::Html => "html",
-            Self::Richtext => "richtext",
-            Self::Number => "number",
-            Self::Currency => "currency",
-            Self::Percent => "percent",
-            Self::Date => "date",
-            Self::Datetime => "datetime",
-            Self::Time => "time",
-            Self::Boolean => "boolean",
-            Self::Toggle => "toggle",
-            Self::Select => "select",
-            Self::Multiselect => "multiselect",
-            Self::Radio => "radio",
-            Self::Checkboxes => "checkboxes",
-            Self::Lookup => "lookup",
-            Self::MasterDetail => "master_detail",
-            Self::Tree => "tree",
-            Self::Image => "image",
-            Self::File => "file",
-            Self::Avatar => "avatar",
-            Self::Video => "video",
-            Self::Audio => "audio",
-            Self::Formula => "formula",
-            Self::Summary => "summary",
-            Self::Autonumber => "autonumber",
-            Self::Location => "location",
-            Self::Address => "address",
-            Self::Code => "code",
-            Self::Json => "json",
-            Self::Color => "color",
-            Self::Rating => "rating",
-            Self::Slider => "slider",
-            Self::Signature => "signature",
-            Self::Qrcode => "qrcode",
-            Self::Progress => "progress",
-            Self::Tags => "tags",
-            Self::Vector => "vector",
-        }
+spec_enum! {
+    /// FieldType.
+    FieldType {
+        Text => "text",
+        Textarea => "textarea",
+        Email => "email",
+        Url => "url",
+        Phone => "phone",
+        Password => "password",
+        Markdown => "markdown",
+        Html => "html",
+        Richtext => "richtext",
+        Number => "number",
+        Currency => "currency",
+        Percent => "percent",
+        Date => "date",
+        Datetime => "datetime",
+        Time => "time",
+        Boolean => "boolean",
+        Toggle => "toggle",
+        Select => "select",
+        Multiselect => "multiselect",
+        Radio => "radio",
+        Checkboxes => "checkboxes",
+        Lookup => "lookup",
+        MasterDetail => "master_detail",
+        Tree => "tree",
+        Image => "image",
+        File => "file",
+        Avatar => "avatar",
+        Video => "video",
+        Audio => "audio",
+        Formula => "formula",
+        Summary => "summary",
+        Autonumber => "autonumber",
+        Location => "location",
+        Address => "address",
+        Code => "code",
+        Json => "json",
+        Color => "color",
+        Rating => "rating",
+        Slider => "slider",
+        Signature => "signature",
+        Qrcode => "qrcode",
+        Progress => "progress",
+        Tags => "tags",
+        Vector => "vector",
     }
 }
 
@@ -255,45 +68,14 @@ pub struct SelectOption {
     pub default: Option<bool>,
 }
 
-/// Index algorithm type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum IndexType {
-    /// `btree`
-    #[serde(rename = "btree")]
-    Btree,
-    /// `hash`
-    #[serde(rename = "hash")]
-    Hash,
-    /// `gin`
-    #[serde(rename = "gin")]
-    Gin,
-    /// `gist`
-    #[serde(rename = "gist")]
-    Gist,
-    /// `fulltext`
-    #[serde(rename = "fulltext")]
-    Fulltext,
-}
-
-impl IndexType {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Btree,
-        Self::Hash,
-        Self::Gin,
-        Self::Gist,
-        Self::Fulltext,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Btree => "btree",
-            Self::Hash => "hash",
-            Self::Gin => "gin",
-            Self::Gist => "gist",
-            Self::Fulltext => "fulltext",
-        }
+spec_enum! {
+    /// Index algorithm type.
+    IndexType {
+        Btree => "btree",
+        Hash => "hash",
+        Gin => "gin",
+        Gist => "gist",
+        Fulltext => "fulltext",
     }
 }
 
@@ -315,73 +97,23 @@ pub struct Index {
     pub partial: Option<String>,
 }
 
-/// DatasetMode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum DatasetMode {
-    /// `insert`
-    #[serde(rename = "insert")]
-    Insert,
-    /// `update`
-    #[serde(rename = "update")]
-    Update,
-    /// `upsert`
-    #[serde(rename = "upsert")]
-    Upsert,
-    /// `replace`
-    #[serde(rename = "replace")]
-    Replace,
-    /// `ignore`
-    #[serde(rename = "ignore")]
-    Ignore,
-}
-
-impl DatasetMode {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Insert,
-        Self::Update,
-        Self::Upsert,
-        Self::Replace,
-        Self::Ignore,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Insert => "insert",
-            Self::Update => "update",
-            Self::Upsert => "upsert",
-            Self::Replace => "replace",
-            Self::Ignore => "ignore",
-        }
+spec_enum! {
+    /// DatasetMode.
+    DatasetMode {
+        Insert => "insert",
+        Update => "update",
+        Upsert => "upsert",
+        Replace => "replace",
+        Ignore => "ignore",
     }
 }
 
-/// DatasetEnv.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum DatasetEnv {
-    /// `prod`
-    #[serde(rename = "prod")]
-    Prod,
-    /// `dev`
-    #[serde(rename = "dev")]
-    Dev,
-    /// `test`
-    #[serde(rename = "test")]
-    Test,
-}
-
-impl DatasetEnv {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Prod, Self::Dev, Self::Test];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Prod => "prod",
-            Self::Dev => "dev",
-            Self::Test => "test",
-        }
+spec_enum! {
+    /// DatasetEnv.
+    DatasetEnv {
+        Prod => "prod",
+        Dev => "dev",
+        Test => "test",
     }
 }
 
@@ -401,67 +133,23 @@ pub struct Dataset {
     pub records: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
-/// What happens if referenced record is deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum DeleteBehavior {
-    /// `set_null`
-    #[serde(rename = "set_null")]
-    SetNull,
-    /// `cascade`
-    #[serde(rename = "cascade")]
-    Cascade,
-    /// `restrict`
-    #[serde(rename = "restrict")]
-    Restrict,
-}
-
-impl DeleteBehavior {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::SetNull, Self::Cascade, Self::Restrict];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SetNull => "set_null",
-            Self::Cascade => "cascade",
-            Self::Restrict => "restrict",
-        }
+spec_enum! {
+    /// What happens if referenced record is deleted.
+    DeleteBehavior {
+        SetNull => "set_null",
+        Cascade => "cascade",
+        Restrict => "restrict",
     }
 }
 
-/// Aggregation function to apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldSummaryOperationsFunction {
-    /// `count`
-    #[serde(rename = "count")]
-    Count,
-    /// `sum`
-    #[serde(rename = "sum")]
-    Sum,
-    /// `min`
-    #[serde(rename = "min")]
-    Min,
-    /// `max`
-    #[serde(rename = "max")]
-    Max,
-    /// `avg`
-    #[serde(rename = "avg")]
-    Avg,
-}
-
-impl FieldSummaryOperationsFunction {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Count, Self::Sum, Self::Min, Self::Max, Self::Avg];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Count => "count",
-            Self::Sum => "sum",
-            Self::Min => "min",
-            Self::Max => "max",
-            Self::Avg => "avg",
-        }
+spec_enum! {
+    /// Aggregation function to apply.
+    FieldSummaryOperationsFunction {
+        Count => "count",
+        Sum => "sum",
+        Min => "min",
+        Max => "max",
+        Avg => "avg",
     }
 }
 
@@ -477,171 +165,53 @@ pub struct FieldSummaryOperations {
     pub function: FieldSummaryOperationsFunction,
 }
 
-/// Address format template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldAddressFormat {
-    /// `us`
-    #[serde(rename = "us")]
-    Us,
-    /// `uk`
-    #[serde(rename = "uk")]
-    Uk,
-    /// `international`
-    #[serde(rename = "international")]
-    International,
-}
-
-impl FieldAddressFormat {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Us, Self::Uk, Self::International];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Us => "us",
-            Self::Uk => "uk",
-            Self::International => "international",
-        }
+spec_enum! {
+    /// Address format template.
+    FieldAddressFormat {
+        Us => "us",
+        Uk => "uk",
+        International => "international",
     }
 }
 
-/// Color value format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldColorFormat {
-    /// `hex`
-    #[serde(rename = "hex")]
-    Hex,
-    /// `rgb`
-    #[serde(rename = "rgb")]
-    Rgb,
-    /// `rgba`
-    #[serde(rename = "rgba")]
-    Rgba,
-    /// `hsl`
-    #[serde(rename = "hsl")]
-    Hsl,
-}
-
-impl FieldColorFormat {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Hex, Self::Rgb, Self::Rgba, Self::Hsl];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Hex => "hex",
-            Self::Rgb => "rgb",
-            Self::Rgba => "rgba",
-            Self::Hsl => "hsl",
-        }
+spec_enum! {
+    /// Color value format.
+    FieldColorFormat {
+        Hex => "hex",
+        Rgb => "rgb",
+        Rgba => "rgba",
+        Hsl => "hsl",
     }
 }
 
-/// Barcode format type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldBarcodeFormat {
-    /// `qr`
-    #[serde(rename = "qr")]
-    Qr,
-    /// `ean13`
-    #[serde(rename = "ean13")]
-    Ean13,
-    /// `ean8`
-    #[serde(rename = "ean8")]
-    Ean8,
-    /// `code128`
-    #[serde(rename = "code128")]
-    Code128,
-    /// `code39`
-    #[serde(rename = "code39")]
-    Code39,
-    /// `upca`
-    #[serde(rename = "upca")]
-    Upca,
-    /// `upce`
-    #[serde(rename = "upce")]
-    Upce,
-}
-
-impl FieldBarcodeFormat {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Qr,
-        Self::Ean13,
-        Self::Ean8,
-        Self::Code128,
-        Self::Code39,
-        Self::Upca,
-        Self::Upce,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Qr => "qr",
-            Self::Ean13 => "ean13",
-            Self::Ean8 => "ean8",
-            Self::Code128 => "code128",
-            Self::Code39 => "code39",
-            Self::Upca => "upca",
-            Self::Upce => "upce",
-        }
+spec_enum! {
+    /// Barcode format type.
+    FieldBarcodeFormat {
+        Qr => "qr",
+        Ean13 => "ean13",
+        Ean8 => "ean8",
+        Code128 => "code128",
+        Code39 => "code39",
+        Upca => "upca",
+        Upce => "upce",
     }
 }
 
-/// QR code error correction level (L=7%, M=15%, Q=25%, H=30%). Only applicable when barcodeFormat is "qr".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldQrErrorCorrection {
-    /// `L`
-    #[serde(rename = "L")]
-    L,
-    /// `M`
-    #[serde(rename = "M")]
-    M,
-    /// `Q`
-    #[serde(rename = "Q")]
-    Q,
-    /// `H`
-    #[serde(rename = "H")]
-    H,
-}
-
-impl FieldQrErrorCorrection {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::L, Self::M, Self::Q, Self::H];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::L => "L",
-            Self::M => "M",
-            Self::Q => "Q",
-            Self::H => "H",
-        }
+spec_enum! {
+    /// QR code error correction level (L=7%, M=15%, Q=25%, H=30%). Only applicable when barcodeFormat is "qr".
+    FieldQrErrorCorrection {
+        L => "L",
+        M => "M",
+        Q => "Q",
+        H => "H",
     }
 }
 
-/// Currency mode: dynamic (user selectable) or fixed (single currency).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldCurrencyConfigCurrencyMode {
-    /// `dynamic`
-    #[serde(rename = "dynamic")]
-    Dynamic,
-    /// `fixed`
-    #[serde(rename = "fixed")]
-    Fixed,
-}
-
-impl FieldCurrencyConfigCurrencyMode {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Dynamic, Self::Fixed];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Dynamic => "dynamic",
-            Self::Fixed => "fixed",
-        }
+spec_enum! {
+    /// Currency mode: dynamic (user selectable) or fixed (single currency).
+    FieldCurrencyConfigCurrencyMode {
+        Dynamic => "dynamic",
+        Fixed => "fixed",
     }
 }
 
@@ -657,68 +227,22 @@ pub struct FieldCurrencyConfig {
     pub default_currency: String,
 }
 
-/// Distance/similarity metric for vector search.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldVectorConfigDistanceMetric {
-    /// `cosine`
-    #[serde(rename = "cosine")]
-    Cosine,
-    /// `euclidean`
-    #[serde(rename = "euclidean")]
-    Euclidean,
-    /// `dotProduct`
-    #[serde(rename = "dotProduct")]
-    DotProduct,
-    /// `manhattan`
-    #[serde(rename = "manhattan")]
-    Manhattan,
-}
-
-impl FieldVectorConfigDistanceMetric {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Cosine,
-        Self::Euclidean,
-        Self::DotProduct,
-        Self::Manhattan,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Cosine => "cosine",
-            Self::Euclidean => "euclidean",
-            Self::DotProduct => "dotProduct",
-            Self::Manhattan => "manhattan",
-        }
+spec_enum! {
+    /// Distance/similarity metric for vector search.
+    FieldVectorConfigDistanceMetric {
+        Cosine => "cosine",
+        Euclidean => "euclidean",
+        DotProduct => "dotProduct",
+        Manhattan => "manhattan",
     }
 }
 
-/// Vector index algorithm (HNSW for high accuracy, IVFFlat for large datasets).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldVectorConfigIndexType {
-    /// `hnsw`
-    #[serde(rename = "hnsw")]
-    Hnsw,
-    /// `ivfflat`
-    #[serde(rename = "ivfflat")]
-    Ivfflat,
-    /// `flat`
-    #[serde(rename = "flat")]
-    Flat,
-}
-
-impl FieldVectorConfigIndexType {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Hnsw, Self::Ivfflat, Self::Flat];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Hnsw => "hnsw",
-            Self::Ivfflat => "ivfflat",
-            Self::Flat => "flat",
-        }
+spec_enum! {
+    /// Vector index algorithm (HNSW for high accuracy, IVFFlat for large datasets).
+    FieldVectorConfigIndexType {
+        Hnsw => "hnsw",
+        Ivfflat => "ivfflat",
+        Flat => "flat",
     }
 }
 
@@ -739,40 +263,13 @@ pub struct FieldVectorConfig {
     pub index_type: Option<FieldVectorConfigIndexType>,
 }
 
-/// Virus scanning service provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldFileAttachmentConfigVirusScanProvider {
-    /// `clamav`
-    #[serde(rename = "clamav")]
-    Clamav,
-    /// `virustotal`
-    #[serde(rename = "virustotal")]
-    Virustotal,
-    /// `metadefender`
-    #[serde(rename = "metadefender")]
-    Metadefender,
-    /// `custom`
-    #[serde(rename = "custom")]
-    Custom,
-}
-
-impl FieldFileAttachmentConfigVirusScanProvider {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Clamav,
-        Self::Virustotal,
-        Self::Metadefender,
-        Self::Custom,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Clamav => "clamav",
-            Self::Virustotal => "virustotal",
-            Self::Metadefender => "metadefender",
-            Self::Custom => "custom",
-        }
+spec_enum! {
+    /// Virus scanning service provider.
+    FieldFileAttachmentConfigVirusScanProvider {
+        Clamav => "clamav",
+        Virustotal => "virustotal",
+        Metadefender => "metadefender",
+        Custom => "custom",
     }
 }
 
@@ -886,73 +383,23 @@ pub struct FieldFileAttachmentConfig {
     pub presigned_url_expiry: f64,
 }
 
-/// Encryption algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldEncryptionConfigAlgorithm {
-    /// `aes-256-gcm`
-    #[serde(rename = "aes-256-gcm")]
-    Aes256Gcm,
-    /// `aes-256-cbc`
-    #[serde(rename = "aes-256-cbc")]
-    Aes256Cbc,
-    /// `chacha20-poly1305`
-    #[serde(rename = "chacha20-poly1305")]
-    Chacha20Poly1305,
-}
-
-impl FieldEncryptionConfigAlgorithm {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Aes256Gcm, Self::Aes256Cbc, Self::Chacha20Poly1305];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Aes256Gcm => "aes-256-gcm",
-            Self::Aes256Cbc => "aes-256-cbc",
-            Self::Chacha20Poly1305 => "chacha20-poly1305",
-        }
+spec_enum! {
+    /// Encryption algorithm.
+    FieldEncryptionConfigAlgorithm {
+        Aes256Gcm => "aes-256-gcm",
+        Aes256Cbc => "aes-256-cbc",
+        Chacha20Poly1305 => "chacha20-poly1305",
     }
 }
 
-/// Key management service provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldEncryptionConfigKeyManagementProvider {
-    /// `local`
-    #[serde(rename = "local")]
-    Local,
-    /// `aws-kms`
-    #[serde(rename = "aws-kms")]
-    AwsKms,
-    /// `azure-key-vault`
-    #[serde(rename = "azure-key-vault")]
-    AzureKeyVault,
-    /// `gcp-kms`
-    #[serde(rename = "gcp-kms")]
-    GcpKms,
-    /// `hashicorp-vault`
-    #[serde(rename = "hashicorp-vault")]
-    HashicorpVault,
-}
-
-impl FieldEncryptionConfigKeyManagementProvider {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Local,
-        Self::AwsKms,
-        Self::AzureKeyVault,
-        Self::GcpKms,
-        Self::HashicorpVault,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Local => "local",
-            Self::AwsKms => "aws-kms",
-            Self::AzureKeyVault => "azure-key-vault",
-            Self::GcpKms => "gcp-kms",
-            Self::HashicorpVault => "hashicorp-vault",
-        }
+spec_enum! {
+    /// Key management service provider.
+    FieldEncryptionConfigKeyManagementProvider {
+        Local => "local",
+        AwsKms => "aws-kms",
+        AzureKeyVault => "azure-key-vault",
+        GcpKms => "gcp-kms",
+        HashicorpVault => "hashicorp-vault",
     }
 }
 
@@ -984,35 +431,13 @@ pub struct FieldEncryptionConfigKeyManagement {
     pub rotation_policy: Option<FieldEncryptionConfigKeyManagementRotationPolicy>,
 }
 
-/// Encryption scope level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldEncryptionConfigScope {
-    /// `field`
-    #[serde(rename = "field")]
-    Field,
-    /// `record`
-    #[serde(rename = "record")]
-    Record,
-    /// `table`
-    #[serde(rename = "table")]
-    Table,
-    /// `database`
-    #[serde(rename = "database")]
-    Database,
-}
-
-impl FieldEncryptionConfigScope {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Field, Self::Record, Self::Table, Self::Database];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Field => "field",
-            Self::Record => "record",
-            Self::Table => "table",
-            Self::Database => "database",
-        }
+spec_enum! {
+    /// Encryption scope level.
+    FieldEncryptionConfigScope {
+        Field => "field",
+        Record => "record",
+        Table => "table",
+        Database => "database",
     }
 }
 
@@ -1034,55 +459,16 @@ pub struct FieldEncryptionConfig {
     pub searchable_encryption: bool,
 }
 
-/// Masking strategy to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldMaskingRuleStrategy {
-    /// `redact`
-    #[serde(rename = "redact")]
-    Redact,
-    /// `partial`
-    #[serde(rename = "partial")]
-    Partial,
-    /// `hash`
-    #[serde(rename = "hash")]
-    Hash,
-    /// `tokenize`
-    #[serde(rename = "tokenize")]
-    Tokenize,
-    /// `randomize`
-    #[serde(rename = "randomize")]
-    Randomize,
-    /// `nullify`
-    #[serde(rename = "nullify")]
-    Nullify,
-    /// `substitute`
-    #[serde(rename = "substitute")]
-    Substitute,
-}
-
-impl FieldMaskingRuleStrategy {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Redact,
-        Self::Partial,
-        Self::Hash,
-        Self::Tokenize,
-        Self::Randomize,
-        Self::Nullify,
-        Self::Substitute,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Redact => "redact",
-            Self::Partial => "partial",
-            Self::Hash => "hash",
-            Self::Tokenize => "tokenize",
-            Self::Randomize => "randomize",
-            Self::Nullify => "nullify",
-            Self::Substitute => "substitute",
-        }
+spec_enum! {
+    /// Masking strategy to use.
+    FieldMaskingRuleStrategy {
+        Redact => "redact",
+        Partial => "partial",
+        Hash => "hash",
+        Tokenize => "tokenize",
+        Randomize => "randomize",
+        Nullify => "nullify",
+        Substitute => "substitute",
     }
 }
 

@@ -5,6 +5,39 @@
 //! `null` for them. Build these from untrusted input with [`crate::parse`], never with serde directly:
 //! the validator fills defaults and reports every issue with its path first.
 
+/// Declares a string enum of the spec: serde names, `ALL`, `as_str` and `Display`.
+macro_rules! spec_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $(
+                #[doc = concat!("`", $wire, "`")]
+                #[serde(rename = $wire)]
+                $variant,
+            )+
+        }
+
+        impl $name {
+            /// Every value, in the order the schema lists them.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The value as it appears in JSON.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod app;
 pub mod context;
 pub mod deploy;

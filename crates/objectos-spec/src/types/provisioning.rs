@@ -2,162 +2,46 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Tenant subscription plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TenantPlan {
-    /// `free`
-    #[serde(rename = "free")]
-    Free,
-    /// `pro`
-    #[serde(rename = "pro")]
-    Pro,
-    /// `enterprise`
-    #[serde(rename = "enterprise")]
-    Enterprise,
-}
-
-impl TenantPlan {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Free, Self::Pro, Self::Enterprise];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Free => "free",
-            Self::Pro => "pro",
-            Self::Enterprise => "enterprise",
-        }
+spec_enum! {
+    /// Tenant subscription plan.
+    TenantPlan {
+        Free => "free",
+        Pro => "pro",
+        Enterprise => "enterprise",
     }
 }
 
-/// Available deployment region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TenantRegion {
-    /// `us-east`
-    #[serde(rename = "us-east")]
-    UsEast,
-    /// `us-west`
-    #[serde(rename = "us-west")]
-    UsWest,
-    /// `eu-west`
-    #[serde(rename = "eu-west")]
-    EuWest,
-    /// `eu-central`
-    #[serde(rename = "eu-central")]
-    EuCentral,
-    /// `ap-southeast`
-    #[serde(rename = "ap-southeast")]
-    ApSoutheast,
-    /// `ap-northeast`
-    #[serde(rename = "ap-northeast")]
-    ApNortheast,
-}
-
-impl TenantRegion {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::UsEast,
-        Self::UsWest,
-        Self::EuWest,
-        Self::EuCentral,
-        Self::ApSoutheast,
-        Self::ApNortheast,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::UsEast => "us-east",
-            Self::UsWest => "us-west",
-            Self::EuWest => "eu-west",
-            Self::EuCentral => "eu-central",
-            Self::ApSoutheast => "ap-southeast",
-            Self::ApNortheast => "ap-northeast",
-        }
+spec_enum! {
+    /// Available deployment region.
+    TenantRegion {
+        UsEast => "us-east",
+        UsWest => "us-west",
+        EuWest => "eu-west",
+        EuCentral => "eu-central",
+        ApSoutheast => "ap-southeast",
+        ApNortheast => "ap-northeast",
     }
 }
 
-/// Tenant provisioning lifecycle status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TenantProvisioningStatus {
-    /// `provisioning`
-    #[serde(rename = "provisioning")]
-    Provisioning,
-    /// `active`
-    #[serde(rename = "active")]
-    Active,
-    /// `suspended`
-    #[serde(rename = "suspended")]
-    Suspended,
-    /// `failed`
-    #[serde(rename = "failed")]
-    Failed,
-    /// `destroying`
-    #[serde(rename = "destroying")]
-    Destroying,
-}
-
-impl TenantProvisioningStatus {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Provisioning,
-        Self::Active,
-        Self::Suspended,
-        Self::Failed,
-        Self::Destroying,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Provisioning => "provisioning",
-            Self::Active => "active",
-            Self::Suspended => "suspended",
-            Self::Failed => "failed",
-            Self::Destroying => "destroying",
-        }
+spec_enum! {
+    /// Tenant provisioning lifecycle status.
+    TenantProvisioningStatus {
+        Provisioning => "provisioning",
+        Active => "active",
+        Suspended => "suspended",
+        Failed => "failed",
+        Destroying => "destroying",
     }
 }
 
-/// Step status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ProvisioningStepStatus {
-    /// `pending`
-    #[serde(rename = "pending")]
-    Pending,
-    /// `running`
-    #[serde(rename = "running")]
-    Running,
-    /// `completed`
-    #[serde(rename = "completed")]
-    Completed,
-    /// `failed`
-    #[serde(rename = "failed")]
-    Failed,
-    /// `skipped`
-    #[serde(rename = "skipped")]
-    Skipped,
-}
-
-impl ProvisioningStepStatus {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Pending,
-        Self::Running,
-        Self::Completed,
-        Self::Failed,
-        Self::Skipped,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Running => "running",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Skipped => "skipped",
-        }
+spec_enum! {
+    /// Step status.
+    ProvisioningStepStatus {
+        Pending => "pending",
+        Running => "running",
+        Completed => "completed",
+        Failed => "failed",
+        Skipped => "skipped",
     }
 }
 

@@ -4,31 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use super::provisioning::{TenantPlan, TenantProvisioningStatus};
 
-/// TenantIsolationLevel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TenantIsolationLevel {
-    /// `shared_schema`
-    #[serde(rename = "shared_schema")]
-    SharedSchema,
-    /// `isolated_schema`
-    #[serde(rename = "isolated_schema")]
-    IsolatedSchema,
-    /// `isolated_db`
-    #[serde(rename = "isolated_db")]
-    IsolatedDb,
-}
-
-impl TenantIsolationLevel {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::SharedSchema, Self::IsolatedSchema, Self::IsolatedDb];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SharedSchema => "shared_schema",
-            Self::IsolatedSchema => "isolated_schema",
-            Self::IsolatedDb => "isolated_db",
-        }
+spec_enum! {
+    /// TenantIsolationLevel.
+    TenantIsolationLevel {
+        SharedSchema => "shared_schema",
+        IsolatedSchema => "isolated_schema",
+        IsolatedDb => "isolated_db",
     }
 }
 
@@ -148,31 +129,12 @@ pub struct QuotaEnforcementResult {
     pub message: Option<String>,
 }
 
-/// Database provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TenantDatabaseProvider {
-    /// `turso`
-    #[serde(rename = "turso")]
-    Turso,
-    /// `postgres`
-    #[serde(rename = "postgres")]
-    Postgres,
-    /// `memory`
-    #[serde(rename = "memory")]
-    Memory,
-}
-
-impl TenantDatabaseProvider {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Turso, Self::Postgres, Self::Memory];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Turso => "turso",
-            Self::Postgres => "postgres",
-            Self::Memory => "memory",
-        }
+spec_enum! {
+    /// Database provider.
+    TenantDatabaseProvider {
+        Turso => "turso",
+        Postgres => "postgres",
+        Memory => "memory",
     }
 }
 
@@ -206,35 +168,12 @@ pub struct Tenant {
     pub quotas: Option<TenantQuota>,
 }
 
-/// How to set tenant context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TenantIsolationConfigSharedSchemaDatabaseContextMethod {
-    /// `session_variable`
-    #[serde(rename = "session_variable")]
-    SessionVariable,
-    /// `search_path`
-    #[serde(rename = "search_path")]
-    SearchPath,
-    /// `application_name`
-    #[serde(rename = "application_name")]
-    ApplicationName,
-}
-
-impl TenantIsolationConfigSharedSchemaDatabaseContextMethod {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::SessionVariable,
-        Self::SearchPath,
-        Self::ApplicationName,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SessionVariable => "session_variable",
-            Self::SearchPath => "search_path",
-            Self::ApplicationName => "application_name",
-        }
+spec_enum! {
+    /// How to set tenant context.
+    TenantIsolationConfigSharedSchemaDatabaseContextMethod {
+        SessionVariable => "session_variable",
+        SearchPath => "search_path",
+        ApplicationName => "application_name",
     }
 }
 
@@ -292,31 +231,12 @@ pub struct TenantIsolationConfigIsolatedSchemaSchema {
     pub auto_create_schema: bool,
 }
 
-/// Migration strategy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TenantIsolationConfigIsolatedSchemaMigrationsStrategy {
-    /// `parallel`
-    #[serde(rename = "parallel")]
-    Parallel,
-    /// `sequential`
-    #[serde(rename = "sequential")]
-    Sequential,
-    /// `on_demand`
-    #[serde(rename = "on_demand")]
-    OnDemand,
-}
-
-impl TenantIsolationConfigIsolatedSchemaMigrationsStrategy {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Parallel, Self::Sequential, Self::OnDemand];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Parallel => "parallel",
-            Self::Sequential => "sequential",
-            Self::OnDemand => "on_demand",
-        }
+spec_enum! {
+    /// Migration strategy.
+    TenantIsolationConfigIsolatedSchemaMigrationsStrategy {
+        Parallel => "parallel",
+        Sequential => "sequential",
+        OnDemand => "on_demand",
     }
 }
 
@@ -358,31 +278,12 @@ pub struct TenantIsolationConfigIsolatedSchema {
     pub performance: Option<TenantIsolationConfigIsolatedSchemaPerformance>,
 }
 
-/// Server assignment strategy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TenantIsolationConfigIsolatedDbDatabaseServerStrategy {
-    /// `shared`
-    #[serde(rename = "shared")]
-    Shared,
-    /// `sharded`
-    #[serde(rename = "sharded")]
-    Sharded,
-    /// `dedicated`
-    #[serde(rename = "dedicated")]
-    Dedicated,
-}
-
-impl TenantIsolationConfigIsolatedDbDatabaseServerStrategy {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Shared, Self::Sharded, Self::Dedicated];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Shared => "shared",
-            Self::Sharded => "sharded",
-            Self::Dedicated => "dedicated",
-        }
+spec_enum! {
+    /// Server assignment strategy.
+    TenantIsolationConfigIsolatedDbDatabaseServerStrategy {
+        Shared => "shared",
+        Sharded => "sharded",
+        Dedicated => "dedicated",
     }
 }
 
@@ -414,31 +315,12 @@ pub struct TenantIsolationConfigIsolatedDbConnectionPool {
     pub use_pooler: bool,
 }
 
-/// Backup strategy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TenantIsolationConfigIsolatedDbBackupStrategy {
-    /// `individual`
-    #[serde(rename = "individual")]
-    Individual,
-    /// `consolidated`
-    #[serde(rename = "consolidated")]
-    Consolidated,
-    /// `on_demand`
-    #[serde(rename = "on_demand")]
-    OnDemand,
-}
-
-impl TenantIsolationConfigIsolatedDbBackupStrategy {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[Self::Individual, Self::Consolidated, Self::OnDemand];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Individual => "individual",
-            Self::Consolidated => "consolidated",
-            Self::OnDemand => "on_demand",
-        }
+spec_enum! {
+    /// Backup strategy.
+    TenantIsolationConfigIsolatedDbBackupStrategy {
+        Individual => "individual",
+        Consolidated => "consolidated",
+        OnDemand => "on_demand",
     }
 }
 
@@ -454,45 +336,14 @@ pub struct TenantIsolationConfigIsolatedDbBackup {
     pub retention_days: u64,
 }
 
-/// Key management service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TenantIsolationConfigIsolatedDbEncryptionKeyManagement {
-    /// `aws_kms`
-    #[serde(rename = "aws_kms")]
-    AwsKms,
-    /// `azure_key_vault`
-    #[serde(rename = "azure_key_vault")]
-    AzureKeyVault,
-    /// `gcp_kms`
-    #[serde(rename = "gcp_kms")]
-    GcpKms,
-    /// `hashicorp_vault`
-    #[serde(rename = "hashicorp_vault")]
-    HashicorpVault,
-    /// `custom`
-    #[serde(rename = "custom")]
-    Custom,
-}
-
-impl TenantIsolationConfigIsolatedDbEncryptionKeyManagement {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::AwsKms,
-        Self::AzureKeyVault,
-        Self::GcpKms,
-        Self::HashicorpVault,
-        Self::Custom,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AwsKms => "aws_kms",
-            Self::AzureKeyVault => "azure_key_vault",
-            Self::GcpKms => "gcp_kms",
-            Self::HashicorpVault => "hashicorp_vault",
-            Self::Custom => "custom",
-        }
+spec_enum! {
+    /// Key management service.
+    TenantIsolationConfigIsolatedDbEncryptionKeyManagement {
+        AwsKms => "aws_kms",
+        AzureKeyVault => "azure_key_vault",
+        GcpKms => "gcp_kms",
+        HashicorpVault => "hashicorp_vault",
+        Custom => "custom",
     }
 }
 
@@ -571,50 +422,15 @@ pub struct TenantSecurityPolicyAccessControl {
     pub session_timeout: u64,
 }
 
-/// ComplianceStandard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ComplianceStandard {
-    /// `sox`
-    #[serde(rename = "sox")]
-    Sox,
-    /// `hipaa`
-    #[serde(rename = "hipaa")]
-    Hipaa,
-    /// `gdpr`
-    #[serde(rename = "gdpr")]
-    Gdpr,
-    /// `pci_dss`
-    #[serde(rename = "pci_dss")]
-    PciDss,
-    /// `iso_27001`
-    #[serde(rename = "iso_27001")]
-    Iso27001,
-    /// `fedramp`
-    #[serde(rename = "fedramp")]
-    Fedramp,
-}
-
-impl ComplianceStandard {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Sox,
-        Self::Hipaa,
-        Self::Gdpr,
-        Self::PciDss,
-        Self::Iso27001,
-        Self::Fedramp,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sox => "sox",
-            Self::Hipaa => "hipaa",
-            Self::Gdpr => "gdpr",
-            Self::PciDss => "pci_dss",
-            Self::Iso27001 => "iso_27001",
-            Self::Fedramp => "fedramp",
-        }
+spec_enum! {
+    /// ComplianceStandard.
+    ComplianceStandard {
+        Sox => "sox",
+        Hipaa => "hipaa",
+        Gdpr => "gdpr",
+        PciDss => "pci_dss",
+        Iso27001 => "iso_27001",
+        Fedramp => "fedramp",
     }
 }
 

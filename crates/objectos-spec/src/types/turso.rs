@@ -2,45 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Strategy for resolving tenant identity from request context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TenantResolverStrategy {
-    /// `header`
-    #[serde(rename = "header")]
-    Header,
-    /// `subdomain`
-    #[serde(rename = "subdomain")]
-    Subdomain,
-    /// `path`
-    #[serde(rename = "path")]
-    Path,
-    /// `token`
-    #[serde(rename = "token")]
-    Token,
-    /// `lookup`
-    #[serde(rename = "lookup")]
-    Lookup,
-}
-
-impl TenantResolverStrategy {
-    /// Every value, in the order the schema lists them.
-    pub const ALL: &[Self] = &[
-        Self::Header,
-        Self::Subdomain,
-        Self::Path,
-        Self::Token,
-        Self::Lookup,
-    ];
-
-    /// The value as it appears in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Header => "header",
-            Self::Subdomain => "subdomain",
-            Self::Path => "path",
-            Self::Token => "token",
-            Self::Lookup => "lookup",
-        }
+spec_enum! {
+    /// Strategy for resolving tenant identity from request context.
+    TenantResolverStrategy {
+        Header => "header",
+        Subdomain => "subdomain",
+        Path => "path",
+        Token => "token",
+        Lookup => "lookup",
     }
 }
 
