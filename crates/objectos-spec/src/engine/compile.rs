@@ -276,7 +276,7 @@ impl Arena {
                 "pattern" => {
                     let source = value.as_str().ok_or_else(|| malformed(keyword))?;
                     let regex =
-                        fancy_regex::Regex::new(source).map_err(|e| CompileError::Pattern {
+                        fancy_regex::Regex::new(&ecmascript_classes(source)).map_err(|e| CompileError::Pattern {
                             id: doc.to_owned(),
                             pattern: source.to_owned(),
                             message: e.to_string(),
@@ -357,6 +357,50 @@ impl Arena {
     }
 }
 
+/// ECMAScript's `\d` and `\w` (what Zod's regexes mean) are ASCII-only; Rust's are Unicode.
+/// Rewrites them to explicit ASCII classes, inside and outside brackets.
+fn ecmascript_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut in_class = false;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('d') if in_class => out.push_str("0-9"),
+                Some('d') => out.push_str("[0-9]"),
+                Some('w') if in_class => out.push_str("A-Za-z0-9_"),
+                Some('w') => out.push_str("[A-Za-z0-9_]"),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 fn escape_pointer(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn digit_and_word_classes_are_ascii_as_in_ecmascript() {
+        assert_eq!(super::ecmascript_classes(r"^\d{4}-[\d.]\w\-$"), r"^[0-9]{4}-[0-9.][A-Za-z0-9_]\-$");
+        let re = fancy_regex::Regex::new(&super::ecmascript_classes(r"^\d+$")).unwrap();
+        assert!(re.is_match("2026").unwrap());
+        assert!(!re.is_match("٢٠٢٦").unwrap());
+    }
 }

@@ -149,22 +149,22 @@ impl ObjectDefinition {
         for (key, field) in &self.fields {
             let at = root.key("fields").key(key);
             check_field(key, field, &at, &mut push);
-            let column = Self::column_of(key, field);
-            if SYSTEM_COLUMNS.contains(&column) {
-                let place = if field.column_name.is_some() {
-                    at.key("columnName")
-                } else {
-                    at.clone()
-                };
+            if SYSTEM_COLUMNS.contains(&key.as_str()) {
                 push(
-                    place,
-                    format!("'{column}' is a system column maintained by objectos; use another field key or columnName"),
+                    at.clone(),
+                    format!("'{key}' is a system column maintained by objectos; choose another field key"),
+                );
+            }
+            let column = Self::column_of(key, field);
+            // Point at what the document says: the columnName when given, else the field itself.
+            let column_at = if field.column_name.is_some() { at.key("columnName") } else { at.clone() };
+            if field.column_name.is_some() && SYSTEM_COLUMNS.contains(&column) {
+                push(
+                    column_at,
+                    format!("'{column}' is a system column maintained by objectos; choose another columnName"),
                 );
             } else if let Some(other) = columns.insert(column, key) {
-                push(
-                    at.key("columnName"),
-                    format!("Column '{column}' is already used by field '{other}'"),
-                );
+                push(column_at, format!("Column '{column}' is already used by field '{other}'"));
             }
         }
 
