@@ -1,1 +1,20 @@
-//! The services, free of HTTP: provisioning pipeline, deploy pipeline, app lifecycle, tenant router, quotas and the data engine.
+//! objectos' services, free of HTTP: the provisioning pipeline, tenant lifecycle, API keys, plans
+//! and quotas. Generic over the control store ([`objectos_store::ControlStore`]) and the tenant
+//! database provider ([`objectos_tenantdb::TenantDatabases`]).
+
+mod error;
+pub mod events;
+pub mod failpoints;
+pub mod ids;
+pub mod plans;
+mod platform;
+mod provisioning;
+pub mod seed;
+pub mod time;
+
+pub use error::{CoreError, CoreResult};
+pub use platform::{
+    default_lifecycle, key_view, DestroyOptions, Destroyed, KeyAuth, KeyScope, Platform,
+    PlatformConfig,
+};
+pub use provisioning::{provisioning_result, Credentials, Provisioned};

@@ -1,1 +1,127 @@
-//! HTTP: axum routers for the control-plane and data APIs, authentication, the ObjectStack error envelope and OpenAPI.
+//! HTTP: the control-plane API (`/api/v1/tenants...`), the ObjectStack envelope, authentication,
+//! health, readiness, Prometheus metrics and the OpenAPI document. Handlers are generic over the
+//! control store and the tenant-database provider; data flows HTTP → services → storage.
+
+pub mod app;
+pub mod auth;
+pub mod body;
+pub mod envelope;
+pub mod error;
+pub mod request_id;
+pub mod routes;
+pub mod state;
+
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::Router;
+use objectos_store::ControlStore;
+use objectos_tenantdb::TenantDatabases;
+use routes::{events, keys, ops, tenants};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, ApiResult};
+pub use state::{AppState, ServerSettings};
+
+/// The whole HTTP application.
+pub fn router<S: ControlStore, D: TenantDatabases>(state: AppState<S, D>) -> Router {
+    let body_limit = state.settings.body_limit;
+    Router::new()
+        .route(
+            "/api/v1/tenants",
+            post(tenants::create::<S, D>).get(tenants::list::<S, D>),
+        )
+        .route(
+            "/api/v1/tenants/{id}",
+            get(tenants::show::<S, D>).delete(tenants::destroy::<S, D>),
+        )
+        .route(
+            "/api/v1/tenants/{id}/provisioning",
+            get(tenants::provisioning::<S, D>),
+        )
+        .route("/api/v1/tenants/{id}/events", get(events::stream::<S, D>))
+        .route("/api/v1/tenants/{id}/retry", post(tenants::retry::<S, D>))
+        .route(
+            "/api/v1/tenants/{id}/suspend",
+            post(tenants::suspend::<S, D>),
+        )
+        .route("/api/v1/tenants/{id}/resume", post(tenants::resume::<S, D>))
+        .route(
+            "/api/v1/tenants/{id}/plan",
+            post(tenants::change_plan::<S, D>),
+        )
+        .route("/api/v1/tenants/{id}/usage", get(tenants::usage::<S, D>))
+        .route("/api/v1/tenants/{id}/quota", get(tenants::quota::<S, D>))
+        .route(
+            "/api/v1/tenants/{id}/keys",
+            post(keys::create::<S, D>).get(keys::list::<S, D>),
+        )
+        .route(
+            "/api/v1/tenants/{id}/keys/{key_id}",
+            delete(keys::revoke::<S, D>),
+        )
+        .route("/api/v1/openapi.json", get(ops::openapi))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz::<S, D>))
+        .route("/metrics", get(ops::metrics::<S, D>))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(track_metrics))
+        .layer(middleware::from_fn(request_id::assign))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "server",
+                "internal error",
+            )
+            .into_response()
+        }))
+        .with_state(state)
+}
+
+async fn not_found(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "not_found",
+        format!("no route for {} {}", request.method(), request.uri().path()),
+    )
+}
+
+async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "validation",
+        format!(
+            "{} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+/// Counts requests and records their duration by route template and status.
+async fn track_metrics(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("objectos_http_requests_total", &labels).increment(1);
+    metrics::histogram!("objectos_http_request_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
+}

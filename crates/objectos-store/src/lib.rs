@@ -1,1 +1,170 @@
-//! The control-plane store: tenants, provisioning steps, API key hashes, deployments index; one trait with embedded SQLite and PostgreSQL implementations. Filled by the provisioning issue.
+//! The control-plane store: tenants, provisioning steps and their event history, API key hashes and
+//! settings. One trait, [`ControlStore`]; the embedded implementation is [`SqliteControlStore`]
+//! (SQLite in WAL mode). Every method is one transaction: a refused or failed call changes nothing.
+
+mod records;
+mod sqlite;
+
+use std::future::Future;
+
+pub use records::{
+    ClaimedStep, EventRecord, KeyRecord, KeyState, NewTenant, StepRecord, TenantFilter, TenantPage,
+    TenantRecord, STEP_NAMES,
+};
+pub use sqlite::{now_ms, SqliteControlStore};
+
+use objectos_spec::types::provisioning::{
+    ProvisioningStepStatus, TenantPlan, TenantProvisioningStatus,
+};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("control store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored value could not be decoded (a defect or a hand-edited database).
+    #[error("control store: corrupt value in {table}.{column}: {detail}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// The column.
+        column: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// A tenant id is already taken by a different organization.
+    #[error("tenant id {tenant_id} is already used by organization {org_id}")]
+    TenantIdTaken {
+        /// The id.
+        tenant_id: String,
+        /// The organization holding it.
+        org_id: String,
+    },
+    /// The blocking task running the query was cancelled or panicked.
+    #[error("control store: worker task failed: {0}")]
+    Worker(String),
+    /// The store's file or folder could not be prepared.
+    #[error("control store: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Result of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The control-plane store. Implementations must make each method atomic.
+pub trait ControlStore: Send + Sync + 'static {
+    /// Inserts a tenant with its pending steps, or returns the existing tenant of the same org.
+    /// `created` tells which. A different org holding the derived id is [`StoreError::TenantIdTaken`].
+    fn create_tenant(
+        &self,
+        new: NewTenant,
+    ) -> impl Future<Output = StoreResult<(TenantRecord, bool)>> + Send;
+
+    /// A tenant by id.
+    fn tenant(&self, id: &str) -> impl Future<Output = StoreResult<Option<TenantRecord>>> + Send;
+
+    /// A page of tenants, newest first, with the total matching the filter.
+    fn list_tenants(
+        &self,
+        filter: TenantFilter,
+    ) -> impl Future<Output = StoreResult<TenantPage>> + Send;
+
+    /// Tenants in any of these statuses (for recovery at start-up and the grace-period reaper).
+    fn tenants_with_status(
+        &self,
+        statuses: &[TenantProvisioningStatus],
+    ) -> impl Future<Output = StoreResult<Vec<TenantRecord>>> + Send;
+
+    /// Moves a tenant to `to` only if its status is one of `from`; returns the tenant after the call
+    /// and whether it moved. Records an event when it moves.
+    fn transition(
+        &self,
+        id: &str,
+        from: &[TenantProvisioningStatus],
+        to: TenantProvisioningStatus,
+        change: TenantChange,
+    ) -> impl Future<Output = StoreResult<Option<(TenantRecord, bool)>>> + Send;
+
+    /// Sets a tenant's plan.
+    fn set_plan(
+        &self,
+        id: &str,
+        plan: TenantPlan,
+    ) -> impl Future<Output = StoreResult<Option<TenantRecord>>> + Send;
+
+    /// Removes a tenant and everything stored about it (steps, events, keys).
+    fn delete_tenant(&self, id: &str) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// The steps of a tenant, in pipeline order.
+    fn steps(&self, id: &str) -> impl Future<Output = StoreResult<Vec<StepRecord>>> + Send;
+
+    /// Claims a step to run: `pending` or `failed`, or `running` whose lease has expired, becomes
+    /// `running` with a new lease. A retry (from `failed` or an expired lease) increments `retryCount`.
+    /// `None` when the step is completed, skipped, or running under a live lease.
+    fn claim_step(
+        &self,
+        id: &str,
+        step: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> impl Future<Output = StoreResult<Option<ClaimedStep>>> + Send;
+
+    /// Records a step's outcome (`completed`, `failed` or `skipped`) and its event.
+    fn finish_step(
+        &self,
+        id: &str,
+        step: &str,
+        status: ProvisioningStepStatus,
+        error: Option<String>,
+        now_ms: i64,
+    ) -> impl Future<Output = StoreResult<StepRecord>> + Send;
+
+    /// Events of a tenant after `after_seq`, oldest first.
+    fn events(
+        &self,
+        id: &str,
+        after_seq: i64,
+    ) -> impl Future<Output = StoreResult<Vec<EventRecord>>> + Send;
+
+    /// Inserts a key, or does nothing if its id exists (so a re-run step is harmless).
+    fn insert_key(&self, key: KeyRecord) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// A key by id.
+    fn key(&self, key_id: &str) -> impl Future<Output = StoreResult<Option<KeyRecord>>> + Send;
+
+    /// The keys of a tenant, oldest first.
+    fn keys(&self, tenant_id: &str) -> impl Future<Output = StoreResult<Vec<KeyRecord>>> + Send;
+
+    /// Revokes a key of a tenant; false when there is no such key.
+    fn revoke_key(
+        &self,
+        tenant_id: &str,
+        key_id: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Sets the suspension state of every unrevoked key of a tenant.
+    fn set_keys_state(
+        &self,
+        tenant_id: &str,
+        state: KeyState,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// A setting.
+    fn setting(&self, name: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+
+    /// Stores a setting.
+    fn set_setting(&self, name: &str, value: &str) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Fields a status transition may set alongside the status.
+#[derive(Debug, Clone, Default)]
+pub struct TenantChange {
+    /// The error to record (`Some(None)` clears it).
+    pub error: Option<Option<String>>,
+    /// When provisioning completed (ms since the epoch).
+    pub provisioned_at_ms: Option<i64>,
+    /// When a scheduled destruction is due (ms since the epoch).
+    pub destroy_after_ms: Option<Option<i64>>,
+}

@@ -1,1 +1,106 @@
-//! Tenant database providers (local SQLite file, memory, Turso, PostgreSQL) and the per-tenant connection cache. Filled by the provisioning issue.
+//! Tenant databases: where each tenant's data lives. [`TenantDatabases`] is the provider interface;
+//! [`LocalSqlite`] keeps one SQLite file per tenant under `<data-dir>/tenants/`.
+//!
+//! Every operation is idempotent, so a provisioning step that is retried, or resumed after a crash,
+//! converges: creating an existing database, deleting a missing one, or re-syncing the system
+//! tables are no-ops.
+
+mod local;
+mod system;
+
+use std::future::Future;
+use std::path::Path;
+
+pub use local::LocalSqlite;
+pub use system::{SYSTEM_SCHEMA_VERSION, SYSTEM_TABLES};
+
+/// What can go wrong with a tenant database.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantDbError {
+    /// A file operation failed.
+    #[error("tenant database {tenant_id}: {source}")]
+    Io {
+        /// The tenant.
+        tenant_id: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// SQLite reported an error.
+    #[error("tenant database {tenant_id}: {source}")]
+    Sqlite {
+        /// The tenant.
+        tenant_id: String,
+        /// The cause.
+        source: rusqlite::Error,
+    },
+    /// The database does not exist.
+    #[error("tenant database {0} does not exist")]
+    Missing(String),
+    /// A tenant id that cannot name a database file.
+    #[error("invalid tenant id for a database name: {0:?}")]
+    InvalidId(String),
+    /// The blocking task was cancelled or panicked.
+    #[error("tenant database worker failed: {0}")]
+    Worker(String),
+}
+
+/// What a tenant database holds, for usage and quotas.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DbUsage {
+    /// Deployed objects.
+    pub objects: u64,
+    /// Records across all objects.
+    pub records: u64,
+    /// Bytes on disk.
+    pub storage_bytes: u64,
+    /// Deployments recorded today (UTC).
+    pub deployments_today: u64,
+}
+
+/// Result of tenant database operations.
+pub type TenantDbResult<T> = Result<T, TenantDbError>;
+
+/// A provider of tenant databases.
+pub trait TenantDatabases: Send + Sync + 'static {
+    /// The provider's name as stored with the tenant (`sqlite`).
+    fn provider(&self) -> &'static str;
+
+    /// The URL of a tenant's database (no credentials).
+    fn connection_url(&self, tenant_id: &str) -> String;
+
+    /// Creates the database if it does not exist.
+    fn create(&self, tenant_id: &str) -> impl Future<Output = TenantDbResult<()>> + Send;
+
+    /// Creates or completes objectos' system tables (metadata, deployment ledger).
+    fn sync_system_schema(
+        &self,
+        tenant_id: &str,
+    ) -> impl Future<Output = TenantDbResult<()>> + Send;
+
+    /// True when the database exists.
+    fn exists(&self, tenant_id: &str) -> impl Future<Output = TenantDbResult<bool>> + Send;
+
+    /// Bytes the database occupies.
+    fn size_bytes(&self, tenant_id: &str) -> impl Future<Output = TenantDbResult<u64>> + Send;
+
+    /// Writes a consistent copy of the database to `dest`.
+    fn backup(
+        &self,
+        tenant_id: &str,
+        dest: &Path,
+    ) -> impl Future<Output = TenantDbResult<()>> + Send;
+
+    /// Deletes the database; deleting a missing one succeeds.
+    fn delete(&self, tenant_id: &str) -> impl Future<Output = TenantDbResult<()>> + Send;
+
+    /// Object, record and deployment counts and the bytes used; `day` is the UTC day (`YYYY-MM-DD`)
+    /// whose deployments count as today's.
+    fn usage(
+        &self,
+        tenant_id: &str,
+        day: &str,
+    ) -> impl Future<Output = TenantDbResult<DbUsage>> + Send;
+
+    /// Ids of all databases present (to find orphans).
+    fn list(&self) -> impl Future<Output = TenantDbResult<Vec<String>>> + Send;
+}

@@ -1,6 +1,7 @@
 //! The `objectos` command line.
 
 mod commands;
+mod config;
 
 use std::process::ExitCode;
 
@@ -16,6 +17,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the server (embedded SQLite by default).
+    Serve(config::ServeArgs),
     /// Check a document (deploy bundle, app manifest, provisioning request, ...) against the protocol.
     Validate(commands::validate::Args),
 }
@@ -23,6 +26,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => commands::serve::run(&args),
         Command::Validate(args) => commands::validate::run(&args),
     }
 }

@@ -276,10 +276,12 @@ impl Arena {
                 "pattern" => {
                     let source = value.as_str().ok_or_else(|| malformed(keyword))?;
                     let regex =
-                        fancy_regex::Regex::new(&ecmascript_classes(source)).map_err(|e| CompileError::Pattern {
-                            id: doc.to_owned(),
-                            pattern: source.to_owned(),
-                            message: e.to_string(),
+                        fancy_regex::Regex::new(&ecmascript_classes(source)).map_err(|e| {
+                            CompileError::Pattern {
+                                id: doc.to_owned(),
+                                pattern: source.to_owned(),
+                                message: e.to_string(),
+                            }
                         })?;
                     node.pattern = Some(Pattern {
                         source: source.to_owned(),
@@ -398,7 +400,10 @@ fn escape_pointer(segment: &str) -> String {
 mod tests {
     #[test]
     fn digit_and_word_classes_are_ascii_as_in_ecmascript() {
-        assert_eq!(super::ecmascript_classes(r"^\d{4}-[\d.]\w\-$"), r"^[0-9]{4}-[0-9.][A-Za-z0-9_]\-$");
+        assert_eq!(
+            super::ecmascript_classes(r"^\d{4}-[\d.]\w\-$"),
+            r"^[0-9]{4}-[0-9.][A-Za-z0-9_]\-$"
+        );
         let re = fancy_regex::Regex::new(&super::ecmascript_classes(r"^\d+$")).unwrap();
         assert!(re.is_match("2026").unwrap());
         assert!(!re.is_match("٢٠٢٦").unwrap());

@@ -157,14 +157,21 @@ impl ObjectDefinition {
             }
             let column = Self::column_of(key, field);
             // Point at what the document says: the columnName when given, else the field itself.
-            let column_at = if field.column_name.is_some() { at.key("columnName") } else { at.clone() };
+            let column_at = if field.column_name.is_some() {
+                at.key("columnName")
+            } else {
+                at.clone()
+            };
             if field.column_name.is_some() && SYSTEM_COLUMNS.contains(&column) {
                 push(
                     column_at,
                     format!("'{column}' is a system column maintained by objectos; choose another columnName"),
                 );
             } else if let Some(other) = columns.insert(column, key) {
-                push(column_at, format!("Column '{column}' is already used by field '{other}'"));
+                push(
+                    column_at,
+                    format!("Column '{column}' is already used by field '{other}'"),
+                );
             }
         }
 

@@ -90,10 +90,18 @@ pub struct SchemaChange {
     /// Change type.
     pub change_type: ChangeType,
     /// Previous value.
-    #[serde(default, deserialize_with = "super::keep_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::keep_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub old_value: Option<serde_json::Value>,
     /// New value.
-    #[serde(default, deserialize_with = "super::keep_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::keep_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub new_value: Option<serde_json::Value>,
 }
 

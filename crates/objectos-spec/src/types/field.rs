@@ -560,7 +560,11 @@ pub struct Field {
     /// Is unique constraint.
     pub unique: bool,
     /// Default value.
-    #[serde(default, deserialize_with = "super::keep_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::keep_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub default_value: Option<serde_json::Value>,
     /// Max character length.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -40,7 +40,9 @@ macro_rules! spec_enum {
 
 /// Deserialises a present value, `null` included, as `Some`: an explicit `null` (a default value or
 /// an old value of `NULL`) survives a parse → serialise round trip instead of vanishing.
-fn keep_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<serde_json::Value>, D::Error> {
+fn keep_null<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
     <serde_json::Value as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 

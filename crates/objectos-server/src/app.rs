@@ -1,0 +1,252 @@
+//! Start-up and shutdown of a whole server: data dir, control store, tenant databases, admin token,
+//! recovery of unfinished work, the destruction reaper, and graceful shutdown. Used by
+//! `objectos serve` and by integration tests (on `127.0.0.1:0`).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use objectos_core::ids::{hash_secret, new_admin_token};
+use objectos_core::{Platform, PlatformConfig};
+use objectos_store::{ControlStore, SqliteControlStore};
+use objectos_tenantdb::LocalSqlite;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::state::{AppState, ServerSettings};
+
+/// The embedded platform: SQLite control store, one SQLite file per tenant.
+pub type EmbeddedPlatform = Platform<SqliteControlStore, LocalSqlite>;
+
+/// Everything needed to start a server.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// Data directory (control store, tenant databases, backups, admin token).
+    pub data_dir: PathBuf,
+    /// Address to listen on (`127.0.0.1:0` picks a free port).
+    pub listen: SocketAddr,
+    /// HTTP settings.
+    pub settings: ServerSettings,
+    /// Service settings (plans, lifecycle, step lease and timeout). `backup_dir` is overridden
+    /// with `<data_dir>/backups`.
+    pub platform: PlatformConfig,
+    /// How often grace-period destructions are checked.
+    pub reaper_interval: Duration,
+    /// How long shutdown waits for in-flight requests before closing.
+    pub shutdown_grace: Duration,
+    /// Failpoints to arm (only in builds with the `failpoints` feature).
+    pub failpoints: Option<String>,
+    /// Use this admin token instead of the stored/generated one (it replaces the stored hash).
+    pub admin_token: Option<String>,
+}
+
+impl AppOptions {
+    /// Defaults for a data dir, listening on `127.0.0.1:7700`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        Self {
+            platform: PlatformConfig::new(&data_dir),
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 7700)),
+            settings: ServerSettings::default(),
+            reaper_interval: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(10),
+            failpoints: None,
+            admin_token: None,
+        }
+    }
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data dir or a file in it.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The control store.
+    #[error(transparent)]
+    Store(#[from] objectos_store::StoreError),
+    /// Failpoints requested but not compiled in, or malformed.
+    #[error(transparent)]
+    Failpoints(#[from] objectos_core::failpoints::FailpointError),
+}
+
+/// A running server.
+pub struct RunningApp {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The admin token when this start created it (shown once), else `None`.
+    pub new_admin_token: Option<String>,
+    /// Where the admin token file is.
+    pub admin_token_path: PathBuf,
+    /// The services (for tests: failpoints, direct inspection).
+    pub platform: EmbeddedPlatform,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    store: SqliteControlStore,
+    ready: Arc<AtomicBool>,
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
+    move |source| StartError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Installs the Prometheus recorder once per process; later calls get the same handle.
+fn metrics_handle() -> Option<PrometheusHandle> {
+    static HANDLE: std::sync::OnceLock<Option<PrometheusHandle>> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .clone()
+}
+
+/// Writes the token file readable by its owner only.
+fn write_token_file(path: &Path, token: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    writeln!(file, "{token}")?;
+    file.sync_all()
+}
+
+impl RunningApp {
+    /// Opens everything, binds, recovers unfinished work and serves until [`RunningApp::shutdown`].
+    pub async fn start(options: AppOptions) -> Result<Self, StartError> {
+        let data_dir = options.data_dir.clone();
+        std::fs::create_dir_all(&data_dir).map_err(io_error(&data_dir))?;
+        let store = SqliteControlStore::open(&data_dir.join("control.db"))?;
+        let tenants_dir = data_dir.join("tenants");
+        let dbs = LocalSqlite::new(&tenants_dir).map_err(io_error(&tenants_dir))?;
+        let mut platform_config = options.platform.clone();
+        platform_config.backup_dir = data_dir.join("backups");
+        let platform = Platform::new(store.clone(), dbs, platform_config);
+        if let Some(spec) = &options.failpoints {
+            platform.failpoints().configure(spec)?;
+        }
+
+        let admin_token_path = data_dir.join("admin-token");
+        let (admin_hash, new_admin_token) = match (
+            &options.admin_token,
+            store.setting("admin_token_sha256").await?,
+        ) {
+            (Some(token), _) => (hash_secret(token), None),
+            (None, Some(hash)) => (hash, None),
+            (None, None) => {
+                let token = new_admin_token();
+                write_token_file(&admin_token_path, &token).map_err(io_error(&admin_token_path))?;
+                (hash_secret(&token), Some(token))
+            }
+        };
+        store.set_setting("admin_token_sha256", &admin_hash).await?;
+
+        let ready = Arc::new(AtomicBool::new(false));
+        let state = AppState {
+            platform: platform.clone(),
+            admin_token_hash: admin_hash.into(),
+            settings: Arc::new(options.settings.clone()),
+            metrics: metrics_handle(),
+            ready: Arc::clone(&ready),
+        };
+        let listener =
+            TcpListener::bind(options.listen)
+                .await
+                .map_err(|source| StartError::Io {
+                    path: PathBuf::from(options.listen.to_string()),
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(io_error(&data_dir))?;
+        let (shutdown, mut shutdown_rx) = watch::channel(false);
+
+        let app = crate::router(state);
+        let mut graceful_rx = shutdown.subscribe();
+        let grace = options.shutdown_grace;
+        let server = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = graceful_rx.wait_for(|stop| *stop).await;
+            });
+            tokio::select! {
+                result = serve => result,
+                // Long-lived streams (SSE) must not hold shutdown forever.
+                _ = async {
+                    let _ = shutdown_rx.wait_for(|stop| *stop).await;
+                    tokio::time::sleep(grace).await;
+                } => Ok(()),
+            }
+        });
+
+        // Resume unfinished provisioning, finish due destructions, remove orphan files.
+        platform.recover().await.map_err(|e| {
+            StartError::Store(objectos_store::StoreError::Worker(format!(
+                "recovery failed: {e}"
+            )))
+        })?;
+        ready.store(true, Ordering::Release);
+
+        let reaper_platform = platform.clone();
+        let interval = options.reaper_interval;
+        let mut reaper_stop = shutdown.subscribe();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = reaper_stop.wait_for(|stop| *stop) => return,
+                }
+                if let Err(e) = reaper_platform.reap_due_destructions().await {
+                    tracing::error!(error = %e, "destruction reaper failed");
+                }
+            }
+        });
+
+        Ok(Self {
+            addr,
+            new_admin_token,
+            admin_token_path,
+            platform,
+            shutdown,
+            server,
+            store,
+            ready,
+        })
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to the grace period), and closes the
+    /// databases cleanly (WAL checkpointed).
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        self.ready.store(false, Ordering::Release);
+        let _ = self.shutdown.send(true);
+        let result = match self.server.await {
+            Ok(result) => result,
+            Err(e) => Err(std::io::Error::other(e)),
+        };
+        if let Err(e) = self.store.checkpoint().await {
+            tracing::warn!(error = %e, "checkpoint at shutdown failed");
+        }
+        result
+    }
+
+    /// Serves until `signal` resolves, then shuts down.
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        signal.await;
+        tracing::info!("shutting down");
+        self.shutdown().await
+    }
+}

@@ -1,0 +1,77 @@
+//! Request bodies: size-limited, JSON-parsed (400 when malformed), then validated (422 listing
+//! every issue with its path). The limit itself answers 413.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// A JSON body as a value (not yet validated against a schema).
+#[derive(Debug)]
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ct) = req.headers().get(axum::http::header::CONTENT_TYPE) {
+            let ct = ct.to_str().unwrap_or("");
+            if !ct.starts_with("application/json") && !ct.contains("+json") {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "payload",
+                    format!("expected Content-Type application/json, received {ct}"),
+                ));
+            }
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "payload",
+                    rejection.body_text(),
+                )
+            } else {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    "payload",
+                    rejection.body_text(),
+                )
+            }
+        })?;
+        if bytes.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                "validation",
+                "the request body is empty; expected a JSON document",
+            ));
+        }
+        let value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                "validation",
+                format!("malformed JSON: {e}"),
+            )
+            .with_details(serde_json::json!({"line": e.line(), "column": e.column()}))
+        })?;
+        Ok(Self(value))
+    }
+}
+
+/// Parses a validated protocol document, or a 422 listing every issue.
+pub fn parse_spec<T: objectos_spec::SpecType>(value: &Value) -> Result<T, ApiError> {
+    objectos_spec::parse::<T>(value).map_err(|e| {
+        ApiError::invalid(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &e.issues,
+            &objectos_spec::JsonPath::root(),
+        )
+    })
+}

@@ -1,0 +1,41 @@
+//! Success responses in the ObjectStack envelope: `{"success": true, "data": ..., "meta": {...}}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::request_id::current_request_id;
+
+/// Builds a success response; `meta` gains `timestamp` and `requestId`; `extra` adds top-level keys
+/// (such as the one-time `credentials`).
+pub fn success(
+    status: StatusCode,
+    data: impl Serialize,
+    meta: Map<String, Value>,
+    extra: Map<String, Value>,
+) -> Response {
+    let mut full_meta = Map::new();
+    full_meta.insert(
+        "timestamp".to_owned(),
+        json!(objectos_core::time::rfc3339(objectos_core::time::now_ms())),
+    );
+    if let Some(id) = current_request_id() {
+        full_meta.insert("requestId".to_owned(), json!(id));
+    }
+    full_meta.extend(meta);
+    let mut body = Map::new();
+    body.insert("success".to_owned(), json!(true));
+    body.insert(
+        "data".to_owned(),
+        serde_json::to_value(data).unwrap_or(Value::Null),
+    );
+    body.extend(extra);
+    body.insert("meta".to_owned(), Value::Object(full_meta));
+    (status, axum::Json(Value::Object(body))).into_response()
+}
+
+/// 200 with `data`.
+pub fn ok(data: impl Serialize) -> Response {
+    success(StatusCode::OK, data, Map::new(), Map::new())
+}

@@ -1,0 +1,203 @@
+//! One error type for every HTTP response that is not a success, rendered once as the ObjectStack
+//! envelope `{"success": false, "error": {code, message, category, details, requestId}}`.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use objectos_core::CoreError;
+use serde_json::{json, Value};
+
+use crate::request_id::current_request_id;
+
+/// An HTTP error (boxed: handlers return it on their error path, which should stay small).
+#[derive(Debug, Clone)]
+pub struct ApiError(Box<ApiErrorBody>);
+
+impl std::ops::Deref for ApiError {
+    type Target = ApiErrorBody;
+
+    fn deref(&self) -> &ApiErrorBody {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ApiErrorBody {
+        &mut self.0
+    }
+}
+
+/// The parts of an [`ApiError`].
+#[derive(Debug, Clone)]
+pub struct ApiErrorBody {
+    /// Status code.
+    pub status: StatusCode,
+    /// Machine-readable code.
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+    /// `validation`, `authentication`, `authorization`, `not_found`, `conflict`, `quota`,
+    /// `payload`, `unavailable` or `server`.
+    pub category: &'static str,
+    /// Structured context (issues with paths, differing fields, quota results...).
+    pub details: Value,
+    /// Seconds to wait before retrying (sets `Retry-After`).
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// A new error with no details.
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        category: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self(Box::new(ApiErrorBody {
+            status,
+            code,
+            message: message.into(),
+            category,
+            details: Value::Null,
+            retry_after: None,
+        }))
+    }
+
+    /// Adds details.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// 401: no or wrong credentials.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "authentication",
+            message,
+        )
+    }
+
+    /// 404 for a route or resource.
+    pub fn not_found(what: &str, id: &str) -> Self {
+        let code = match what {
+            "tenant" => "tenant_not_found",
+            "key" => "key_not_found",
+            _ => "not_found",
+        };
+        Self::new(
+            StatusCode::NOT_FOUND,
+            code,
+            "not_found",
+            format!("{what} {id} not found"),
+        )
+    }
+
+    /// 400/422 listing validation issues (`issues: [{path, code, message}]`).
+    pub fn invalid(
+        status: StatusCode,
+        issues: &[objectos_spec::Issue],
+        prefix: &objectos_spec::JsonPath,
+    ) -> Self {
+        let listed: Vec<Value> = issues
+            .iter()
+            .map(|i| json!({"path": i.path.prefixed(prefix).to_string(), "code": i.code, "message": i.message}))
+            .collect();
+        let summary = issues
+            .first()
+            .map(|i| format!("{}: {}", i.path.prefixed(prefix), i.message))
+            .unwrap_or_default();
+        Self::new(
+            status,
+            "validation_error",
+            "validation",
+            format!("{} validation issue(s); first: {summary}", issues.len()),
+        )
+        .with_details(json!({"issues": listed}))
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Invalid(v) => Self::invalid(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &v.issues,
+                &objectos_spec::JsonPath::root(),
+            ),
+            CoreError::NotFound { what, id } => Self::not_found(what, &id),
+            CoreError::Conflict {
+                code,
+                message,
+                details,
+            } => Self::new(StatusCode::CONFLICT, code, "conflict", message).with_details(details),
+            CoreError::QuotaExceeded(result) => {
+                let message = result
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| "quota exceeded".to_owned());
+                Self::new(StatusCode::FORBIDDEN, "quota_exceeded", "quota", message)
+                    .with_details(serde_json::to_value(&*result).unwrap_or(Value::Null))
+            }
+            CoreError::Forbidden { code, message } => {
+                Self::new(StatusCode::FORBIDDEN, code, "authorization", message)
+            }
+            CoreError::Unauthorized { code, message } => {
+                Self::new(StatusCode::UNAUTHORIZED, code, "authentication", message)
+            }
+            CoreError::Store(e) => {
+                tracing::error!(error = %e, "control store error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "server",
+                    "internal error",
+                )
+            }
+            CoreError::TenantDb(e) => {
+                tracing::error!(error = %e, "tenant database error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "server",
+                    "internal error",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let ApiErrorBody {
+            status,
+            code,
+            message,
+            category,
+            details,
+            retry_after,
+        } = *self.0;
+        let mut error = json!({
+            "code": code,
+            "message": message,
+            "category": category,
+            "details": details,
+        });
+        if let Some(id) = current_request_id() {
+            error["requestId"] = json!(id);
+        }
+        let body = json!({"success": false, "error": error});
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+/// Result of handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,6 @@
+//! Route handlers, one module per resource.
+
+pub mod events;
+pub mod keys;
+pub mod ops;
+pub mod tenants;

@@ -1,0 +1,59 @@
+//! Shared state of the HTTP layer.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use objectos_core::Platform;
+
+/// HTTP settings.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Largest request body accepted, in bytes (larger: 413).
+    pub body_limit: usize,
+    /// Interval of SSE keep-alive comments.
+    pub sse_keep_alive: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            body_limit: 1024 * 1024,
+            sse_keep_alive: Duration::from_secs(15),
+        }
+    }
+}
+
+/// What every handler can reach.
+pub struct AppState<S, D> {
+    /// The services.
+    pub platform: Platform<S, D>,
+    /// SHA-256 (hex) of the admin token.
+    pub admin_token_hash: Arc<str>,
+    /// HTTP settings.
+    pub settings: Arc<ServerSettings>,
+    /// Renders `/metrics`; `None` when no recorder could be installed.
+    pub metrics: Option<PrometheusHandle>,
+    /// False until start-up recovery is done, and again while shutting down.
+    pub ready: Arc<AtomicBool>,
+}
+
+impl<S, D> Clone for AppState<S, D> {
+    fn clone(&self) -> Self {
+        Self {
+            platform: self.platform.clone(),
+            admin_token_hash: Arc::clone(&self.admin_token_hash),
+            settings: Arc::clone(&self.settings),
+            metrics: self.metrics.clone(),
+            ready: Arc::clone(&self.ready),
+        }
+    }
+}
+
+impl<S, D> AppState<S, D> {
+    /// Whether `/readyz` says ready.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}

@@ -1,0 +1,655 @@
+//! The embedded control store: one SQLite file in WAL mode, queried on blocking threads.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use objectos_spec::types::provisioning::{
+    ProvisioningStepStatus, TenantPlan, TenantProvisioningStatus, TenantRegion,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use serde_json::json;
+
+use crate::records::{
+    ClaimedStep, EventRecord, KeyRecord, KeyState, NewTenant, StepRecord, TenantFilter, TenantPage,
+    TenantRecord, STEP_NAMES,
+};
+use crate::{ControlStore, StoreError, StoreResult, TenantChange};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tenants (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL UNIQUE,
+    display_name TEXT,
+    admin_email TEXT,
+    plan TEXT NOT NULL,
+    region TEXT NOT NULL,
+    status TEXT NOT NULL,
+    metadata TEXT,
+    provider TEXT NOT NULL,
+    connection_url TEXT NOT NULL,
+    error TEXT,
+    initial_key_id TEXT NOT NULL,
+    initial_key_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    provisioned_at INTEGER,
+    destroy_after INTEGER
+);
+CREATE INDEX IF NOT EXISTS tenants_status ON tenants(status, created_at);
+CREATE INDEX IF NOT EXISTS tenants_plan ON tenants(plan, created_at);
+CREATE INDEX IF NOT EXISTS tenants_created ON tenants(created_at);
+CREATE TABLE IF NOT EXISTS steps (
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    started_at INTEGER,
+    completed_at INTEGER,
+    duration_ms INTEGER,
+    error TEXT,
+    retry_count INTEGER NOT NULL DEFAULT 0,
+    lease_expires_at INTEGER,
+    PRIMARY KEY (tenant_id, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_tenant ON events(tenant_id, seq);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    scope TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER,
+    state TEXT NOT NULL DEFAULT 'active'
+);
+CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant_id, created_at);
+CREATE TABLE IF NOT EXISTS settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+";
+
+const TENANT_COLUMNS: &str = "id, org_id, display_name, admin_email, plan, region, status, metadata, provider, \
+     connection_url, error, initial_key_id, initial_key_hash, created_at, updated_at, provisioned_at, destroy_after";
+
+/// The embedded control store.
+#[derive(Clone)]
+pub struct SqliteControlStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteControlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteControlStore")
+    }
+}
+
+impl SqliteControlStore {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` with the connection on a blocking thread.
+    async fn run<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            // A poisoned lock means a panic mid-query; SQLite rolled the transaction back, so the
+            // connection itself is still consistent and safe to reuse.
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Worker(e.to_string()))?
+    }
+
+    /// Flushes the WAL into the main file (used before backups and at shutdown).
+    pub async fn checkpoint(&self) -> StoreResult<()> {
+        self.run(|conn| {
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn corrupt(
+    table: &'static str,
+    column: &'static str,
+    detail: impl Into<String>,
+) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(StoreError::Corrupt {
+        table,
+        column,
+        detail: detail.into(),
+    }))
+}
+
+fn parse_enum<T: serde::de::DeserializeOwned>(
+    table: &'static str,
+    column: &'static str,
+    text: String,
+) -> rusqlite::Result<T> {
+    serde_json::from_value(serde_json::Value::String(text.clone()))
+        .map_err(|_| corrupt(table, column, format!("unknown value '{text}'")))
+}
+
+fn wire<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => format!("{other:?}"),
+    }
+}
+
+fn tenant_from_row(row: &Row<'_>) -> rusqlite::Result<TenantRecord> {
+    Ok(TenantRecord {
+        id: row.get(0)?,
+        org_id: row.get(1)?,
+        display_name: row.get(2)?,
+        admin_email: row.get(3)?,
+        plan: parse_enum::<TenantPlan>("tenants", "plan", row.get(4)?)?,
+        region: parse_enum::<TenantRegion>("tenants", "region", row.get(5)?)?,
+        status: parse_enum::<TenantProvisioningStatus>("tenants", "status", row.get(6)?)?,
+        metadata: row.get(7)?,
+        provider: row.get(8)?,
+        connection_url: row.get(9)?,
+        error: row.get(10)?,
+        initial_key_id: row.get(11)?,
+        initial_key_hash: row.get(12)?,
+        created_at_ms: row.get(13)?,
+        updated_at_ms: row.get(14)?,
+        provisioned_at_ms: row.get(15)?,
+        destroy_after_ms: row.get(16)?,
+    })
+}
+
+const STEP_COLUMNS: &str =
+    "name, position, status, started_at, completed_at, duration_ms, error, retry_count, lease_expires_at";
+
+fn step_from_row(row: &Row<'_>) -> rusqlite::Result<StepRecord> {
+    Ok(StepRecord {
+        name: row.get(0)?,
+        position: row.get(1)?,
+        status: parse_enum::<ProvisioningStepStatus>("steps", "status", row.get(2)?)?,
+        started_at_ms: row.get(3)?,
+        completed_at_ms: row.get(4)?,
+        duration_ms: row.get(5)?,
+        error: row.get(6)?,
+        retry_count: row.get(7)?,
+        lease_expires_at_ms: row.get(8)?,
+    })
+}
+
+const KEY_COLUMNS: &str =
+    "key_id, tenant_id, scope, hash, created_at, expires_at, revoked_at, state";
+
+fn key_from_row(row: &Row<'_>) -> rusqlite::Result<KeyRecord> {
+    let state: String = row.get(7)?;
+    Ok(KeyRecord {
+        key_id: row.get(0)?,
+        tenant_id: row.get(1)?,
+        scope: row.get(2)?,
+        hash: row.get(3)?,
+        created_at_ms: row.get(4)?,
+        expires_at_ms: row.get(5)?,
+        revoked_at_ms: row.get(6)?,
+        state: KeyState::parse(&state)
+            .ok_or_else(|| corrupt("api_keys", "state", state.clone()))?,
+    })
+}
+
+fn get_tenant(conn: &Connection, id: &str) -> rusqlite::Result<Option<TenantRecord>> {
+    conn.query_row(
+        &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?1"),
+        [id],
+        tenant_from_row,
+    )
+    .optional()
+}
+
+fn get_step(conn: &Connection, id: &str, step: &str) -> rusqlite::Result<Option<StepRecord>> {
+    conn.query_row(
+        &format!("SELECT {STEP_COLUMNS} FROM steps WHERE tenant_id = ?1 AND name = ?2"),
+        [id, step],
+        step_from_row,
+    )
+    .optional()
+}
+
+fn record_event(
+    tx: &Transaction<'_>,
+    tenant_id: &str,
+    kind: &str,
+    data: &serde_json::Value,
+    at: i64,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO events (tenant_id, kind, data, at) VALUES (?1, ?2, ?3, ?4)",
+        params![tenant_id, kind, data.to_string(), at],
+    )?;
+    Ok(())
+}
+
+fn step_event(step: &StepRecord) -> serde_json::Value {
+    json!({
+        "step": step.name,
+        "status": step.status.as_str(),
+        "startedAtMs": step.started_at_ms,
+        "completedAtMs": step.completed_at_ms,
+        "durationMs": step.duration_ms,
+        "error": step.error,
+        "retryCount": step.retry_count,
+    })
+}
+
+/// Maps the wrapped [`StoreError`] of a conversion failure back out of rusqlite's error.
+fn unwrap_corrupt(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::ToSqlConversionFailure(inner) => match inner.downcast::<StoreError>() {
+            Ok(store) => *store,
+            Err(other) => StoreError::Sqlite(rusqlite::Error::ToSqlConversionFailure(other)),
+        },
+        other => StoreError::Sqlite(other),
+    }
+}
+
+impl ControlStore for SqliteControlStore {
+    async fn create_tenant(&self, new: NewTenant) -> StoreResult<(TenantRecord, bool)> {
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let existing = tx
+                .query_row(
+                    &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE org_id = ?1 OR id = ?2"),
+                    params![new.org_id, new.id],
+                    tenant_from_row,
+                )
+                .optional()
+                .map_err(unwrap_corrupt)?;
+            if let Some(tenant) = existing {
+                if tenant.org_id != new.org_id {
+                    return Err(StoreError::TenantIdTaken {
+                        tenant_id: tenant.id,
+                        org_id: tenant.org_id,
+                    });
+                }
+                return Ok((tenant, false));
+            }
+            tx.execute(
+                &format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, ?11, ?12, ?13, ?13, NULL, NULL)"),
+                params![
+                    new.id,
+                    new.org_id,
+                    new.display_name,
+                    new.admin_email,
+                    wire(&new.plan),
+                    wire(&new.region),
+                    wire(&TenantProvisioningStatus::Provisioning),
+                    new.metadata,
+                    new.provider,
+                    new.connection_url,
+                    new.initial_key_id,
+                    new.initial_key_hash,
+                    new.now_ms,
+                ],
+            )?;
+            for (position, name) in STEP_NAMES.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO steps (tenant_id, name, position, status) VALUES (?1, ?2, ?3, 'pending')",
+                    params![new.id, name, position as i64],
+                )?;
+            }
+            record_event(&tx, &new.id, "status", &json!({"status": "provisioning"}), new.now_ms)?;
+            let tenant = get_tenant(&tx, &new.id).map_err(unwrap_corrupt)?;
+            tx.commit()?;
+            tenant
+                .map(|t| (t, true))
+                .ok_or_else(|| StoreError::Worker("inserted tenant vanished".to_owned()))
+        })
+        .await
+    }
+
+    async fn tenant(&self, id: &str) -> StoreResult<Option<TenantRecord>> {
+        let id = id.to_owned();
+        self.run(move |conn| get_tenant(conn, &id).map_err(unwrap_corrupt))
+            .await
+    }
+
+    async fn list_tenants(&self, filter: TenantFilter) -> StoreResult<TenantPage> {
+        self.run(move |conn| {
+            let status = filter.status.map(|s| s.as_str());
+            let plan = filter.plan.map(|p| p.as_str());
+            let condition = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR plan = ?2)";
+            let total: i64 = conn.query_row(
+                &format!("SELECT COUNT(*) FROM tenants WHERE {condition}"),
+                params![status, plan],
+                |r| r.get(0),
+            )?;
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {TENANT_COLUMNS} FROM tenants WHERE {condition} ORDER BY created_at DESC, id LIMIT ?3 OFFSET ?4"
+            ))?;
+            let offset = i64::try_from(filter.offset).unwrap_or(i64::MAX);
+            let tenants = stmt
+                .query_map(params![status, plan, filter.limit, offset], tenant_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(unwrap_corrupt)?;
+            Ok(TenantPage {
+                tenants,
+                total: u64::try_from(total).unwrap_or(0),
+            })
+        })
+        .await
+    }
+
+    async fn tenants_with_status(
+        &self,
+        statuses: &[TenantProvisioningStatus],
+    ) -> StoreResult<Vec<TenantRecord>> {
+        let wanted: Vec<&'static str> = statuses.iter().map(|s| s.as_str()).collect();
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {TENANT_COLUMNS} FROM tenants WHERE status IN (SELECT value FROM json_each(?1)) ORDER BY created_at"
+            ))?;
+            let list = serde_json::to_string(&wanted).unwrap_or_else(|_| "[]".to_owned());
+            let rows = stmt
+                .query_map([list], tenant_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(unwrap_corrupt)?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn transition(
+        &self,
+        id: &str,
+        from: &[TenantProvisioningStatus],
+        to: TenantProvisioningStatus,
+        change: TenantChange,
+    ) -> StoreResult<Option<(TenantRecord, bool)>> {
+        let id = id.to_owned();
+        let from = from.to_vec();
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let Some(tenant) = get_tenant(&tx, &id).map_err(unwrap_corrupt)? else {
+                return Ok(None);
+            };
+            if !from.contains(&tenant.status) {
+                return Ok(Some((tenant, false)));
+            }
+            let now = now_ms();
+            let error = change.error.clone().unwrap_or(tenant.error.clone());
+            let destroy_after = change.destroy_after_ms.unwrap_or(tenant.destroy_after_ms);
+            let provisioned_at = change.provisioned_at_ms.or(tenant.provisioned_at_ms);
+            tx.execute(
+                "UPDATE tenants SET status = ?2, error = ?3, destroy_after = ?4, provisioned_at = ?5, updated_at = ?6 WHERE id = ?1",
+                params![id, to.as_str(), error, destroy_after, provisioned_at, now],
+            )?;
+            let mut data = json!({"status": to.as_str(), "from": tenant.status.as_str()});
+            if let Some(message) = &error {
+                if to == TenantProvisioningStatus::Failed {
+                    data["error"] = json!(message);
+                }
+            }
+            record_event(&tx, &id, "status", &data, now)?;
+            let after = get_tenant(&tx, &id).map_err(unwrap_corrupt)?;
+            tx.commit()?;
+            Ok(after.map(|t| (t, true)))
+        })
+        .await
+    }
+
+    async fn set_plan(&self, id: &str, plan: TenantPlan) -> StoreResult<Option<TenantRecord>> {
+        let id = id.to_owned();
+        self.run(move |conn| {
+            conn.execute(
+                "UPDATE tenants SET plan = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, plan.as_str(), now_ms()],
+            )?;
+            get_tenant(conn, &id).map_err(unwrap_corrupt)
+        })
+        .await
+    }
+
+    async fn delete_tenant(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute("DELETE FROM events WHERE tenant_id = ?1", [&id])?;
+            tx.execute("DELETE FROM api_keys WHERE tenant_id = ?1", [&id])?;
+            tx.execute("DELETE FROM steps WHERE tenant_id = ?1", [&id])?;
+            let removed = tx.execute("DELETE FROM tenants WHERE id = ?1", [&id])?;
+            tx.commit()?;
+            Ok(removed > 0)
+        })
+        .await
+    }
+
+    async fn steps(&self, id: &str) -> StoreResult<Vec<StepRecord>> {
+        let id = id.to_owned();
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {STEP_COLUMNS} FROM steps WHERE tenant_id = ?1 ORDER BY position"
+            ))?;
+            let rows = stmt
+                .query_map([id], step_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(unwrap_corrupt)?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn claim_step(
+        &self,
+        id: &str,
+        step: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<Option<ClaimedStep>> {
+        let (id, step) = (id.to_owned(), step.to_owned());
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let Some(current) = get_step(&tx, &id, &step).map_err(unwrap_corrupt)? else {
+                return Ok(None);
+            };
+            let retry = match current.status {
+                ProvisioningStepStatus::Pending => false,
+                ProvisioningStepStatus::Failed => true,
+                ProvisioningStepStatus::Running
+                    if current.lease_expires_at_ms.is_none_or(|lease| lease <= now_ms) =>
+                {
+                    true
+                }
+                _ => return Ok(None),
+            };
+            tx.execute(
+                "UPDATE steps SET status = 'running', started_at = ?3, completed_at = NULL, duration_ms = NULL, \
+                 error = NULL, retry_count = retry_count + ?4, lease_expires_at = ?5 WHERE tenant_id = ?1 AND name = ?2",
+                params![id, step, now_ms, i64::from(retry), now_ms + lease_ms],
+            )?;
+            let claimed = get_step(&tx, &id, &step).map_err(unwrap_corrupt)?;
+            if let Some(claimed) = &claimed {
+                record_event(&tx, &id, "step", &step_event(claimed), now_ms)?;
+            }
+            tx.commit()?;
+            Ok(claimed.map(|step| ClaimedStep { step, retry }))
+        })
+        .await
+    }
+
+    async fn finish_step(
+        &self,
+        id: &str,
+        step: &str,
+        status: ProvisioningStepStatus,
+        error: Option<String>,
+        now_ms: i64,
+    ) -> StoreResult<StepRecord> {
+        let (id, step) = (id.to_owned(), step.to_owned());
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "UPDATE steps SET status = ?3, completed_at = ?4, \
+                 started_at = COALESCE(started_at, ?4), duration_ms = ?4 - COALESCE(started_at, ?4), \
+                 error = ?5, lease_expires_at = NULL WHERE tenant_id = ?1 AND name = ?2",
+                params![id, step, status.as_str(), now_ms, error],
+            )?;
+            let finished = get_step(&tx, &id, &step)
+                .map_err(unwrap_corrupt)?
+                .ok_or_else(|| StoreError::Worker(format!("step {step} of {id} vanished")))?;
+            record_event(&tx, &id, "step", &step_event(&finished), now_ms)?;
+            tx.commit()?;
+            Ok(finished)
+        })
+        .await
+    }
+
+    async fn events(&self, id: &str, after_seq: i64) -> StoreResult<Vec<EventRecord>> {
+        let id = id.to_owned();
+        self.run(move |conn| {
+            let mut stmt =
+                conn.prepare("SELECT seq, tenant_id, kind, data, at FROM events WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq")?;
+            let rows = stmt
+                .query_map(params![id, after_seq], |row| {
+                    let data: String = row.get(3)?;
+                    Ok(EventRecord {
+                        seq: row.get(0)?,
+                        tenant_id: row.get(1)?,
+                        kind: row.get(2)?,
+                        data: serde_json::from_str(&data).map_err(|e| corrupt("events", "data", e.to_string()))?,
+                        at_ms: row.get(4)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(unwrap_corrupt)?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn insert_key(&self, key: KeyRecord) -> StoreResult<()> {
+        self.run(move |conn| {
+            conn.execute(
+                &format!("INSERT OR IGNORE INTO api_keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                params![
+                    key.key_id,
+                    key.tenant_id,
+                    key.scope,
+                    key.hash,
+                    key.created_at_ms,
+                    key.expires_at_ms,
+                    key.revoked_at_ms,
+                    key.state.as_str()
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn key(&self, key_id: &str) -> StoreResult<Option<KeyRecord>> {
+        let key_id = key_id.to_owned();
+        self.run(move |conn| {
+            conn.query_row(
+                &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_id = ?1"),
+                [key_id],
+                key_from_row,
+            )
+            .optional()
+            .map_err(unwrap_corrupt)
+        })
+        .await
+    }
+
+    async fn keys(&self, tenant_id: &str) -> StoreResult<Vec<KeyRecord>> {
+        let tenant_id = tenant_id.to_owned();
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = ?1 ORDER BY created_at, key_id"
+            ))?;
+            let rows = stmt
+                .query_map([tenant_id], key_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(unwrap_corrupt)?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn revoke_key(&self, tenant_id: &str, key_id: &str, now_ms: i64) -> StoreResult<bool> {
+        let (tenant_id, key_id) = (tenant_id.to_owned(), key_id.to_owned());
+        self.run(move |conn| {
+            let changed = conn.execute(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?3) WHERE tenant_id = ?1 AND key_id = ?2",
+                params![tenant_id, key_id, now_ms],
+            )?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn set_keys_state(&self, tenant_id: &str, state: KeyState) -> StoreResult<()> {
+        let tenant_id = tenant_id.to_owned();
+        self.run(move |conn| {
+            conn.execute(
+                "UPDATE api_keys SET state = ?2 WHERE tenant_id = ?1 AND revoked_at IS NULL",
+                params![tenant_id, state.as_str()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn setting(&self, name: &str) -> StoreResult<Option<String>> {
+        let name = name.to_owned();
+        self.run(move |conn| {
+            Ok(conn
+                .query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn set_setting(&self, name: &str, value: &str) -> StoreResult<()> {
+        let (name, value) = (name.to_owned(), value.to_owned());
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                params![name, value],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,312 @@
+//! One SQLite file per tenant: `<root>/<tenant_id>.db`, WAL mode.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+use crate::system::{SYSTEM_SCHEMA_VERSION, SYSTEM_TABLES};
+use crate::{DbUsage, TenantDatabases, TenantDbError, TenantDbResult};
+
+/// Tenant databases as local SQLite files.
+#[derive(Debug, Clone)]
+pub struct LocalSqlite {
+    root: PathBuf,
+}
+
+impl LocalSqlite {
+    /// Keeps databases under `root` (created if missing).
+    pub fn new(root: impl Into<PathBuf>) -> std::io::Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(&root)?;
+        Ok(Self { root })
+    }
+
+    /// The folder holding the databases.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The database file of a tenant; the id must be a valid tenant id (`[a-z0-9-]`, ≤ 64).
+    pub fn path_of(&self, tenant_id: &str) -> TenantDbResult<PathBuf> {
+        let valid = !tenant_id.is_empty()
+            && tenant_id.len() <= 64
+            && tenant_id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid {
+            return Err(TenantDbError::InvalidId(tenant_id.to_owned()));
+        }
+        Ok(self.root.join(format!("{tenant_id}.db")))
+    }
+
+    /// Opens a tenant's database for use (it must exist).
+    pub fn open(&self, tenant_id: &str) -> TenantDbResult<Connection> {
+        let path = self.path_of(tenant_id)?;
+        if !path.exists() {
+            return Err(TenantDbError::Missing(tenant_id.to_owned()));
+        }
+        let conn = Connection::open(&path).map_err(|source| sqlite(tenant_id, source))?;
+        configure(&conn).map_err(|source| sqlite(tenant_id, source))?;
+        Ok(conn)
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> TenantDbResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(LocalSqlite) -> TenantDbResult<T> + Send + 'static,
+    {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || f(this))
+            .await
+            .map_err(|e| TenantDbError::Worker(e.to_string()))?
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+}
+
+fn sqlite(tenant_id: &str, source: rusqlite::Error) -> TenantDbError {
+    TenantDbError::Sqlite {
+        tenant_id: tenant_id.to_owned(),
+        source,
+    }
+}
+
+fn io(tenant_id: &str, source: std::io::Error) -> TenantDbError {
+    TenantDbError::Io {
+        tenant_id: tenant_id.to_owned(),
+        source,
+    }
+}
+
+/// Removes a file, treating "already gone" as success.
+fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+impl TenantDatabases for LocalSqlite {
+    fn provider(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn connection_url(&self, tenant_id: &str) -> String {
+        format!(
+            "file:{}",
+            self.root.join(format!("{tenant_id}.db")).display()
+        )
+    }
+
+    async fn create(&self, tenant_id: &str) -> TenantDbResult<()> {
+        let id = tenant_id.to_owned();
+        self.blocking(move |this| {
+            let path = this.path_of(&id)?;
+            if path.exists() {
+                return Ok(());
+            }
+            // Build under a temporary name and rename into place, so a crash never leaves a
+            // half-initialised file under the real name.
+            let tmp = path.with_extension("db.creating");
+            remove_if_present(&tmp).map_err(|e| io(&id, e))?;
+            {
+                let conn = Connection::open(&tmp).map_err(|e| sqlite(&id, e))?;
+                configure(&conn).map_err(|e| sqlite(&id, e))?;
+                // Leave WAL mode's side files merged before the rename.
+                conn.pragma_update(None, "journal_mode", "DELETE")
+                    .map_err(|e| sqlite(&id, e))?;
+                conn.execute_batch("PRAGMA user_version = 1;")
+                    .map_err(|e| sqlite(&id, e))?;
+            }
+            std::fs::rename(&tmp, &path).map_err(|e| io(&id, e))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn sync_system_schema(&self, tenant_id: &str) -> TenantDbResult<()> {
+        let id = tenant_id.to_owned();
+        self.blocking(move |this| {
+            let mut conn = this.open(&id)?;
+            let tx = conn.transaction().map_err(|e| sqlite(&id, e))?;
+            tx.execute_batch(SYSTEM_TABLES).map_err(|e| sqlite(&id, e))?;
+            tx.execute(
+                "INSERT INTO _objectos_meta (key, value) VALUES ('schema_version', ?1), ('tenant_id', ?2) \
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                rusqlite::params![SYSTEM_SCHEMA_VERSION.to_string(), id],
+            )
+            .map_err(|e| sqlite(&id, e))?;
+            tx.commit().map_err(|e| sqlite(&id, e))
+        })
+        .await
+    }
+
+    async fn exists(&self, tenant_id: &str) -> TenantDbResult<bool> {
+        let path = self.path_of(tenant_id)?;
+        Ok(tokio::fs::try_exists(&path).await.unwrap_or(false))
+    }
+
+    async fn size_bytes(&self, tenant_id: &str) -> TenantDbResult<u64> {
+        let path = self.path_of(tenant_id)?;
+        let mut total = 0;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            match tokio::fs::metadata(&file).await {
+                Ok(meta) => total += meta.len(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !suffix.is_empty() => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(TenantDbError::Missing(tenant_id.to_owned()))
+                }
+                Err(e) => return Err(io(tenant_id, e)),
+            }
+        }
+        Ok(total)
+    }
+
+    async fn backup(&self, tenant_id: &str, dest: &Path) -> TenantDbResult<()> {
+        let (id, dest) = (tenant_id.to_owned(), dest.to_owned());
+        self.blocking(move |this| {
+            let conn = this.open(&id)?;
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io(&id, e))?;
+            }
+            remove_if_present(&dest).map_err(|e| io(&id, e))?;
+            // VACUUM INTO writes a consistent, compacted copy even while others use the database.
+            conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])
+                .map_err(|e| sqlite(&id, e))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete(&self, tenant_id: &str) -> TenantDbResult<()> {
+        let path = self.path_of(tenant_id)?;
+        for suffix in ["-wal", "-shm", ".creating", ""] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            remove_if_present(&file).map_err(|e| io(tenant_id, e))?;
+        }
+        Ok(())
+    }
+
+    async fn usage(&self, tenant_id: &str, day: &str) -> TenantDbResult<DbUsage> {
+        let storage_bytes = self.size_bytes(tenant_id).await?;
+        let (id, day) = (tenant_id.to_owned(), day.to_owned());
+        let counts = self
+            .blocking(move |this| {
+                let conn = this.open(&id)?;
+                let has_ledger: bool = conn
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = '_objectos_metadata')",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .map_err(|e| sqlite(&id, e))?;
+                if !has_ledger {
+                    return Ok((0, 0, 0));
+                }
+                let mut stmt = conn
+                    .prepare("SELECT name FROM _objectos_metadata WHERE type = 'object'")
+                    .map_err(|e| sqlite(&id, e))?;
+                let objects: Vec<String> = stmt
+                    .query_map([], |r| r.get(0))
+                    .and_then(|rows| rows.collect())
+                    .map_err(|e| sqlite(&id, e))?;
+                let mut records: u64 = 0;
+                for object in &objects {
+                    // Object names are validated snake_case identifiers; quoted all the same.
+                    let sql = format!("SELECT COUNT(*) FROM \"{}\"", object.replace('"', "\"\""));
+                    let n: i64 = conn.query_row(&sql, [], |r| r.get(0)).unwrap_or(0);
+                    records += u64::try_from(n).unwrap_or(0);
+                }
+                let deployments: i64 = conn
+                    .query_row(
+                        "SELECT COUNT(*) FROM _objectos_deployments WHERE substr(created_at, 1, 10) = ?1",
+                        [day],
+                        |r| r.get(0),
+                    )
+                    .map_err(|e| sqlite(&id, e))?;
+                Ok((objects.len() as u64, records, u64::try_from(deployments).unwrap_or(0)))
+            })
+            .await?;
+        Ok(DbUsage {
+            objects: counts.0,
+            records: counts.1,
+            storage_bytes,
+            deployments_today: counts.2,
+        })
+    }
+
+    async fn list(&self) -> TenantDbResult<Vec<String>> {
+        let root = self.root.clone();
+        self.blocking(move |_| {
+            let mut ids = Vec::new();
+            let entries = std::fs::read_dir(&root).map_err(|e| io("*", e))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| io("*", e))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if let Some(id) = name.strip_suffix(".db") {
+                    ids.push(id.to_owned());
+                }
+            }
+            ids.sort();
+            Ok(ids)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn create_sync_backup_delete_are_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbs = LocalSqlite::new(dir.path().join("tenants")).unwrap();
+        dbs.create("acme").await.unwrap();
+        dbs.create("acme").await.unwrap();
+        dbs.sync_system_schema("acme").await.unwrap();
+        dbs.sync_system_schema("acme").await.unwrap();
+        assert!(dbs.exists("acme").await.unwrap());
+        assert!(dbs.size_bytes("acme").await.unwrap() > 0);
+        let conn = dbs.open("acme").unwrap();
+        let version: String = conn
+            .query_row(
+                "SELECT value FROM _objectos_meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(version, "1");
+        drop(conn);
+        let backup = dir.path().join("backups/acme.db");
+        dbs.backup("acme", &backup).await.unwrap();
+        assert!(backup.exists());
+        assert_eq!(dbs.list().await.unwrap(), vec!["acme".to_owned()]);
+        dbs.delete("acme").await.unwrap();
+        dbs.delete("acme").await.unwrap();
+        assert!(!dbs.exists("acme").await.unwrap());
+        assert!(dbs.list().await.unwrap().is_empty());
+        assert!(matches!(
+            dbs.size_bytes("acme").await,
+            Err(TenantDbError::Missing(_))
+        ));
+    }
+
+    #[test]
+    fn ids_that_could_escape_the_folder_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbs = LocalSqlite::new(dir.path()).unwrap();
+        for bad in ["", "../x", "a/b", "A", "a.b", &"a".repeat(65)] {
+            assert!(
+                matches!(dbs.path_of(bad), Err(TenantDbError::InvalidId(_))),
+                "{bad}"
+            );
+        }
+    }
+}

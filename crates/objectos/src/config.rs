@@ -1,0 +1,286 @@
+//! Settings of `objectos serve`, layered: command-line flags beat `OBJECTOS_*` environment
+//! variables, which beat `objectos.toml`, which beats the built-in defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use objectos_core::plans::PlanTable;
+use objectos_server::app::AppOptions;
+use objectos_spec::types::provisioning::TenantPlan;
+use objectos_spec::types::tenant::TenantQuota;
+use objectos_spec::types::turso::TenantDatabaseLifecycle;
+use serde::Deserialize;
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Flags of `objectos serve`; each also reads its `OBJECTOS_*` variable.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Data directory [default: ./objectos-data].
+    #[arg(long, env = "OBJECTOS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:7700].
+    #[arg(long, env = "OBJECTOS_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Log format [default: text].
+    #[arg(long, env = "OBJECTOS_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Settings file [default: ./objectos.toml when present].
+    #[arg(long, env = "OBJECTOS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Largest request body in bytes [default: 1048576].
+    #[arg(long, env = "OBJECTOS_BODY_LIMIT", value_name = "BYTES")]
+    pub body_limit: Option<usize>,
+    /// Seconds a running provisioning step's lease lasts [default: 30].
+    #[arg(long, env = "OBJECTOS_STEP_LEASE_SECS", value_name = "SECS")]
+    pub step_lease_secs: Option<u64>,
+    /// Seconds one provisioning step may take before it fails [default: 30].
+    #[arg(long, env = "OBJECTOS_STEP_TIMEOUT_SECS", value_name = "SECS")]
+    pub step_timeout_secs: Option<u64>,
+    /// Seconds between checks for destructions whose grace period is over [default: 60].
+    #[arg(long, env = "OBJECTOS_REAPER_INTERVAL_SECS", value_name = "SECS")]
+    pub reaper_interval_secs: Option<u64>,
+    /// Seconds shutdown waits for in-flight requests [default: 10].
+    #[arg(long, env = "OBJECTOS_SHUTDOWN_GRACE_SECS", value_name = "SECS")]
+    pub shutdown_grace_secs: Option<u64>,
+    /// Failure injection, `step=fail|hang|delay(ms)` (builds with the `failpoints` feature only).
+    #[arg(long, env = "OBJECTOS_FAILPOINTS", value_name = "SPEC", hide = true)]
+    pub failpoints: Option<String>,
+}
+
+/// `objectos.toml`. Unknown keys are errors, so a typo does not silently fall back to a default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    log_format: Option<LogFormat>,
+    body_limit: Option<usize>,
+    step_lease_secs: Option<u64>,
+    step_timeout_secs: Option<u64>,
+    reaper_interval_secs: Option<u64>,
+    shutdown_grace_secs: Option<u64>,
+    /// `TenantDatabaseLifecycle`, in the spec's camelCase.
+    lifecycle: Option<toml::Value>,
+    /// Per-plan `TenantQuota` overrides: `[plans.free] maxObjects = 50`.
+    plans: Option<toml::Table>,
+}
+
+/// The effective settings.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Options for the server.
+    pub app: AppOptions,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Which file was read, if any.
+    pub file: Option<PathBuf>,
+}
+
+fn parse_spec_value<T: objectos_spec::SpecType>(
+    value: toml::Value,
+    what: &str,
+    file: &Path,
+) -> anyhow::Result<T> {
+    let json =
+        serde_json::to_value(value).with_context(|| format!("{}: {what}", file.display()))?;
+    objectos_spec::parse::<T>(&json).map_err(|e| {
+        let lines: Vec<String> = e.issues.iter().map(|i| format!("{what}.{i}")).collect();
+        anyhow::anyhow!("{}: {}", file.display(), lines.join("; "))
+    })
+}
+
+impl ServeConfig {
+    /// Resolves the layers.
+    pub fn resolve(args: &ServeArgs) -> anyhow::Result<Self> {
+        let (file, path) = match &args.config {
+            Some(path) => (Some(read_file(path)?), Some(path.clone())),
+            None if Path::new("objectos.toml").exists() => {
+                let path = PathBuf::from("objectos.toml");
+                (Some(read_file(&path)?), Some(path))
+            }
+            None => (None, None),
+        };
+        let file_config = file.unwrap_or_default();
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file_config.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("objectos-data"));
+        let mut app = AppOptions::new(data_dir);
+        if let Some(listen) = args.listen.or(file_config.listen) {
+            app.listen = listen;
+        }
+        if let Some(limit) = args.body_limit.or(file_config.body_limit) {
+            if limit == 0 {
+                bail!("body_limit must be greater than 0");
+            }
+            app.settings.body_limit = limit;
+        }
+        let secs =
+            |flag: Option<u64>, file: Option<u64>, name: &str| -> anyhow::Result<Option<u64>> {
+                match flag.or(file) {
+                    Some(0) => bail!("{name} must be greater than 0"),
+                    other => Ok(other),
+                }
+            };
+        if let Some(s) = secs(
+            args.step_lease_secs,
+            file_config.step_lease_secs,
+            "step_lease_secs",
+        )? {
+            app.platform.step_lease_ms = i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
+        }
+        if let Some(s) = secs(
+            args.step_timeout_secs,
+            file_config.step_timeout_secs,
+            "step_timeout_secs",
+        )? {
+            app.platform.step_timeout_ms =
+                i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
+        }
+        if let Some(s) = secs(
+            args.reaper_interval_secs,
+            file_config.reaper_interval_secs,
+            "reaper_interval_secs",
+        )? {
+            app.reaper_interval = Duration::from_secs(s);
+        }
+        if let Some(s) = args.shutdown_grace_secs.or(file_config.shutdown_grace_secs) {
+            app.shutdown_grace = Duration::from_secs(s);
+        }
+        app.failpoints = args.failpoints.clone();
+        let config_path = path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("objectos.toml"));
+        if let Some(lifecycle) = file_config.lifecycle {
+            app.platform.lifecycle =
+                parse_spec_value::<TenantDatabaseLifecycle>(lifecycle, "lifecycle", &config_path)?;
+        }
+        if let Some(plans) = file_config.plans {
+            app.platform.plans = plan_table(plans, &config_path)?;
+        }
+        Ok(Self {
+            app,
+            log_format: args
+                .log_format
+                .or(file_config.log_format)
+                .unwrap_or(LogFormat::Text),
+            file: path,
+        })
+    }
+}
+
+fn plan_table(plans: toml::Table, file: &Path) -> anyhow::Result<PlanTable> {
+    let mut table = PlanTable::default();
+    for (name, value) in plans {
+        let plan: TenantPlan = serde_json::from_value(serde_json::Value::String(name.clone()))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "{}: plans.{name}: unknown plan; expected free, pro or enterprise",
+                    file.display()
+                )
+            })?;
+        let quota = parse_spec_value::<TenantQuota>(value, &format!("plans.{name}"), file)?;
+        table.set(plan, quota);
+    }
+    Ok(table)
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
+        let path = dir.path().join("objectos.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            &dir,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/tmp/from-file\"\nstep_lease_secs = 5\n",
+        );
+        let args = ServeArgs {
+            config: Some(path),
+            data_dir: Some(PathBuf::from("/tmp/from-flag")),
+            ..ServeArgs::default()
+        };
+        let config = ServeConfig::resolve(&args).unwrap();
+        assert_eq!(config.app.data_dir, PathBuf::from("/tmp/from-flag"));
+        assert_eq!(config.app.listen.port(), 9000);
+        assert_eq!(config.app.platform.step_lease_ms, 5000);
+        assert_eq!(config.app.platform.step_timeout_ms, 30_000);
+        assert_eq!(config.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn plans_and_lifecycle_use_the_spec_shapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            &dir,
+            "[plans.free]\nmaxObjects = 3\nmaxStorage = 1000\n[lifecycle.onTenantCreate]\n[lifecycle.onTenantDelete]\nimmediate = true\n[lifecycle.onTenantSuspend]\nreadOnly = false\n",
+        );
+        let config = ServeConfig::resolve(&ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        let free = config.app.platform.plans.quota(TenantPlan::Free);
+        assert_eq!(free.max_objects, Some(3));
+        assert_eq!(free.max_storage_bytes, Some(1000));
+        assert!(config.app.platform.lifecycle.on_tenant_delete.immediate);
+        assert_eq!(
+            config
+                .app
+                .platform
+                .lifecycle
+                .on_tenant_delete
+                .grace_period_hours,
+            72
+        );
+        assert!(!config.app.platform.lifecycle.on_tenant_suspend.read_only);
+    }
+
+    #[test]
+    fn mistakes_in_the_file_are_reported_with_their_place() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, needle) in [
+            ("listen = 5\n", "objectos.toml"),
+            ("lisen = \"127.0.0.1:1\"\n", "unknown field `lisen`"),
+            ("[plans.gold]\nmaxObjects = 1\n", "plans.gold: unknown plan"),
+            ("[plans.free]\nmaxObjects = 0\n", "plans.free.maxObjects"),
+            (
+                "step_lease_secs = 0\n",
+                "step_lease_secs must be greater than 0",
+            ),
+        ] {
+            let path = write(&dir, text);
+            let err = ServeConfig::resolve(&ServeArgs {
+                config: Some(path),
+                ..ServeArgs::default()
+            })
+            .unwrap_err();
+            assert!(format!("{err:#}").contains(needle), "{text:?}: {err:#}");
+        }
+    }
+}
