@@ -219,19 +219,26 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
                             metrics::counter!("objectos_provision_step_retries_total", "step" => name).increment(1);
                         }
                         self.events().notify(tenant_id);
+                        let started = std::time::Instant::now();
                         let outcome = self.execute_step(&tenant, name).await;
+                        let micros =
+                            i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX);
                         let (status, error) = match outcome {
                             Ok(status) => (status, None),
                             Err(message) => (ProvisioningStepStatus::Failed, Some(message)),
                         };
-                        let step = self
-                            .store()
-                            .finish_step(tenant_id, name, status, error.clone(), now_ms())
+                        self.store()
+                            .finish_step(
+                                tenant_id,
+                                name,
+                                status,
+                                error.clone(),
+                                now_ms(),
+                                Some(micros),
+                            )
                             .await?;
-                        if let Some(ms) = step.duration_ms {
-                            metrics::histogram!("objectos_provision_step_ms", "step" => name)
-                                .record(ms as f64);
-                        }
+                        metrics::histogram!("objectos_provision_step_seconds", "step" => name)
+                            .record(micros as f64 / 1e6);
                         self.events().notify(tenant_id);
                         if let Some(message) = error {
                             let change = TenantChange {
@@ -362,8 +369,10 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         }
     }
 
-    /// Retries a failed tenant: resumes at the first unfinished step; completed steps are not redone.
-    pub async fn retry(&self, tenant_id: &str) -> CoreResult<TenantRecord> {
+    /// Retries a failed tenant: resumes at the first unfinished step; completed steps are not
+    /// redone. With `wait` false the pipeline runs in the background and the tenant is returned
+    /// as it is now (`provisioning`).
+    pub async fn retry(&self, tenant_id: &str, wait: bool) -> CoreResult<TenantRecord> {
         let moved = self
             .store()
             .transition(
@@ -389,9 +398,19 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
                     &["failed"],
                 ))
             }
-            Some(_) => {
+            Some((tenant, _)) => {
                 self.events().notify(tenant_id);
-                self.run_pipeline(tenant_id).await
+                if wait {
+                    return self.run_pipeline(tenant_id).await;
+                }
+                let this = self.clone();
+                let id = tenant_id.to_owned();
+                tokio::spawn(async move {
+                    if let Err(e) = this.run_pipeline(&id).await {
+                        tracing::error!(tenant = %id, error = %e, "retried provisioning failed to run");
+                    }
+                });
+                Ok(tenant)
             }
         }
     }

@@ -128,8 +128,10 @@ fn write_token_file(path: &Path, token: &str) -> std::io::Result<()> {
 impl RunningApp {
     /// Opens everything, binds, recovers unfinished work and serves until [`RunningApp::shutdown`].
     pub async fn start(options: AppOptions) -> Result<Self, StartError> {
-        let data_dir = options.data_dir.clone();
-        std::fs::create_dir_all(&data_dir).map_err(io_error(&data_dir))?;
+        std::fs::create_dir_all(&options.data_dir).map_err(io_error(&options.data_dir))?;
+        // Absolute, so connection URLs handed to clients do not depend on our working directory.
+        let data_dir =
+            std::path::absolute(&options.data_dir).map_err(io_error(&options.data_dir))?;
         let store = SqliteControlStore::open(&data_dir.join("control.db"))?;
         let tenants_dir = data_dir.join("tenants");
         let dbs = LocalSqlite::new(&tenants_dir).map_err(io_error(&tenants_dir))?;

@@ -110,7 +110,8 @@ pub trait ControlStore: Send + Sync + 'static {
         lease_ms: i64,
     ) -> impl Future<Output = StoreResult<Option<ClaimedStep>>> + Send;
 
-    /// Records a step's outcome (`completed`, `failed` or `skipped`) and its event.
+    /// Records a step's outcome (`completed`, `failed` or `skipped`), its precise duration in
+    /// microseconds when measured, and its event.
     fn finish_step(
         &self,
         id: &str,
@@ -118,6 +119,7 @@ pub trait ControlStore: Send + Sync + 'static {
         status: ProvisioningStepStatus,
         error: Option<String>,
         now_ms: i64,
+        duration_us: Option<i64>,
     ) -> impl Future<Output = StoreResult<StepRecord>> + Send;
 
     /// Events of a tenant after `after_seq`, oldest first.

@@ -107,6 +107,8 @@ pub struct StepRecord {
     pub retry_count: i64,
     /// Lease expiry of a running step.
     pub lease_expires_at_ms: Option<i64>,
+    /// Duration of the last attempt in microseconds, measured around the step's work.
+    pub duration_us: Option<i64>,
 }
 
 /// A step claimed to run.

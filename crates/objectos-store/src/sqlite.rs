@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS steps (
     started_at INTEGER,
     completed_at INTEGER,
     duration_ms INTEGER,
+    duration_us INTEGER,
     error TEXT,
     retry_count INTEGER NOT NULL DEFAULT 0,
     lease_expires_at INTEGER,
@@ -103,6 +104,7 @@ impl SqliteControlStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -133,6 +135,23 @@ impl SqliteControlStore {
         })
         .await
     }
+}
+
+/// Columns added after a table's first release, added in place to older stores.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("steps", "duration_us", "INTEGER")];
+
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    for (table, column, ty) in ADDED_COLUMNS {
+        let present: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+            [table, column],
+            |r| r.get(0),
+        )?;
+        if !present {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
+        }
+    }
+    Ok(())
 }
 
 fn corrupt(
@@ -186,7 +205,7 @@ fn tenant_from_row(row: &Row<'_>) -> rusqlite::Result<TenantRecord> {
 }
 
 const STEP_COLUMNS: &str =
-    "name, position, status, started_at, completed_at, duration_ms, error, retry_count, lease_expires_at";
+    "name, position, status, started_at, completed_at, duration_ms, error, retry_count, lease_expires_at, duration_us";
 
 fn step_from_row(row: &Row<'_>) -> rusqlite::Result<StepRecord> {
     Ok(StepRecord {
@@ -199,6 +218,7 @@ fn step_from_row(row: &Row<'_>) -> rusqlite::Result<StepRecord> {
         error: row.get(6)?,
         retry_count: row.get(7)?,
         lease_expires_at_ms: row.get(8)?,
+        duration_us: row.get(9)?,
     })
 }
 
@@ -485,7 +505,7 @@ impl ControlStore for SqliteControlStore {
                 _ => return Ok(None),
             };
             tx.execute(
-                "UPDATE steps SET status = 'running', started_at = ?3, completed_at = NULL, duration_ms = NULL, \
+                "UPDATE steps SET status = 'running', started_at = ?3, completed_at = NULL, duration_ms = NULL, duration_us = NULL, \
                  error = NULL, retry_count = retry_count + ?4, lease_expires_at = ?5 WHERE tenant_id = ?1 AND name = ?2",
                 params![id, step, now_ms, i64::from(retry), now_ms + lease_ms],
             )?;
@@ -506,6 +526,7 @@ impl ControlStore for SqliteControlStore {
         status: ProvisioningStepStatus,
         error: Option<String>,
         now_ms: i64,
+        duration_us: Option<i64>,
     ) -> StoreResult<StepRecord> {
         let (id, step) = (id.to_owned(), step.to_owned());
         self.run(move |conn| {
@@ -513,8 +534,8 @@ impl ControlStore for SqliteControlStore {
             tx.execute(
                 "UPDATE steps SET status = ?3, completed_at = ?4, \
                  started_at = COALESCE(started_at, ?4), duration_ms = ?4 - COALESCE(started_at, ?4), \
-                 error = ?5, lease_expires_at = NULL WHERE tenant_id = ?1 AND name = ?2",
-                params![id, step, status.as_str(), now_ms, error],
+                 error = ?5, lease_expires_at = NULL, duration_us = ?6 WHERE tenant_id = ?1 AND name = ?2",
+                params![id, step, status.as_str(), now_ms, error, duration_us],
             )?;
             let finished = get_step(&tx, &id, &step)
                 .map_err(unwrap_corrupt)?
@@ -652,4 +673,26 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stores_from_before_a_column_was_added_are_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("control.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&SCHEMA.replace("    duration_us INTEGER,\n", ""))
+                .unwrap();
+        }
+        let _store = SqliteControlStore::open(&path).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        let present: bool = conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM pragma_table_info('steps') WHERE name = 'duration_us')", [], |r| r.get(0))
+            .unwrap();
+        assert!(present);
+    }
 }

@@ -5,13 +5,15 @@
 //! converges: creating an existing database, deleting a missing one, or re-syncing the system
 //! tables are no-ops.
 
+mod cache;
 mod local;
 mod system;
 
 use std::future::Future;
 use std::path::Path;
 
-pub use local::LocalSqlite;
+pub use cache::{ConnectionCache, SharedConnection};
+pub use local::{LocalSqlite, DEFAULT_CACHED_CONNECTIONS};
 pub use system::{SYSTEM_SCHEMA_VERSION, SYSTEM_TABLES};
 
 /// What can go wrong with a tenant database.

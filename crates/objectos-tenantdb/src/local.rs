@@ -1,24 +1,42 @@
 //! One SQLite file per tenant: `<root>/<tenant_id>.db`, WAL mode.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::Connection;
 
+use crate::cache::{ConnectionCache, SharedConnection};
 use crate::system::{SYSTEM_SCHEMA_VERSION, SYSTEM_TABLES};
 use crate::{DbUsage, TenantDatabases, TenantDbError, TenantDbResult};
 
-/// Tenant databases as local SQLite files.
+/// Tenant databases as local SQLite files, with an LRU of open connections.
 #[derive(Debug, Clone)]
 pub struct LocalSqlite {
     root: PathBuf,
+    cache: Arc<ConnectionCache>,
 }
 
+/// Open connections kept by default.
+pub const DEFAULT_CACHED_CONNECTIONS: usize = 256;
+
 impl LocalSqlite {
-    /// Keeps databases under `root` (created if missing).
+    /// Keeps databases under `root` (created if missing), caching up to
+    /// [`DEFAULT_CACHED_CONNECTIONS`] open connections.
     pub fn new(root: impl Into<PathBuf>) -> std::io::Result<Self> {
+        Self::with_cache(root, DEFAULT_CACHED_CONNECTIONS)
+    }
+
+    /// Like [`LocalSqlite::new`] with a chosen cache size.
+    pub fn with_cache(
+        root: impl Into<PathBuf>,
+        cached_connections: usize,
+    ) -> std::io::Result<Self> {
         let root = root.into();
         std::fs::create_dir_all(&root)?;
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            cache: Arc::new(ConnectionCache::new(cached_connections)),
+        })
     }
 
     /// The folder holding the databases.
@@ -39,15 +57,38 @@ impl LocalSqlite {
         Ok(self.root.join(format!("{tenant_id}.db")))
     }
 
-    /// Opens a tenant's database for use (it must exist).
-    pub fn open(&self, tenant_id: &str) -> TenantDbResult<Connection> {
+    /// The (cached) connection of a tenant's database, which must exist.
+    pub fn connection(&self, tenant_id: &str) -> TenantDbResult<SharedConnection> {
+        if let Some(conn) = self.cache.get(tenant_id) {
+            return Ok(conn);
+        }
         let path = self.path_of(tenant_id)?;
         if !path.exists() {
             return Err(TenantDbError::Missing(tenant_id.to_owned()));
         }
         let conn = Connection::open(&path).map_err(|source| sqlite(tenant_id, source))?;
         configure(&conn).map_err(|source| sqlite(tenant_id, source))?;
-        Ok(conn)
+        Ok(self.cache.insert(tenant_id, conn))
+    }
+
+    /// Runs `f` on a tenant's connection on a blocking thread.
+    pub async fn with_connection<T, F>(&self, tenant_id: &str, f: F) -> TenantDbResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> TenantDbResult<T> + Send + 'static,
+    {
+        let id = tenant_id.to_owned();
+        self.blocking(move |this| {
+            let shared = this.connection(&id)?;
+            let mut conn = shared.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn)
+        })
+        .await
+    }
+
+    /// Open connections in the cache.
+    pub fn cached_connections(&self) -> usize {
+        self.cache.len()
     }
 
     async fn blocking<T, F>(&self, f: F) -> TenantDbResult<T>
@@ -107,23 +148,13 @@ impl TenantDatabases for LocalSqlite {
         let id = tenant_id.to_owned();
         self.blocking(move |this| {
             let path = this.path_of(&id)?;
-            if path.exists() {
-                return Ok(());
-            }
-            // Build under a temporary name and rename into place, so a crash never leaves a
-            // half-initialised file under the real name.
-            let tmp = path.with_extension("db.creating");
-            remove_if_present(&tmp).map_err(|e| io(&id, e))?;
-            {
-                let conn = Connection::open(&tmp).map_err(|e| sqlite(&id, e))?;
-                configure(&conn).map_err(|e| sqlite(&id, e))?;
-                // Leave WAL mode's side files merged before the rename.
-                conn.pragma_update(None, "journal_mode", "DELETE")
-                    .map_err(|e| sqlite(&id, e))?;
-                conn.execute_batch("PRAGMA user_version = 1;")
-                    .map_err(|e| sqlite(&id, e))?;
-            }
-            std::fs::rename(&tmp, &path).map_err(|e| io(&id, e))?;
+            // SQLite's atomic commit makes creation safe to interrupt: a crash leaves no file,
+            // an empty file (a valid empty database) or a complete one, and re-running converges.
+            let conn = Connection::open(&path).map_err(|e| sqlite(&id, e))?;
+            configure(&conn).map_err(|e| sqlite(&id, e))?;
+            conn.execute_batch("PRAGMA user_version = 1;")
+                .map_err(|e| sqlite(&id, e))?;
+            this.cache.insert(&id, conn);
             Ok(())
         })
         .await
@@ -131,8 +162,8 @@ impl TenantDatabases for LocalSqlite {
 
     async fn sync_system_schema(&self, tenant_id: &str) -> TenantDbResult<()> {
         let id = tenant_id.to_owned();
-        self.blocking(move |this| {
-            let mut conn = this.open(&id)?;
+        let tenant = id.clone();
+        self.with_connection(&tenant, move |conn| {
             let tx = conn.transaction().map_err(|e| sqlite(&id, e))?;
             tx.execute_batch(SYSTEM_TABLES).map_err(|e| sqlite(&id, e))?;
             tx.execute(
@@ -170,8 +201,8 @@ impl TenantDatabases for LocalSqlite {
 
     async fn backup(&self, tenant_id: &str, dest: &Path) -> TenantDbResult<()> {
         let (id, dest) = (tenant_id.to_owned(), dest.to_owned());
-        self.blocking(move |this| {
-            let conn = this.open(&id)?;
+        let tenant = id.clone();
+        self.with_connection(&tenant, move |conn| {
             if let Some(parent) = dest.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| io(&id, e))?;
             }
@@ -186,7 +217,8 @@ impl TenantDatabases for LocalSqlite {
 
     async fn delete(&self, tenant_id: &str) -> TenantDbResult<()> {
         let path = self.path_of(tenant_id)?;
-        for suffix in ["-wal", "-shm", ".creating", ""] {
+        self.cache.remove(tenant_id);
+        for suffix in ["-wal", "-shm", ""] {
             let file = PathBuf::from(format!("{}{suffix}", path.display()));
             remove_if_present(&file).map_err(|e| io(tenant_id, e))?;
         }
@@ -196,9 +228,9 @@ impl TenantDatabases for LocalSqlite {
     async fn usage(&self, tenant_id: &str, day: &str) -> TenantDbResult<DbUsage> {
         let storage_bytes = self.size_bytes(tenant_id).await?;
         let (id, day) = (tenant_id.to_owned(), day.to_owned());
+        let tenant = id.clone();
         let counts = self
-            .blocking(move |this| {
-                let conn = this.open(&id)?;
+            .with_connection(&tenant, move |conn| {
                 let has_ledger: bool = conn
                     .query_row(
                         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = '_objectos_metadata')",
@@ -274,8 +306,10 @@ mod tests {
         dbs.sync_system_schema("acme").await.unwrap();
         assert!(dbs.exists("acme").await.unwrap());
         assert!(dbs.size_bytes("acme").await.unwrap() > 0);
-        let conn = dbs.open("acme").unwrap();
-        let version: String = conn
+        let shared = dbs.connection("acme").unwrap();
+        let version: String = shared
+            .lock()
+            .unwrap()
             .query_row(
                 "SELECT value FROM _objectos_meta WHERE key = 'schema_version'",
                 [],
@@ -283,7 +317,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(version, "1");
-        drop(conn);
+        assert_eq!(dbs.cached_connections(), 1);
         let backup = dir.path().join("backups/acme.db");
         dbs.backup("acme", &backup).await.unwrap();
         assert!(backup.exists());

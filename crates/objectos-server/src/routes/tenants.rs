@@ -284,6 +284,7 @@ pub async fn provisioning<S: ControlStore, D: TenantDatabases>(
         .map(|(record, step)| {
             let mut v = json!(step);
             v["retryCount"] = json!(record.retry_count);
+            v["durationUs"] = json!(record.duration_us);
             v["position"] = json!(record.position);
             v
         })
@@ -298,20 +299,33 @@ pub async fn provisioning<S: ControlStore, D: TenantDatabases>(
     })))
 }
 
-/// `POST /api/v1/tenants/{id}/retry`.
+/// `POST /api/v1/tenants/{id}/retry` (`?wait=false` answers 202 at once; follow `/events`).
 pub async fn retry<S: ControlStore, D: TenantDatabases>(
     State(state): State<AppState<S, D>>,
     _: Admin,
     Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let tenant = state.platform.retry(&id).await?;
+    reject_unknown(&params, &["wait"])?;
+    let wait = parse_bool(&params, "wait")?.unwrap_or(true);
+    let tenant = state.platform.retry(&id, wait).await?;
     let steps = state
         .platform
         .store()
         .steps(&id)
         .await
         .map_err(objectos_core::CoreError::from)?;
-    Ok(ok(provisioning_result(&tenant, &steps)))
+    let status = if wait {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok(success(
+        status,
+        provisioning_result(&tenant, &steps),
+        Map::new(),
+        Map::new(),
+    ))
 }
 
 /// `POST /api/v1/tenants/{id}/suspend`.
