@@ -1,10 +1,12 @@
 //! The `objectos` command line.
 
+mod client;
 mod commands;
 mod config;
 
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 
 /// objectos: a self-hostable multi-tenant backend speaking the ObjectStack protocol.
@@ -21,12 +23,52 @@ enum Command {
     Serve(config::ServeArgs),
     /// Check a document (deploy bundle, app manifest, provisioning request, ...) against the protocol.
     Validate(commands::validate::Args),
+    /// Manage tenants on a running server: create (live steps), list, show, suspend, resume,
+    /// destroy, retry, plan.
+    Tenant(commands::tenant::Args),
+    /// Manage a tenant's API keys on a running server: create, list, revoke.
+    Key(commands::key::Args),
+    /// Measure objectos against a peer in the same run (build with --release).
+    Bench(commands::bench::BenchArgs),
+}
+
+/// A command-line mistake as one line: `objectos: <what> (usage: ...; see --help)`.
+fn usage_error(error: &clap::Error) -> ExitCode {
+    let rendered = error.render().to_string();
+    let mut message = Vec::new();
+    let mut usage = None;
+    for line in rendered.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(u) = line.strip_prefix("Usage:") {
+            usage = Some(u.trim().to_owned());
+        } else if !line.starts_with("For more information") {
+            message.push(
+                line.strip_prefix("error:")
+                    .unwrap_or(line)
+                    .trim()
+                    .to_owned(),
+            );
+        }
+    }
+    let usage = usage.map_or_else(String::new, |u| format!(" (usage: {u}; see --help)"));
+    eprintln!("objectos: {}{usage}", message.join(" "));
+    ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match e.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+            _ => return usage_error(&e),
+        },
+    };
     match cli.command {
         Command::Serve(args) => commands::serve::run(&args),
         Command::Validate(args) => commands::validate::run(&args),
+        Command::Tenant(args) => commands::tenant::run(&args),
+        Command::Key(args) => commands::key::run(&args),
+        Command::Bench(args) => commands::bench::run(&args),
     }
 }

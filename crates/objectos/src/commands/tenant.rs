@@ -1,0 +1,836 @@
+//! `objectos tenant create|list|show|suspend|resume|destroy|retry|plan`: the control-plane API over
+//! HTTP. `create` follows the provisioning steps live (a spinner on a terminal, plain lines
+//! otherwise) and prints the one-time API key.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::client::{
+    print_json, print_table, runtime, text, CliError, CliResult, Client, ConnectArgs, SseEvent,
+};
+
+/// Arguments of `objectos tenant`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Print the response's JSON `data` instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: TenantCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Provision a tenant for an organization, showing each step live; prints the one-time API key.
+    Create(CreateArgs),
+    /// List tenants as a table.
+    List(ListArgs),
+    /// Show one tenant and its provisioning steps.
+    Show(IdArg),
+    /// Suspend an active tenant (its keys are revoked or made read-only, per the lifecycle policy).
+    Suspend(IdArg),
+    /// Resume a suspended tenant.
+    Resume(IdArg),
+    /// Destroy a tenant (asks for confirmation unless --yes).
+    Destroy(DestroyArgs),
+    /// Retry a failed tenant's provisioning from its first unfinished step.
+    Retry(IdArg),
+    /// Change a tenant's plan (refused when its usage exceeds the new plan's quotas).
+    Plan(PlanArgs),
+}
+
+const PLANS: [&str; 3] = ["free", "pro", "enterprise"];
+const REGIONS: [&str; 6] = [
+    "us-east",
+    "us-west",
+    "eu-west",
+    "eu-central",
+    "ap-southeast",
+    "ap-northeast",
+];
+const STATUSES: [&str; 5] = [
+    "provisioning",
+    "active",
+    "suspended",
+    "failed",
+    "destroying",
+];
+
+#[derive(Debug, clap::Args)]
+struct CreateArgs {
+    /// Organization id; the tenant id is derived from it.
+    #[arg(long, value_name = "ORG")]
+    org: String,
+    /// Plan [server default: free].
+    #[arg(long, value_parser = PLANS)]
+    plan: Option<String>,
+    /// Region [server default: us-east].
+    #[arg(long, value_parser = REGIONS)]
+    region: Option<String>,
+    /// Display name.
+    #[arg(long, value_name = "NAME")]
+    display_name: Option<String>,
+    /// Email of the initial admin user.
+    #[arg(long, value_name = "EMAIL")]
+    admin_email: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    /// Only tenants with this status.
+    #[arg(long, value_parser = STATUSES)]
+    status: Option<String>,
+    /// Only tenants on this plan.
+    #[arg(long, value_parser = PLANS)]
+    plan: Option<String>,
+    /// Page size (1-1000) [server default: 50].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    limit: Option<u64>,
+    /// Tenants to skip.
+    #[arg(long, value_name = "N")]
+    offset: Option<u64>,
+}
+
+#[derive(Debug, clap::Args)]
+struct IdArg {
+    /// Tenant id.
+    id: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct DestroyArgs {
+    /// Tenant id.
+    id: String,
+    /// Destroy now instead of after the grace period.
+    #[arg(long, conflicts_with = "grace_hours")]
+    immediate: bool,
+    /// Hours before the database is deleted [server default: the lifecycle policy's].
+    #[arg(long, value_name = "H")]
+    grace_hours: Option<u64>,
+    /// Do not keep a backup of the database.
+    #[arg(long)]
+    no_backup: bool,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    yes: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct PlanArgs {
+    /// Tenant id.
+    id: String,
+    /// The new plan.
+    #[arg(value_parser = PLANS)]
+    plan: String,
+}
+
+/// Runs `objectos tenant ...`.
+pub fn run(args: &Args) -> ExitCode {
+    let context = match &args.command {
+        TenantCommand::Create(c) if c.org.trim().is_empty() => None,
+        TenantCommand::Create(c) => Some(format!(
+            "tenant {}",
+            objectos_core::ids::tenant_id_for_org(&c.org)
+        )),
+        TenantCommand::List(_) => None,
+        TenantCommand::Show(a)
+        | TenantCommand::Suspend(a)
+        | TenantCommand::Resume(a)
+        | TenantCommand::Retry(a) => Some(format!("tenant {}", a.id)),
+        TenantCommand::Destroy(a) => Some(format!("tenant {}", a.id)),
+        TenantCommand::Plan(a) => Some(format!("tenant {}", a.id)),
+    };
+    match execute(args) {
+        Ok(code) => code,
+        Err(e) => e.report(context.as_deref()),
+    }
+}
+
+fn execute(args: &Args) -> CliResult<ExitCode> {
+    // Confirmation comes first: nothing is sent when it is refused.
+    if let TenantCommand::Destroy(d) = &args.command {
+        confirm_destroy(d)?;
+    }
+    let client = Client::from_args(&args.connect)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        match &args.command {
+            TenantCommand::Create(c) => create(&client, c, args.json).await,
+            TenantCommand::List(l) => list(&client, l, args.json).await,
+            TenantCommand::Show(a) => show(&client, &a.id, args.json).await,
+            TenantCommand::Suspend(a) => lifecycle(&client, &a.id, "suspend", args.json).await,
+            TenantCommand::Resume(a) => lifecycle(&client, &a.id, "resume", args.json).await,
+            TenantCommand::Destroy(d) => destroy(&client, d, args.json).await,
+            TenantCommand::Retry(a) => retry(&client, &a.id, args.json).await,
+            TenantCommand::Plan(p) => plan(&client, p, args.json).await,
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Steps, live and after the fact.
+
+const NAME_WIDTH: usize = 18;
+
+fn ms(value: &Value) -> Option<u64> {
+    value.get("durationMs").and_then(Value::as_u64)
+}
+
+/// One line for a step in a final or pending state.
+fn step_line(name: &str, step: &Value) -> String {
+    let status = text(step, "status");
+    let duration = ms(step).map_or_else(String::new, |d| format!("{d} ms"));
+    let retries = step
+        .get("retryCount")
+        .and_then(Value::as_u64)
+        .filter(|n| *n > 0)
+        .map_or_else(String::new, |n| format!("  (retry {n})"));
+    let line = match status {
+        "completed" => format!("  ✓ {name:<NAME_WIDTH$} {duration:>7}{retries}"),
+        "skipped" => format!("  – {name:<NAME_WIDTH$} {:>7}{retries}", "skipped"),
+        "failed" => format!(
+            "  ✗ {name:<NAME_WIDTH$} {duration:>7}  {}{retries}",
+            step.get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("failed")
+        ),
+        "running" => format!("  … {name:<NAME_WIDTH$} {:>7}{retries}", "running"),
+        other => format!("  · {name:<NAME_WIDTH$} {other:>7}"),
+    };
+    line.trim_end().to_owned()
+}
+
+fn print_steps(steps: &[Value]) {
+    for step in steps {
+        println!("{}", step_line(text(step, "name"), step));
+    }
+}
+
+/// Prints step events as they arrive: a spinner while a step runs (terminal only), one line when
+/// it is done.
+struct LivePrinter {
+    tty: bool,
+    spinner: Option<ProgressBar>,
+    last_seq: i64,
+    printed: Vec<String>,
+    final_status: Option<(String, Option<String>)>,
+}
+
+impl LivePrinter {
+    fn new() -> Self {
+        Self {
+            tty: std::io::stdout().is_terminal(),
+            spinner: None,
+            last_seq: 0,
+            printed: Vec::new(),
+            final_status: None,
+        }
+    }
+
+    fn clear_spinner(&mut self) {
+        if let Some(spinner) = self.spinner.take() {
+            spinner.finish_and_clear();
+        }
+    }
+
+    fn line(&mut self, line: &str) {
+        self.clear_spinner();
+        println!("{line}");
+        let _ = std::io::stdout().flush();
+    }
+
+    fn event(&mut self, event: &SseEvent) {
+        let Ok(data) = serde_json::from_str::<Value>(&event.data) else {
+            return;
+        };
+        let seq = data.get("seq").and_then(Value::as_i64).unwrap_or(0);
+        if seq != 0 && seq <= self.last_seq {
+            return;
+        }
+        self.last_seq = seq.max(self.last_seq);
+        match event.event.as_str() {
+            "step" => self.step(&data),
+            "status" => {
+                let status = text(&data, "status");
+                if status != "provisioning" {
+                    let error = data.get("error").and_then(Value::as_str).map(str::to_owned);
+                    self.final_status = Some((status.to_owned(), error));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn step(&mut self, data: &Value) {
+        let name = text(data, "step").to_owned();
+        match text(data, "status") {
+            "running" => {
+                if !self.tty {
+                    return;
+                }
+                self.clear_spinner();
+                let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
+                spinner.set_style(
+                    ProgressStyle::with_template("  {spinner} {msg} {ms}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+                        .with_key(
+                            "ms",
+                            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                                let _ = write!(w, "{} ms", state.elapsed().as_millis());
+                            },
+                        )
+                        .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ "),
+                );
+                spinner.set_message(format!("{name:<NAME_WIDTH$} running"));
+                spinner.enable_steady_tick(Duration::from_millis(80));
+                self.spinner = Some(spinner);
+            }
+            "completed" | "skipped" | "failed" => {
+                let line = step_line(&name, data);
+                self.line(&line);
+                self.printed.push(name);
+            }
+            _ => {}
+        }
+    }
+
+    /// Prints the finished steps the stream did not show (if it broke off), from `/provisioning`.
+    fn catch_up(&mut self, steps: &[Value]) {
+        self.clear_spinner();
+        for step in steps {
+            let name = text(step, "name");
+            let done = matches!(text(step, "status"), "completed" | "skipped" | "failed");
+            if done && !self.printed.iter().any(|p| p == name) {
+                let line = step_line(name, step);
+                self.line(&line);
+                self.printed.push(name.to_owned());
+            }
+        }
+    }
+}
+
+impl Drop for LivePrinter {
+    fn drop(&mut self) {
+        self.clear_spinner();
+    }
+}
+
+/// Follows `/events` until the tenant settles, then returns `/provisioning`.
+async fn follow(client: &Client, id: &str) -> CliResult<Value> {
+    let mut printer = LivePrinter::new();
+    let mut last_id: Option<String> = None;
+    let mut breaks = 0;
+    loop {
+        let resume_from = last_id.clone();
+        let outcome = client
+            .follow_events(
+                &["api", "v1", "tenants", id, "events"],
+                resume_from.as_deref(),
+                |event| {
+                    if event.id.is_some() {
+                        last_id.clone_from(&event.id);
+                    }
+                    printer.event(&event);
+                },
+            )
+            .await;
+        let settled = printer.final_status.is_some();
+        match outcome {
+            Ok(()) if settled => break,
+            Ok(()) => {}
+            Err(e @ CliError::Api(_)) => return Err(e),
+            Err(e) => {
+                breaks += 1;
+                if breaks > 3 {
+                    return Err(e);
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+        // The stream ended without a final status: look, and follow again while it provisions.
+        let provisioning = get_provisioning(client, id).await?;
+        if text(&provisioning, "status") != "provisioning" {
+            break;
+        }
+        breaks += 1;
+        if breaks > 10 {
+            return Err(CliError::Failed(format!(
+                "the event stream of tenant {id} keeps ending while it is still provisioning"
+            )));
+        }
+    }
+    let provisioning = get_provisioning(client, id).await?;
+    if let Some(steps) = provisioning.get("steps").and_then(Value::as_array) {
+        printer.catch_up(steps);
+    }
+    Ok(provisioning)
+}
+
+async fn get_provisioning(client: &Client, id: &str) -> CliResult<Value> {
+    Ok(client
+        .call(
+            Method::GET,
+            &["api", "v1", "tenants", id, "provisioning"],
+            &[],
+            None,
+        )
+        .await?
+        .data)
+}
+
+fn failed_step(provisioning: &Value) -> (String, String) {
+    let steps = provisioning
+        .get("steps")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    match steps.iter().find(|s| text(s, "status") == "failed") {
+        Some(step) => (
+            text(step, "name").to_owned(),
+            step.get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("no error recorded")
+                .to_owned(),
+        ),
+        None => (
+            "(unknown step)".to_owned(),
+            provisioning
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("no error recorded")
+                .to_owned(),
+        ),
+    }
+}
+
+fn provisioning_failure(id: &str, provisioning: &Value) -> CliError {
+    let (step, error) = failed_step(provisioning);
+    CliError::Failed(format!(
+        "provisioning failed at step {step}: {error} (fix the cause, then run: objectos tenant retry {id})"
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands.
+
+async fn create(client: &Client, args: &CreateArgs, as_json: bool) -> CliResult<ExitCode> {
+    let mut body = json!({ "orgId": args.org });
+    for (key, value) in [
+        ("plan", &args.plan),
+        ("region", &args.region),
+        ("displayName", &args.display_name),
+        ("adminEmail", &args.admin_email),
+    ] {
+        if let Some(v) = value {
+            body[key] = json!(v);
+        }
+    }
+    let tenants = ["api", "v1", "tenants"];
+
+    if as_json {
+        let reply = client
+            .call(Method::POST, &tenants, &[], Some(&body))
+            .await?;
+        let failed = text(&reply.data, "status") == "failed";
+        print_json(&json!({
+            "created": reply.status == StatusCode::CREATED,
+            "result": reply.data,
+            "credentials": reply.extra.get("credentials").cloned().unwrap_or(Value::Null),
+        }));
+        return Ok(if failed {
+            ExitCode::from(crate::client::EXIT_FAILED)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
+
+    let reply = client
+        .call(
+            Method::POST,
+            &tenants,
+            &[("wait", "false".to_owned())],
+            Some(&body),
+        )
+        .await?;
+    let id = text(&reply.data, "tenantId").to_owned();
+    let created = reply.status != StatusCode::OK;
+    let credentials = reply.extra.get("credentials").cloned();
+
+    if created {
+        println!(
+            "Provisioning tenant {id} (organization {}, plan {}, region {}) on {}",
+            args.org,
+            text(&reply.data, "plan"),
+            text(&reply.data, "region"),
+            client.server()
+        );
+    } else {
+        println!(
+            "Tenant {id} already exists for organization {} (status {}); no new API key is issued.",
+            args.org,
+            text(&reply.data, "status")
+        );
+    }
+    let _ = std::io::stdout().flush();
+
+    let provisioning = if text(&reply.data, "status") == "provisioning" {
+        follow(client, &id).await?
+    } else {
+        if created {
+            // The server waited after all (201): the steps are in the reply.
+            if let Some(steps) = reply.data.get("steps").and_then(Value::as_array) {
+                print_steps(steps);
+            }
+        }
+        get_provisioning(client, &id).await?
+    };
+
+    let status = text(&provisioning, "status").to_owned();
+    println!();
+    match (status.as_str(), created) {
+        ("active", true) => println!(
+            "Tenant {id} is active (provisioned in {} ms).",
+            provisioning
+                .get("totalDurationMs")
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+        ),
+        ("failed", _) => println!("Tenant {id} failed to provision."),
+        _ => println!("Tenant {id} is {status}."),
+    }
+    println!();
+    println!("  tenant id       {id}");
+    println!("  connection URL  {}", text(&reply.data, "connectionUrl"));
+    match &credentials {
+        Some(c) => {
+            println!("  API key         {}", text(c, "apiKey"));
+            println!(
+                "  key id / scope  {} / {}",
+                text(c, "keyId"),
+                text(c, "scope")
+            );
+            println!();
+            println!("This API key is shown ONCE: the server keeps only its hash. Store it now.");
+            if status != "active" {
+                println!("(It becomes usable once the tenant is provisioned.)");
+            }
+        }
+        None if !created => {
+            println!("  API key         (not shown again; create one: objectos key create --tenant {id})");
+        }
+        None => {}
+    }
+    let _ = std::io::stdout().flush();
+    match status.as_str() {
+        "failed" => Err(provisioning_failure(&id, &provisioning)),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+async fn list(client: &Client, args: &ListArgs, as_json: bool) -> CliResult<ExitCode> {
+    let mut query = Vec::new();
+    if let Some(s) = &args.status {
+        query.push(("status", s.clone()));
+    }
+    if let Some(p) = &args.plan {
+        query.push(("plan", p.clone()));
+    }
+    if let Some(l) = args.limit {
+        query.push(("limit", l.to_string()));
+    }
+    if let Some(o) = args.offset {
+        query.push(("offset", o.to_string()));
+    }
+    let reply = client
+        .call(Method::GET, &["api", "v1", "tenants"], &query, None)
+        .await?;
+    if as_json {
+        print_json(&reply.data);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let tenants = reply.data.as_array().cloned().unwrap_or_default();
+    let total = reply.meta.get("total").and_then(Value::as_u64).unwrap_or(0);
+    let offset = reply
+        .meta
+        .get("offset")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let has_more = reply
+        .meta
+        .get("hasMore")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if tenants.is_empty() {
+        println!("no tenants (total {total}, offset {offset})");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = tenants
+        .iter()
+        .map(|t| {
+            vec![
+                text(t, "id").to_owned(),
+                text(t, "name").to_owned(),
+                text(t, "provisioningStatus").to_owned(),
+                text(t, "plan").to_owned(),
+                text(t, "databaseProvider").to_owned(),
+            ]
+        })
+        .collect();
+    print_table(&["ID", "NAME", "STATUS", "PLAN", "PROVIDER"], &rows);
+    let shown = tenants.len() as u64;
+    let mut footer = format!(
+        "\n{}-{} of {total} tenant(s); hasMore: {has_more}",
+        offset + 1,
+        offset + shown
+    );
+    if has_more {
+        footer.push_str(&format!(" (next page: --offset {})", offset + shown));
+    }
+    println!("{footer}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(client: &Client, id: &str, as_json: bool) -> CliResult<ExitCode> {
+    let reply = client
+        .call(Method::GET, &["api", "v1", "tenants", id], &[], None)
+        .await?;
+    if as_json {
+        print_json(&reply.data);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let t = &reply.data;
+    let extra = reply.meta.get("tenant").cloned().unwrap_or(Value::Null);
+    let field = |label: &str, value: &str| println!("  {label:<16}{value}");
+    println!("Tenant {}", text(t, "id"));
+    field("name", text(t, "name"));
+    field("status", text(t, "provisioningStatus"));
+    field("plan", text(t, "plan"));
+    field("provider", text(t, "databaseProvider"));
+    field(
+        "connection URL",
+        t.get("connectionConfig").map_or("-", |c| text(c, "url")),
+    );
+    field("organization", text(&extra, "orgId"));
+    field("region", text(&extra, "region"));
+    field("admin email", text(&extra, "adminEmail"));
+    field("created", text(&extra, "createdAt"));
+    field("provisioned", text(&extra, "provisionedAt"));
+    if let Some(after) = extra.get("destroyAfter").and_then(Value::as_str) {
+        field("destroy after", after);
+    }
+    if let Some(error) = extra.get("error").and_then(Value::as_str) {
+        field("error", error);
+    }
+    if let Some(Value::Object(quotas)) = t.get("quotas") {
+        let listed: Vec<String> = quotas.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        field("quotas", &listed.join(" "));
+    }
+    let provisioning = get_provisioning(client, id).await?;
+    if let Some(steps) = provisioning.get("steps").and_then(Value::as_array) {
+        println!("  steps");
+        print_steps(steps);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn lifecycle(client: &Client, id: &str, action: &str, as_json: bool) -> CliResult<ExitCode> {
+    let reply = client
+        .call(
+            Method::POST,
+            &["api", "v1", "tenants", id, action],
+            &[],
+            None,
+        )
+        .await?;
+    if as_json {
+        print_json(&reply.data);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let done = if action == "suspend" {
+        "suspended"
+    } else {
+        "resumed"
+    };
+    println!(
+        "Tenant {id} {done} (status {}).",
+        text(&reply.data, "provisioningStatus")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn plan(client: &Client, args: &PlanArgs, as_json: bool) -> CliResult<ExitCode> {
+    let body = json!({ "plan": args.plan });
+    let reply = client
+        .call(
+            Method::POST,
+            &["api", "v1", "tenants", &args.id, "plan"],
+            &[],
+            Some(&body),
+        )
+        .await?;
+    if as_json {
+        print_json(&reply.data);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "Tenant {} is on plan {} (status {}).",
+        args.id,
+        text(&reply.data, "plan"),
+        text(&reply.data, "provisioningStatus")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn retry(client: &Client, id: &str, as_json: bool) -> CliResult<ExitCode> {
+    let reply = client
+        .call(
+            Method::POST,
+            &["api", "v1", "tenants", id, "retry"],
+            &[],
+            None,
+        )
+        .await?;
+    let provisioning = get_provisioning(client, id).await?;
+    let status = text(&provisioning, "status").to_owned();
+    if as_json {
+        print_json(&reply.data);
+    } else {
+        println!("Retried tenant {id}:");
+        if let Some(steps) = provisioning.get("steps").and_then(Value::as_array) {
+            print_steps(steps);
+        }
+        println!();
+        if status == "failed" {
+            println!("Tenant {id} failed to provision again.");
+        } else {
+            println!("Tenant {id} is {status}.");
+        }
+    }
+    if status == "failed" {
+        return Err(provisioning_failure(id, &provisioning));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn destroy_summary(args: &DestroyArgs) -> String {
+    let when = if args.immediate {
+        "now".to_owned()
+    } else {
+        match args.grace_hours {
+            Some(h) => format!("after a grace period of {h} hour(s)"),
+            None => "after the grace period of the lifecycle policy".to_owned(),
+        }
+    };
+    let backup = if args.no_backup {
+        "with NO backup"
+    } else {
+        "keeping a backup as the lifecycle policy says"
+    };
+    format!("its keys are revoked at once; its database is deleted {when}, {backup}")
+}
+
+fn confirm_destroy(args: &DestroyArgs) -> CliResult<()> {
+    if args.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(format!(
+            "refusing to destroy tenant {} without confirmation: standard input is not a terminal; pass --yes",
+            args.id
+        )));
+    }
+    eprintln!("Destroy tenant {}: {}.", args.id, destroy_summary(args));
+    eprint!("Type the tenant id to confirm: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::Failed(format!("cannot read the confirmation: {e}")))?;
+    if answer.trim() == args.id {
+        Ok(())
+    } else {
+        Err(CliError::Failed(format!(
+            "not destroyed: the confirmation '{}' does not match the tenant id",
+            answer.trim()
+        )))
+    }
+}
+
+async fn destroy(client: &Client, args: &DestroyArgs, as_json: bool) -> CliResult<ExitCode> {
+    let mut query = Vec::new();
+    if args.immediate {
+        query.push(("immediate", "true".to_owned()));
+    }
+    if let Some(h) = args.grace_hours {
+        query.push(("gracePeriodHours", h.to_string()));
+    }
+    if args.no_backup {
+        query.push(("createBackup", "false".to_owned()));
+    }
+    let reply = client
+        .call(
+            Method::DELETE,
+            &["api", "v1", "tenants", &args.id],
+            &query,
+            None,
+        )
+        .await?;
+    if as_json {
+        print_json(&reply.data);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if reply.status == StatusCode::ACCEPTED {
+        let after = reply
+            .meta
+            .get("tenant")
+            .map_or("-", |t| text(t, "destroyAfter"));
+        println!(
+            "Tenant {} is scheduled for destruction at {after} (status {}); its keys are revoked.",
+            args.id,
+            text(&reply.data, "provisioningStatus")
+        );
+        println!(
+            "To destroy it now: objectos tenant destroy {} --immediate",
+            args.id
+        );
+    } else {
+        match reply.data.get("backup").and_then(Value::as_str) {
+            Some(path) => println!("Tenant {} destroyed; backup kept at {path}", args.id),
+            None => println!("Tenant {} destroyed (no backup).", args.id),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_lines() {
+        let done = json!({"status": "completed", "durationMs": 14, "retryCount": 0});
+        assert_eq!(
+            step_line("create_database", &done),
+            "  ✓ create_database      14 ms"
+        );
+        let skipped = json!({"status": "skipped", "durationMs": 0});
+        assert_eq!(
+            step_line("apply_seed_data", &skipped),
+            "  – apply_seed_data    skipped"
+        );
+        let failed = json!({"status": "failed", "durationMs": 3, "error": "boom", "retryCount": 2});
+        assert_eq!(
+            step_line("sync_schema", &failed),
+            "  ✗ sync_schema           3 ms  boom  (retry 2)"
+        );
+    }
+}
