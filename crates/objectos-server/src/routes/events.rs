@@ -51,11 +51,18 @@ fn to_sse(event: &EventRecord) -> Event {
         .data(event_json(event).to_string())
 }
 
-fn settles(event: &EventRecord) -> bool {
-    event.kind == "status"
-        && event.data["status"]
-            .as_str()
-            .is_some_and(|s| s != "provisioning")
+/// True when the latest status event of `events` leaves `provisioning` (a tenant that failed and
+/// was retried is provisioning again, so only the last status counts).
+fn settled(events: &[EventRecord]) -> bool {
+    events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "status")
+        .is_some_and(|e| {
+            e.data["status"]
+                .as_str()
+                .is_some_and(|s| s != "provisioning")
+        })
 }
 
 /// The handler.
@@ -86,7 +93,7 @@ pub async fn stream<S: ControlStore, D: TenantDatabases>(
                 return;
             }
         }
-        if !live || history.iter().any(settles) {
+        if !live || settled(&history) {
             return;
         }
         loop {
@@ -104,9 +111,7 @@ pub async fn stream<S: ControlStore, D: TenantDatabases>(
                     return;
                 }
             }
-            if fresh.iter().any(settles)
-                || platform.store().tenant(&id).await.ok().flatten().is_none()
-            {
+            if settled(&fresh) || platform.store().tenant(&id).await.ok().flatten().is_none() {
                 return;
             }
         }
@@ -125,4 +130,32 @@ where
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     tokio::spawn(producer(tx));
     futures::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(seq: i64, status: &str) -> EventRecord {
+        EventRecord {
+            seq,
+            tenant_id: "t".to_owned(),
+            kind: "status".to_owned(),
+            data: json!({"status": status}),
+            at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn only_the_latest_status_decides_whether_the_stream_ends() {
+        assert!(!settled(&[status(1, "provisioning")]));
+        assert!(settled(&[status(1, "provisioning"), status(2, "failed")]));
+        assert!(!settled(&[
+            status(1, "provisioning"),
+            status(2, "failed"),
+            status(3, "provisioning")
+        ]));
+        assert!(settled(&[status(3, "provisioning"), status(4, "active")]));
+        assert!(!settled(&[]));
+    }
 }
