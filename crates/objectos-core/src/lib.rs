@@ -15,6 +15,6 @@ pub mod time;
 pub use error::{CoreError, CoreResult};
 pub use platform::{
     default_lifecycle, key_view, DestroyOptions, Destroyed, KeyAuth, KeyScope, Platform,
-    PlatformConfig,
+    PlatformConfig, MAX_GRACE_PERIOD_HOURS,
 };
 pub use provisioning::{provisioning_result, Credentials, Provisioned};

@@ -90,6 +90,9 @@ impl<S, D> Clone for Platform<S, D> {
     }
 }
 
+/// Longest grace period before a destruction: ten years.
+pub const MAX_GRACE_PERIOD_HOURS: u64 = 10 * 366 * 24;
+
 /// Options of a destroy request; unset ones come from `lifecycle.onTenantDelete`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DestroyOptions {
@@ -198,6 +201,31 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         }
     }
 
+    /// Takes the tenant's lock for `action`, refusing at once (409) when the tenant's status is
+    /// not one of `allowed` — so a request never queues behind a running pipeline only to be
+    /// applied to a tenant in a state it was not asked for. The caller's transition re-checks.
+    async fn lock_when(
+        &self,
+        tenant_id: &str,
+        action: &str,
+        allowed: &[TenantProvisioningStatus],
+    ) -> CoreResult<TenantGuard> {
+        let refuse = |status: TenantProvisioningStatus| {
+            let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+            CoreError::invalid_transition(action, tenant_id, status.as_str(), &names)
+        };
+        let tenant = self.require_tenant(tenant_id).await?;
+        if !allowed.contains(&tenant.status) {
+            return Err(refuse(tenant.status));
+        }
+        let guard = self.tenant_lock(tenant_id).await;
+        let tenant = self.require_tenant(tenant_id).await?;
+        if !allowed.contains(&tenant.status) {
+            return Err(refuse(tenant.status));
+        }
+        Ok(guard)
+    }
+
     /// A tenant, or `NotFound`.
     pub async fn require_tenant(&self, tenant_id: &str) -> CoreResult<TenantRecord> {
         self.store()
@@ -211,7 +239,9 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
 
     /// Suspends an active tenant; keys are refused or made read-only per `onTenantSuspend`.
     pub async fn suspend(&self, tenant_id: &str) -> CoreResult<TenantRecord> {
-        let _guard = self.tenant_lock(tenant_id).await;
+        let _guard = self
+            .lock_when(tenant_id, "suspend", &[TenantProvisioningStatus::Active])
+            .await?;
         let tenant = self
             .move_status(
                 tenant_id,
@@ -235,7 +265,9 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
 
     /// Resumes a suspended tenant and restores its keys.
     pub async fn resume(&self, tenant_id: &str) -> CoreResult<TenantRecord> {
-        let _guard = self.tenant_lock(tenant_id).await;
+        let _guard = self
+            .lock_when(tenant_id, "resume", &[TenantProvisioningStatus::Suspended])
+            .await?;
         let tenant = self
             .move_status(
                 tenant_id,
@@ -288,6 +320,16 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         let grace_hours = options
             .grace_period_hours
             .unwrap_or(policy.grace_period_hours);
+        if grace_hours > MAX_GRACE_PERIOD_HOURS {
+            let issue = objectos_spec::Issue::new(
+                objectos_spec::JsonPath::root().key("gracePeriodHours"),
+                objectos_spec::IssueCode::TooBig,
+                format!("gracePeriodHours must be at most {MAX_GRACE_PERIOD_HOURS} (10 years), received {grace_hours}"),
+            );
+            return Err(CoreError::Invalid(objectos_spec::ValidationError::new(
+                vec![issue],
+            )));
+        }
         let backup = options.create_backup.unwrap_or(policy.create_backup);
         let now = now_ms();
         let due = if immediate || grace_hours == 0 {
@@ -438,7 +480,16 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
 
     /// Moves a tenant to another plan, refused when current usage exceeds the new plan's quotas.
     pub async fn change_plan(&self, tenant_id: &str, plan: TenantPlan) -> CoreResult<TenantRecord> {
-        let _guard = self.tenant_lock(tenant_id).await;
+        let _guard = self
+            .lock_when(
+                tenant_id,
+                "change the plan of",
+                &[
+                    TenantProvisioningStatus::Active,
+                    TenantProvisioningStatus::Suspended,
+                ],
+            )
+            .await?;
         let tenant = self.require_tenant(tenant_id).await?;
         let allowed = [
             TenantProvisioningStatus::Active,

@@ -150,6 +150,16 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             }
             Err(e) => return Err(e.into()),
         };
+        if !created && tenant.status == TenantProvisioningStatus::Destroying {
+            return Err(CoreError::Conflict {
+                code: "tenant_destroying",
+                message: format!(
+                    "organization {} has tenant {} being destroyed; provision again once it is gone",
+                    request.org_id, tenant.id
+                ),
+                details: json!({"tenantId": tenant.id, "currentStatus": "destroying"}),
+            });
+        }
         if !created {
             let diff = differences(&tenant, &request);
             if !diff.is_empty() {

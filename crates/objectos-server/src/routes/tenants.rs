@@ -430,9 +430,25 @@ pub async fn destroy<S: ControlStore, D: TenantDatabases>(
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
     reject_unknown(&params, &["immediate", "gracePeriodHours", "createBackup"])?;
+    let grace_period_hours = parse_u64(&params, "gracePeriodHours")?;
+    if let Some(hours) = grace_period_hours.filter(|h| *h > objectos_core::MAX_GRACE_PERIOD_HOURS) {
+        let issue = Issue::new(
+            JsonPath::root().key("gracePeriodHours"),
+            IssueCode::TooBig,
+            format!(
+                "gracePeriodHours must be at most {} (10 years), received {hours}",
+                objectos_core::MAX_GRACE_PERIOD_HOURS
+            ),
+        );
+        return Err(ApiError::invalid(
+            StatusCode::BAD_REQUEST,
+            &[issue],
+            &JsonPath::root(),
+        ));
+    }
     let options = DestroyOptions {
         immediate: parse_bool(&params, "immediate")?,
-        grace_period_hours: parse_u64(&params, "gracePeriodHours")?,
+        grace_period_hours,
         create_backup: parse_bool(&params, "createBackup")?,
     };
     match state.platform.destroy(&id, options).await? {
