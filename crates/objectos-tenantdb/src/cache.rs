@@ -114,10 +114,28 @@ impl ConnectionCache {
         shared
     }
 
-    /// Removes a tenant's connection and closes it now (before its files are deleted).
-    pub fn remove(&self, id: &str) {
-        let entry = self.lock().entries.remove(id);
-        drop(entry);
+    /// Removes a tenant's connection and closes it before returning (waiting, up to `patience`,
+    /// for anyone still using it), so its files can be deleted safely afterwards. Blocking.
+    pub fn remove_and_close(&self, id: &str, patience: std::time::Duration) {
+        let Some(entry) = self.lock().entries.remove(id) else {
+            return;
+        };
+        let deadline = std::time::Instant::now() + patience;
+        let mut conn = entry.conn;
+        loop {
+            match Arc::try_unwrap(conn) {
+                Ok(mutex) => {
+                    drop(mutex.into_inner().unwrap_or_else(|p| p.into_inner()));
+                    return;
+                }
+                Err(shared) if std::time::Instant::now() < deadline => {
+                    conn = shared;
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                // Still held after the wait: dropped here; its holder closes it when done.
+                Err(_) => return,
+            }
+        }
     }
 
     /// Number of open connections.
@@ -161,7 +179,18 @@ mod tests {
         assert!(cache.get("b").is_none(), "b was least recently used");
         assert!(cache.get("a").is_some() && cache.get("c").is_some());
         assert_eq!(cache.len(), 2);
-        cache.remove("a");
+        let held = cache.get("c").unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            drop(held);
+        });
+        let started = std::time::Instant::now();
+        cache.remove_and_close("c", std::time::Duration::from_secs(5));
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(15),
+            "waited for the holder"
+        );
+        releaser.join().unwrap();
         assert_eq!(cache.len(), 1);
     }
 }

@@ -218,7 +218,15 @@ impl TenantDatabases for LocalSqlite {
 
     async fn delete(&self, tenant_id: &str) -> TenantDbResult<()> {
         let path = self.path_of(tenant_id)?;
-        self.cache.remove(tenant_id);
+        let cache = Arc::clone(&self.cache);
+        let id = tenant_id.to_owned();
+        // Close the connection first: a WAL connection closed later would delete `-wal`/`-shm`
+        // files by name, possibly those of a database re-created under the same id.
+        tokio::task::spawn_blocking(move || {
+            cache.remove_and_close(&id, std::time::Duration::from_secs(5))
+        })
+        .await
+        .map_err(|e| TenantDbError::Worker(e.to_string()))?;
         for suffix in ["-wal", "-shm", ""] {
             let file = PathBuf::from(format!("{}{suffix}", path.display()));
             remove_if_present(&file).map_err(|e| io(tenant_id, e))?;
@@ -319,6 +327,7 @@ mod tests {
             .unwrap();
         assert_eq!(version, "1");
         assert_eq!(dbs.cached_connections(), 1);
+        drop(shared);
         let backup = dir.path().join("backups/acme.db");
         dbs.backup("acme", &backup).await.unwrap();
         assert!(backup.exists());
