@@ -11,6 +11,7 @@
 //! assert_eq!(request.plan, TenantPlan::Free); // the schema's default
 //! ```
 
+pub mod canonical;
 mod engine;
 mod issue;
 mod kind;
