@@ -105,9 +105,11 @@ impl SqliteControlStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         migrate(&conn)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        // Checkpoints run on a background connection, so a commit never pays for one.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let conn = Arc::new(Mutex::new(conn));
+        start_checkpointer(path, Arc::downgrade(&conn));
+        Ok(Self { conn })
     }
 
     /// Runs `f` with the connection on a blocking thread.
@@ -134,6 +136,38 @@ impl SqliteControlStore {
             Ok(())
         })
         .await
+    }
+}
+
+/// How often the background checkpointer folds the WAL into the database file.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Checkpoints the WAL every [`CHECKPOINT_INTERVAL`] from its own connection (`PASSIVE`: never
+/// waits for, or blocks, the writer) until the store is dropped. Without it the WAL would grow
+/// without bound, since automatic checkpoints are off on the writing connection.
+fn start_checkpointer(path: &Path, store: std::sync::Weak<Mutex<Connection>>) {
+    let path = path.to_owned();
+    let watched = store.clone();
+    let spawned = std::thread::Builder::new()
+        .name("objectos-store-checkpoint".to_owned())
+        .spawn(move || {
+            let Ok(conn) = Connection::open(&path) else {
+                return;
+            };
+            let _ = conn.busy_timeout(std::time::Duration::from_millis(100));
+            while watched.strong_count() > 0 {
+                std::thread::sleep(CHECKPOINT_INTERVAL);
+                // A busy or failed passive checkpoint is retried on the next tick.
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+        });
+    if let Err(e) = spawned {
+        // Without the thread, re-enable automatic checkpoints so the WAL stays bounded.
+        if let Some(conn) = store.upgrade() {
+            let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = conn.pragma_update(None, "wal_autocheckpoint", 1000);
+        }
+        eprintln!("objectos-store: no checkpoint thread ({e}); using automatic checkpoints");
     }
 }
 
@@ -689,10 +723,44 @@ mod tests {
                 .unwrap();
         }
         let _store = SqliteControlStore::open(&path).unwrap();
+        drop(_store);
         let conn = Connection::open(&path).unwrap();
         let present: bool = conn
             .query_row("SELECT EXISTS (SELECT 1 FROM pragma_table_info('steps') WHERE name = 'duration_us')", [], |r| r.get(0))
             .unwrap();
         assert!(present);
+    }
+}
+
+#[cfg(test)]
+mod checkpoint_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_wal_is_folded_back_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("control.db");
+        let store = SqliteControlStore::open(&path).unwrap();
+        for i in 0..300 {
+            store
+                .set_setting(&format!("k{i}"), &"x".repeat(1000))
+                .await
+                .unwrap();
+        }
+        let wal = dir.path().join("control.db-wal");
+        let mut folded = false;
+        for _ in 0..40 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            // A passive checkpoint copies the WAL into the main file; the main file then holds the rows.
+            if std::fs::metadata(&path).unwrap().len() > 200_000 {
+                folded = true;
+                break;
+            }
+        }
+        assert!(
+            folded,
+            "main file never received the WAL's pages (wal: {:?})",
+            std::fs::metadata(&wal).map(|m| m.len())
+        );
     }
 }

@@ -7,13 +7,15 @@
 
 mod cache;
 mod local;
+mod spare;
 mod system;
 
 use std::future::Future;
 use std::path::Path;
 
 pub use cache::{ConnectionCache, SharedConnection};
-pub use local::{LocalSqlite, DEFAULT_CACHED_CONNECTIONS};
+pub use local::{LocalSqlite, DEFAULT_CACHED_CONNECTIONS, DEFAULT_SPARE_DATABASES};
+pub use spare::SPARE_DIR;
 pub use system::{SYSTEM_SCHEMA_VERSION, SYSTEM_TABLES};
 
 /// What can go wrong with a tenant database.

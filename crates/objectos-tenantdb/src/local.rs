@@ -6,6 +6,7 @@ use std::sync::Arc;
 use rusqlite::Connection;
 
 use crate::cache::{ConnectionCache, SharedConnection};
+use crate::spare::SparePool;
 use crate::system::{SYSTEM_SCHEMA_VERSION, SYSTEM_TABLES};
 use crate::{DbUsage, TenantDatabases, TenantDbError, TenantDbResult};
 
@@ -14,7 +15,11 @@ use crate::{DbUsage, TenantDatabases, TenantDbError, TenantDbResult};
 pub struct LocalSqlite {
     root: PathBuf,
     cache: Arc<ConnectionCache>,
+    spares: Arc<SparePool>,
 }
+
+/// Spare databases kept ready by default.
+pub const DEFAULT_SPARE_DATABASES: usize = 8;
 
 /// Open connections kept by default.
 pub const DEFAULT_CACHED_CONNECTIONS: usize = 256;
@@ -31,9 +36,20 @@ impl LocalSqlite {
         root: impl Into<PathBuf>,
         cached_connections: usize,
     ) -> std::io::Result<Self> {
+        Self::with_options(root, cached_connections, DEFAULT_SPARE_DATABASES)
+    }
+
+    /// Like [`LocalSqlite::new`] with a chosen cache size and number of spare databases kept
+    /// ready (0 builds every database when it is needed).
+    pub fn with_options(
+        root: impl Into<PathBuf>,
+        cached_connections: usize,
+        spares: usize,
+    ) -> std::io::Result<Self> {
         let root = root.into();
         std::fs::create_dir_all(&root)?;
         Ok(Self {
+            spares: SparePool::start(&root, spares)?,
             root,
             cache: Arc::new(ConnectionCache::new(cached_connections)),
         })
@@ -149,8 +165,18 @@ impl TenantDatabases for LocalSqlite {
         let id = tenant_id.to_owned();
         self.blocking(move |this| {
             let path = this.path_of(&id)?;
-            // SQLite's atomic commit makes creation safe to interrupt: a crash leaves no file,
-            // an empty file (a valid empty database) or a complete one, and re-running converges.
+            // A ready spare is renamed into place (atomic; made durable by syncing the folder).
+            if !path.exists() {
+                if let Some(spare) = this.spares.take() {
+                    if std::fs::rename(&spare, &path).is_ok() {
+                        std::fs::File::open(&this.root)
+                            .and_then(|d| d.sync_all())
+                            .map_err(|e| io(&id, e))?;
+                    }
+                }
+            }
+            // Otherwise SQLite's atomic commit makes creation safe to interrupt: a crash leaves no
+            // file, an empty file (a valid empty database) or a complete one; re-running converges.
             let conn = Connection::open(&path).map_err(|e| sqlite(&id, e))?;
             configure(&conn).map_err(|e| sqlite(&id, e))?;
             conn.execute_batch("PRAGMA user_version = 1;")

@@ -77,6 +77,7 @@ fn db_files(data_dir: &Path) -> BTreeSet<String> {
     std::fs::read_dir(data_dir.join("tenants"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != objectos_tenantdb::SPARE_DIR)
         .collect()
 }
 

@@ -155,7 +155,10 @@ impl TestServer {
 
     /// Every file name in `<data_dir>/tenants` (databases and their WAL/SHM companions).
     pub fn tenant_files(&self) -> BTreeSet<String> {
-        list_dir(&self.tenants_dir())
+        // The pool of spare databases is objectos' own, not any tenant's.
+        let mut files = list_dir(&self.tenants_dir());
+        files.remove(objectos_tenantdb::SPARE_DIR);
+        files
     }
 
     /// The `.db` files in `<data_dir>/tenants`.
