@@ -226,6 +226,19 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         Ok(guard)
     }
 
+    /// What suspension does to keys, per `lifecycle.onTenantSuspend`: refused when tokens are
+    /// revoked, else read-only when asked, else unchanged.
+    fn suspended_key_state(&self) -> KeyState {
+        let policy = &self.config().lifecycle.on_tenant_suspend;
+        if policy.revoke_tokens {
+            KeyState::Suspended
+        } else if policy.read_only {
+            KeyState::ReadOnly
+        } else {
+            KeyState::Active
+        }
+    }
+
     /// A tenant, or `NotFound`.
     pub async fn require_tenant(&self, tenant_id: &str) -> CoreResult<TenantRecord> {
         self.store()
@@ -251,15 +264,9 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
                 TenantChange::default(),
             )
             .await?;
-        let policy = &self.config().lifecycle.on_tenant_suspend;
-        let state = if policy.revoke_tokens {
-            KeyState::Suspended
-        } else if policy.read_only {
-            KeyState::ReadOnly
-        } else {
-            KeyState::Active
-        };
-        self.store().set_keys_state(tenant_id, state).await?;
+        self.store()
+            .set_keys_state(tenant_id, self.suspended_key_state())
+            .await?;
         Ok(tenant)
     }
 
@@ -578,14 +585,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         let now = now_ms();
         let key = new_key(tenant_id);
         let state = if tenant.status == TenantProvisioningStatus::Suspended {
-            let policy = &self.config().lifecycle.on_tenant_suspend;
-            if policy.revoke_tokens {
-                KeyState::Suspended
-            } else if policy.read_only {
-                KeyState::ReadOnly
-            } else {
-                KeyState::Active
-            }
+            self.suspended_key_state()
         } else {
             KeyState::Active
         };

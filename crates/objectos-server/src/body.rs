@@ -75,3 +75,56 @@ pub fn parse_spec<T: objectos_spec::SpecType>(value: &Value) -> Result<T, ApiErr
         )
     })
 }
+
+/// Checks a small request body: it must be an object (else a 422 at once); keys outside `allowed`
+/// give one `unrecognized_keys` issue, returned with the map so every other issue can be added.
+pub fn small_object<'a>(
+    body: &'a Value,
+    allowed: &[&str],
+) -> Result<
+    (
+        &'a serde_json::Map<String, Value>,
+        Vec<objectos_spec::Issue>,
+    ),
+    ApiError,
+> {
+    use objectos_spec::{Issue, IssueCode, JsonPath};
+    let Some(map) = body.as_object() else {
+        let message = format!(
+            "Expected object, received {}",
+            objectos_spec::json_type_name(body)
+        );
+        return Err(ApiError::unprocessable(&[Issue::new(
+            JsonPath::root(),
+            IssueCode::InvalidType,
+            message,
+        )]));
+    };
+    let unknown: Vec<String> = map
+        .keys()
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .map(|k| format!("'{k}'"))
+        .collect();
+    let mut issues = Vec::new();
+    if !unknown.is_empty() {
+        issues.push(Issue::new(
+            JsonPath::root(),
+            IssueCode::UnrecognizedKeys,
+            format!(
+                "Unrecognized key(s) in object: {}; allowed keys: {}",
+                unknown.join(", "),
+                allowed.join(", ")
+            ),
+        ));
+    }
+    Ok((map, issues))
+}
+
+/// The `Required` issue of a missing key.
+pub fn required(key: &str) -> objectos_spec::Issue {
+    objectos_spec::Issue::new(
+        objectos_spec::JsonPath::root().key(key),
+        objectos_spec::IssueCode::InvalidType,
+        "Required",
+    )
+}

@@ -117,6 +117,17 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// 422 listing issues whose paths start at the request body.
+    pub fn unprocessable(issues: &[objectos_spec::Issue]) -> Self {
+        Self::invalid(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            issues,
+            &objectos_spec::JsonPath::root(),
+        )
+    }
+}
+
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         match e {

@@ -102,6 +102,7 @@ impl SparePool {
     }
 
     /// Spares ready now.
+    #[cfg(test)]
     pub fn ready(&self) -> usize {
         self.state
             .lock()

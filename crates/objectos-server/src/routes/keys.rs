@@ -11,7 +11,7 @@ use objectos_tenantdb::TenantDatabases;
 use serde_json::{json, Map, Value};
 
 use crate::auth::Caller;
-use crate::body::JsonBody;
+use crate::body::{required, small_object, JsonBody};
 use crate::envelope::{ok, success};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -23,44 +23,10 @@ const MAX_EXPIRES_IN_SECS: u64 = 10 * 366 * 24 * 3600;
 /// `"2w"`, or `"never"`.
 fn parse_key_request(body: &Value) -> ApiResult<(KeyScope, Option<u64>)> {
     let root = JsonPath::root();
-    let Some(map) = body.as_object() else {
-        let issue = Issue::new(
-            root,
-            IssueCode::InvalidType,
-            format!(
-                "Expected object, received {}",
-                objectos_spec::json_type_name(body)
-            ),
-        );
-        return Err(ApiError::invalid(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &[issue],
-            &JsonPath::root(),
-        ));
-    };
-    let mut issues = Vec::new();
-    let unknown: Vec<String> = map
-        .keys()
-        .filter(|k| !["scope", "expiresIn"].contains(&k.as_str()))
-        .map(|k| format!("'{k}'"))
-        .collect();
-    if !unknown.is_empty() {
-        issues.push(Issue::new(
-            root.clone(),
-            IssueCode::UnrecognizedKeys,
-            format!(
-                "Unrecognized key(s) in object: {}; allowed keys: scope, expiresIn",
-                unknown.join(", ")
-            ),
-        ));
-    }
+    let (map, mut issues) = small_object(body, &["scope", "expiresIn"])?;
     let scope = match map.get("scope") {
         None => {
-            issues.push(Issue::new(
-                root.key("scope"),
-                IssueCode::InvalidType,
-                "Required",
-            ));
+            issues.push(required("scope"));
             None
         }
         Some(Value::String(s)) if s == "full-access" => Some(KeyScope::FullAccess),
@@ -97,11 +63,7 @@ fn parse_key_request(body: &Value) -> ApiResult<(KeyScope, Option<u64>)> {
     };
     match scope {
         Some(scope) if issues.is_empty() => Ok((scope, expires)),
-        _ => Err(ApiError::invalid(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &issues,
-            &JsonPath::root(),
-        )),
+        _ => Err(ApiError::unprocessable(&issues)),
     }
 }
 

@@ -18,7 +18,7 @@ use objectos_tenantdb::TenantDatabases;
 use serde_json::{json, Map, Value};
 
 use crate::auth::{Admin, Caller};
-use crate::body::{parse_spec, JsonBody};
+use crate::body::{parse_spec, required, small_object, JsonBody};
 use crate::envelope::{ok, success};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -163,11 +163,7 @@ pub async fn create<S: ControlStore, D: TenantDatabases>(
     let request: TenantProvisioningRequest = parse_spec(&body)?;
     let seed_issues = objectos_core::seed::seed_issues(request.metadata.as_ref());
     if !seed_issues.is_empty() {
-        return Err(ApiError::invalid(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &seed_issues,
-            &JsonPath::root(),
-        ));
+        return Err(ApiError::unprocessable(&seed_issues));
     }
     let outcome = state.platform.provision(request, wait).await?;
     let status = match (outcome.created, wait) {
@@ -361,64 +357,25 @@ pub async fn change_plan<S: ControlStore, D: TenantDatabases>(
 }
 
 fn plan_from_body(body: &Value) -> ApiResult<TenantPlan> {
-    let mut issues = Vec::new();
-    let Some(map) = body.as_object() else {
-        let issue = Issue::new(
-            JsonPath::root(),
-            IssueCode::InvalidType,
-            format!(
-                "Expected object, received {}",
-                objectos_spec::json_type_name(body)
-            ),
-        );
-        return Err(ApiError::invalid(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &[issue],
-            &JsonPath::root(),
-        ));
-    };
-    let unknown: Vec<String> = map
-        .keys()
-        .filter(|k| *k != "plan")
-        .map(|k| format!("'{k}'"))
-        .collect();
-    if !unknown.is_empty() {
-        issues.push(Issue::new(
-            JsonPath::root(),
-            IssueCode::UnrecognizedKeys,
-            format!(
-                "Unrecognized key(s) in object: {}; allowed keys: plan",
-                unknown.join(", ")
-            ),
-        ));
-    }
+    let (map, mut issues) = small_object(body, &["plan"])?;
     let plan = match map.get("plan") {
         None => {
-            issues.push(Issue::new(
-                JsonPath::root().key("plan"),
-                IssueCode::InvalidType,
-                "Required",
-            ));
+            issues.push(required("plan"));
             None
         }
-        Some(value) => match objectos_spec::parse::<TenantPlan>(value) {
-            Ok(plan) => Some(plan),
-            Err(e) => {
+        Some(value) => objectos_spec::parse::<TenantPlan>(value)
+            .map_err(|e| {
+                let at = JsonPath::root().key("plan");
                 issues.extend(e.issues.into_iter().map(|mut i| {
-                    i.path = i.path.prefixed(&JsonPath::root().key("plan"));
+                    i.path = i.path.prefixed(&at);
                     i
                 }));
-                None
-            }
-        },
+            })
+            .ok(),
     };
     match plan {
         Some(plan) if issues.is_empty() => Ok(plan),
-        _ => Err(ApiError::invalid(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &issues,
-            &JsonPath::root(),
-        )),
+        _ => Err(ApiError::unprocessable(&issues)),
     }
 }
 
