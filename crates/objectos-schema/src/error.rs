@@ -126,3 +126,176 @@ impl SchemaError {
         }
     }
 }
+
+/// Which of the two models a diff compares a problem was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModelSide {
+    /// The deployed model (`previous`).
+    Previous,
+    /// The model being deployed (`next`).
+    Next,
+}
+
+impl std::fmt::Display for ModelSide {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Previous => "deployed",
+            Self::Next => "new",
+        })
+    }
+}
+
+/// Why a diff between two models could not be computed (the caller reports these as 422s).
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    /// One or more explicit renames are invalid; every problem is listed, in request order.
+    #[error("invalid renames: {}", join_renames(.errors))]
+    InvalidRenames {
+        /// Every problem found.
+        errors: Vec<RenameError>,
+    },
+    /// Two objects with the same name in one model.
+    #[error("the {side} model has two objects named '{name}'")]
+    DuplicateObject {
+        /// Which model.
+        side: ModelSide,
+        /// The repeated name.
+        name: String,
+    },
+    /// An object that cannot be mapped to a table (the bundle should have been validated first).
+    #[error("object '{object}' of the {side} model cannot be mapped to a table: {source}")]
+    Model {
+        /// Which model.
+        side: ModelSide,
+        /// The object's name.
+        object: String,
+        /// The mapping problem.
+        #[source]
+        source: SchemaError,
+    },
+}
+
+fn join_renames(errors: &[RenameError]) -> String {
+    let parts: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    parts.join("; ")
+}
+
+/// One invalid entry of the `renames` list; `index` is its position in that list.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenameError {
+    /// `from` and `to` are the same name.
+    #[error("renames[{index}]: '{name}' is renamed to itself")]
+    SameName {
+        /// Position in the list.
+        index: usize,
+        /// The name.
+        name: String,
+    },
+    /// `from` does not exist in the deployed model.
+    #[error("renames[{index}].from: '{name}' is not in {scope}")]
+    UnknownSource {
+        /// Position in the list.
+        index: usize,
+        /// The missing name.
+        name: String,
+        /// Where it was looked for (`the deployed model`, `object 'task' of the deployed model`).
+        scope: String,
+    },
+    /// `to` does not exist in the new model.
+    #[error("renames[{index}].to: '{name}' is not in {scope}")]
+    UnknownTarget {
+        /// Position in the list.
+        index: usize,
+        /// The missing name.
+        name: String,
+        /// Where it was looked for.
+        scope: String,
+    },
+    /// `to` already exists in the deployed model and no other rename moves it away.
+    #[error("renames[{index}].to: '{name}' already exists in {scope} and is not renamed away, so the rename would merge two entities")]
+    TargetTaken {
+        /// Position in the list.
+        index: usize,
+        /// The taken name.
+        name: String,
+        /// Where it exists.
+        scope: String,
+    },
+    /// A field rename whose `object` is not in the new model.
+    #[error("renames[{index}].object: there is no object '{object}' in the new model (a field rename names its object as in the new model)")]
+    UnknownObject {
+        /// Position in the list.
+        index: usize,
+        /// The object name given.
+        object: String,
+    },
+    /// A field rename in an object this deployment adds: there is nothing to rename from.
+    #[error("renames[{index}].object: object '{object}' is new in this deployment, so none of its fields can be renamed")]
+    NewObject {
+        /// Position in the list.
+        index: usize,
+        /// The object name given.
+        object: String,
+    },
+    /// The same entity renamed twice.
+    #[error("renames[{index}].from: '{name}' is already renamed by renames[{first}]")]
+    DuplicateSource {
+        /// Position in the list.
+        index: usize,
+        /// The earlier entry.
+        first: usize,
+        /// The name renamed twice.
+        name: String,
+    },
+    /// Two entities renamed to the same name.
+    #[error("renames[{index}].to: '{name}' is already the target of renames[{first}]")]
+    DuplicateTarget {
+        /// Position in the list.
+        index: usize,
+        /// The earlier entry.
+        first: usize,
+        /// The name.
+        name: String,
+    },
+    /// `to` is itself renamed by another entry, and the renames do not close a cycle.
+    #[error("renames[{index}].to: '{name}' is itself renamed by renames[{next}]; chained renames are ambiguous, give each entity's final name (swaps and rotations are allowed)")]
+    Chain {
+        /// Position in the list.
+        index: usize,
+        /// The name both renamed to and from.
+        name: String,
+        /// The entry renaming it further.
+        next: usize,
+    },
+}
+
+impl RenameError {
+    /// Position of the offending entry in the `renames` list.
+    pub fn index(&self) -> usize {
+        match self {
+            Self::SameName { index, .. }
+            | Self::UnknownSource { index, .. }
+            | Self::UnknownTarget { index, .. }
+            | Self::TargetTaken { index, .. }
+            | Self::UnknownObject { index, .. }
+            | Self::NewObject { index, .. }
+            | Self::DuplicateSource { index, .. }
+            | Self::DuplicateTarget { index, .. }
+            | Self::Chain { index, .. } => *index,
+        }
+    }
+
+    /// The JSON path of the offending member, relative to the request options (`renames[2].from`).
+    pub fn path(&self) -> String {
+        let member = match self {
+            Self::UnknownSource { .. } | Self::DuplicateSource { .. } => "from",
+            Self::UnknownObject { .. } | Self::NewObject { .. } => "object",
+            Self::SameName { .. }
+            | Self::UnknownTarget { .. }
+            | Self::TargetTaken { .. }
+            | Self::DuplicateTarget { .. }
+            | Self::Chain { .. } => "to",
+        };
+        format!("renames[{}].{member}", self.index())
+    }
+}
