@@ -27,6 +27,9 @@ pub enum FailpointError {
     /// The spec could not be read.
     #[error("bad failpoint spec {0:?}: expected step=fail|fail(msg)|hang|delay(ms)|off")]
     Syntax(String),
+    /// A failpoint name that no code reaches (a typo would otherwise never fire).
+    #[error("unknown failpoint {0:?}; expected one of: {names}", names = objectos_store::STEP_NAMES.join(", "))]
+    Unknown(String),
 }
 
 /// The set of armed failpoints, shared by the pipeline and whoever configures it.
@@ -60,7 +63,11 @@ impl Failpoints {
                 )),
                 _ => return Err(FailpointError::Syntax(item.to_owned())),
             };
-            parsed.push((name.trim().to_owned(), action));
+            let name = name.trim();
+            if !objectos_store::STEP_NAMES.contains(&name) {
+                return Err(FailpointError::Unknown(name.to_owned()));
+            }
+            parsed.push((name.to_owned(), action));
         }
         let mut armed = self.armed.lock().unwrap_or_else(|p| p.into_inner());
         for (name, action) in parsed {

@@ -421,7 +421,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         self.dbs().delete(tenant_id).await?;
         self.store().delete_tenant(tenant_id).await?;
         self.store()
-            .set_setting(&format!("destroy_backup:{tenant_id}"), "done")
+            .delete_setting(&format!("destroy_backup:{tenant_id}"))
             .await?;
         self.events().notify(tenant_id);
         tracing::info!(tenant = %tenant_id, backup = ?backup, "tenant destroyed");
@@ -459,15 +459,8 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
 
     /// The current usage of a tenant.
     pub async fn usage(&self, tenant_id: &str) -> CoreResult<TenantUsage> {
-        let tenant = self.require_tenant(tenant_id).await?;
         let now = now_ms();
-        let counts = if self.dbs().exists(&tenant.id).await? {
-            self.dbs()
-                .usage(&tenant.id, &crate::time::utc_day(now))
-                .await?
-        } else {
-            objectos_tenantdb::DbUsage::default()
-        };
+        let counts = self.db_usage(tenant_id, now).await?;
         Ok(TenantUsage {
             current_object_count: counts.objects,
             current_record_count: counts.records,
@@ -477,6 +470,18 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             api_requests_this_minute: 0,
             last_updated_at: Some(rfc3339(now)),
         })
+    }
+
+    /// What a tenant's database holds (zero when it has none yet).
+    async fn db_usage(&self, tenant_id: &str, now: i64) -> CoreResult<objectos_tenantdb::DbUsage> {
+        let tenant = self.require_tenant(tenant_id).await?;
+        if !self.dbs().exists(&tenant.id).await? {
+            return Ok(objectos_tenantdb::DbUsage::default());
+        }
+        Ok(self
+            .dbs()
+            .usage(&tenant.id, &crate::time::utc_day(now))
+            .await?)
     }
 
     /// The quotas of a tenant's plan.
@@ -513,21 +518,22 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         if tenant.plan == plan {
             return Ok(tenant);
         }
-        let usage = self.usage(tenant_id).await?;
+        let usage = self.db_usage(tenant_id, now_ms()).await?;
         let quota = self.config().plans.quota(plan);
+        // Rate-style limits (API requests per minute, deployments per day) reset by themselves
+        // and do not block a plan change; users are not tracked yet.
         let checks = [
-            ("maxObjects", usage.current_object_count, quota.max_objects),
+            ("maxObjects", usage.objects, quota.max_objects),
             (
                 "maxStorageBytes",
-                usage.current_storage_bytes,
+                usage.storage_bytes,
                 quota.max_storage_bytes,
             ),
             (
                 "maxRecordsPerObject",
-                usage.current_record_count,
+                usage.largest_object_records,
                 quota.max_records_per_object,
             ),
-            ("maxUsers", usage.current_users, quota.max_users),
         ];
         let exceeded: Vec<_> = checks
             .iter()

@@ -76,6 +76,9 @@ pub enum StartError {
     /// The control store.
     #[error(transparent)]
     Store(#[from] objectos_store::StoreError),
+    /// Another objectos server holds the data dir.
+    #[error("{0}: in use by another objectos server (only one may serve a data dir)")]
+    InUse(PathBuf),
     /// Failpoints requested but not compiled in, or malformed.
     #[error(transparent)]
     Failpoints(#[from] objectos_core::failpoints::FailpointError),
@@ -95,6 +98,8 @@ pub struct RunningApp {
     server: JoinHandle<std::io::Result<()>>,
     store: SqliteControlStore,
     ready: Arc<AtomicBool>,
+    /// Held (locked) while the server runs.
+    _data_dir_lock: std::fs::File,
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
@@ -132,6 +137,19 @@ impl RunningApp {
         // Absolute, so connection URLs handed to clients do not depend on our working directory.
         let data_dir =
             std::path::absolute(&options.data_dir).map_err(io_error(&options.data_dir))?;
+        // One server per data dir: per-tenant serialisation only holds within one process.
+        let lock_path = data_dir.join("lock");
+        let data_dir_lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_error(&lock_path))?;
+        match data_dir_lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(StartError::InUse(data_dir)),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_error(&lock_path)(e)),
+        }
         let store = SqliteControlStore::open(&data_dir.join("control.db"))?;
         let tenants_dir = data_dir.join("tenants");
         let dbs = LocalSqlite::new(&tenants_dir).map_err(io_error(&tenants_dir))?;
@@ -224,6 +242,7 @@ impl RunningApp {
             server,
             store,
             ready,
+            _data_dir_lock: data_dir_lock,
         })
     }
 

@@ -105,7 +105,10 @@ impl ApiError {
             .collect();
         let summary = issues
             .first()
-            .map(|i| format!("{}: {}", i.path.prefixed(prefix), i.message))
+            .map(|i| {
+                objectos_spec::Issue::new(i.path.prefixed(prefix), i.code, i.message.clone())
+                    .to_string()
+            })
             .unwrap_or_default();
         Self::new(
             status,
@@ -199,6 +202,12 @@ impl IntoResponse for ApiError {
         }
         let body = json!({"success": false, "error": error});
         let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"objectos\""),
+            );
+        }
         if let Some(secs) = retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response

@@ -72,9 +72,7 @@ pub fn router<S: ControlStore, D: TenantDatabases>(state: AppState<S, D>) -> Rou
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn(track_metrics))
-        .layer(middleware::from_fn(request_id::assign))
-        .layer(TraceLayer::new_for_http())
+        // Inside the request-id scope, so even a panic's 500 carries the request id.
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -84,6 +82,9 @@ pub fn router<S: ControlStore, D: TenantDatabases>(state: AppState<S, D>) -> Rou
             )
             .into_response()
         }))
+        .layer(middleware::from_fn(track_metrics))
+        .layer(middleware::from_fn(request_id::assign))
+        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 

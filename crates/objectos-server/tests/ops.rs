@@ -186,3 +186,58 @@ async fn the_admin_token_file_is_private_and_holds_the_token() {
         assert_eq!(mode, 0o600, "{mode:o}");
     }
 }
+
+#[tokio::test]
+async fn a_second_server_on_the_same_data_dir_is_refused() {
+    let app = TestApp::new().start().await;
+    let mut options = app.options.clone();
+    options.listen = "127.0.0.1:0".parse().unwrap();
+    let err = objectos_server::app::RunningApp::start(options)
+        .await
+        .err()
+        .expect("the second start must fail");
+    assert!(
+        matches!(err, objectos_server::app::StartError::InUse(_)),
+        "{err}"
+    );
+    assert!(err
+        .to_string()
+        .contains("in use by another objectos server"));
+    // The first server is untouched.
+    app.admin_get("/api/v1/tenants").await.assert_success(200);
+}
+
+#[tokio::test]
+async fn unauthorized_answers_name_the_scheme() {
+    let app = TestApp::new().start().await;
+    let res = app.send(app.request(Method::GET, "/api/v1/tenants")).await;
+    res.assert_error(401, "unauthorized");
+    assert_eq!(
+        res.headers["www-authenticate"].to_str().unwrap(),
+        "Bearer realm=\"objectos\""
+    );
+}
+
+#[tokio::test]
+async fn a_given_admin_token_replaces_the_stored_one() {
+    let app = TestApp::new().start().await;
+    let old = app.admin_token.clone();
+    let dir = app.stop().await;
+    let mut options = objectos_server::app::AppOptions::new(dir.path());
+    options.listen = "127.0.0.1:0".parse().unwrap();
+    let new_token = "osa_rotated_0123456789abcdef0123456789abcdef".to_owned();
+    options.admin_token = Some(new_token.clone());
+    let running = objectos_server::app::RunningApp::start(options)
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("http://{}/api/v1/tenants", running.addr);
+    let status = |token: String| {
+        let request = client.get(&url).bearer_auth(token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(new_token.clone()).await, 200);
+    assert_eq!(status(old).await, 401, "the old token no longer works");
+    running.shutdown().await.unwrap();
+    drop(dir);
+}

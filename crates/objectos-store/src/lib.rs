@@ -156,6 +156,9 @@ pub trait ControlStore: Send + Sync + 'static {
     /// A setting.
     fn setting(&self, name: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send;
 
+    /// Removes a setting (absent is fine).
+    fn delete_setting(&self, name: &str) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// Stores a setting.
     fn set_setting(&self, name: &str, value: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }

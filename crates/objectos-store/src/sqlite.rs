@@ -687,6 +687,15 @@ impl ControlStore for SqliteControlStore {
         .await
     }
 
+    async fn delete_setting(&self, name: &str) -> StoreResult<()> {
+        let name = name.to_owned();
+        self.run(move |conn| {
+            conn.execute("DELETE FROM settings WHERE name = ?1", [name])?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn set_setting(&self, name: &str, value: &str) -> StoreResult<()> {
         let (name, value) = (name.to_owned(), value.to_owned());
         self.run(move |conn| {

@@ -55,6 +55,8 @@ pub struct DbUsage {
     pub objects: u64,
     /// Records across all objects.
     pub records: u64,
+    /// Records of the largest object (what `maxRecordsPerObject` limits).
+    pub largest_object_records: u64,
     /// Bytes on disk.
     pub storage_bytes: u64,
     /// Deployments recorded today (UTC).

@@ -274,7 +274,7 @@ impl TenantDatabases for LocalSqlite {
                     )
                     .map_err(|e| sqlite(&id, e))?;
                 if !has_ledger {
-                    return Ok((0, 0, 0));
+                    return Ok((0, 0, 0, 0));
                 }
                 let mut stmt = conn
                     .prepare("SELECT name FROM _objectos_metadata WHERE type = 'object'")
@@ -284,11 +284,14 @@ impl TenantDatabases for LocalSqlite {
                     .and_then(|rows| rows.collect())
                     .map_err(|e| sqlite(&id, e))?;
                 let mut records: u64 = 0;
+                let mut largest: u64 = 0;
                 for object in &objects {
                     // Object names are validated snake_case identifiers; quoted all the same.
                     let sql = format!("SELECT COUNT(*) FROM \"{}\"", object.replace('"', "\"\""));
                     let n: i64 = conn.query_row(&sql, [], |r| r.get(0)).unwrap_or(0);
-                    records += u64::try_from(n).unwrap_or(0);
+                    let n = u64::try_from(n).unwrap_or(0);
+                    records += n;
+                    largest = largest.max(n);
                 }
                 let deployments: i64 = conn
                     .query_row(
@@ -297,26 +300,36 @@ impl TenantDatabases for LocalSqlite {
                         |r| r.get(0),
                     )
                     .map_err(|e| sqlite(&id, e))?;
-                Ok((objects.len() as u64, records, u64::try_from(deployments).unwrap_or(0)))
+                Ok((
+                    objects.len() as u64,
+                    records,
+                    largest,
+                    u64::try_from(deployments).unwrap_or(0),
+                ))
             })
             .await?;
         Ok(DbUsage {
             objects: counts.0,
             records: counts.1,
+            largest_object_records: counts.2,
             storage_bytes,
-            deployments_today: counts.2,
+            deployments_today: counts.3,
         })
     }
 
     async fn list(&self) -> TenantDbResult<Vec<String>> {
         let root = self.root.clone();
-        self.blocking(move |_| {
+        self.blocking(move |this| {
             let mut ids = Vec::new();
             let entries = std::fs::read_dir(&root).map_err(|e| io("*", e))?;
             for entry in entries {
                 let entry = entry.map_err(|e| io("*", e))?;
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if let Some(id) = name.strip_suffix(".db") {
+                // Only files named like a tenant id are ours; anything else is left alone.
+                if let Some(id) = name
+                    .strip_suffix(".db")
+                    .filter(|id| this.path_of(id).is_ok())
+                {
                     ids.push(id.to_owned());
                 }
             }
@@ -357,7 +370,12 @@ mod tests {
         let backup = dir.path().join("backups/acme.db");
         dbs.backup("acme", &backup).await.unwrap();
         assert!(backup.exists());
-        assert_eq!(dbs.list().await.unwrap(), vec!["acme".to_owned()]);
+        std::fs::write(dir.path().join("tenants/Not A Tenant.db"), b"x").unwrap();
+        assert_eq!(
+            dbs.list().await.unwrap(),
+            vec!["acme".to_owned()],
+            "foreign files are not listed"
+        );
         dbs.delete("acme").await.unwrap();
         dbs.delete("acme").await.unwrap();
         assert!(!dbs.exists("acme").await.unwrap());

@@ -53,6 +53,15 @@ pub struct ServeArgs {
     /// Seconds shutdown waits for in-flight requests [default: 10].
     #[arg(long, env = "OBJECTOS_SHUTDOWN_GRACE_SECS", value_name = "SECS")]
     pub shutdown_grace_secs: Option<u64>,
+    /// Use this admin token (at least 32 characters), replacing the stored one: how the token is
+    /// set by automation or rotated. Without it the stored token stays (created on first start).
+    #[arg(
+        long,
+        env = "OBJECTOS_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
     /// Failure injection, `step=fail|hang|delay(ms)` (builds with the `failpoints` feature only).
     #[arg(long, env = "OBJECTOS_FAILPOINTS", value_name = "SPEC", hide = true)]
     pub failpoints: Option<String>,
@@ -160,12 +169,26 @@ impl ServeConfig {
             app.shutdown_grace = Duration::from_secs(s);
         }
         app.failpoints = args.failpoints.clone();
+        if let Some(token) = &args.admin_token {
+            if token.trim().len() < 32 || token.chars().any(char::is_whitespace) {
+                bail!("the admin token must be at least 32 characters with no spaces");
+            }
+            app.admin_token = Some(token.clone());
+        }
         let config_path = path
             .clone()
             .unwrap_or_else(|| PathBuf::from("objectos.toml"));
         if let Some(lifecycle) = file_config.lifecycle {
             app.platform.lifecycle =
                 parse_spec_value::<TenantDatabaseLifecycle>(lifecycle, "lifecycle", &config_path)?;
+            let hours = app.platform.lifecycle.on_tenant_delete.grace_period_hours;
+            if hours > objectos_core::MAX_GRACE_PERIOD_HOURS {
+                bail!(
+                    "{}: lifecycle.onTenantDelete.gracePeriodHours must be at most {} (10 years), is {hours}",
+                    config_path.display(),
+                    objectos_core::MAX_GRACE_PERIOD_HOURS
+                );
+            }
         }
         if let Some(plans) = file_config.plans {
             app.platform.plans = plan_table(plans, &config_path)?;
@@ -191,8 +214,20 @@ fn plan_table(plans: toml::Table, file: &Path) -> anyhow::Result<PlanTable> {
                     file.display()
                 )
             })?;
-        let quota = parse_spec_value::<TenantQuota>(value, &format!("plans.{name}"), file)?;
-        table.set(plan, quota);
+        let given = parse_spec_value::<TenantQuota>(value, &format!("plans.{name}"), file)?;
+        // Keys given override the built-in quota; keys left out keep it.
+        let base = table.quota(plan).clone();
+        let merged = TenantQuota {
+            max_users: given.max_users.or(base.max_users),
+            api_rate_limit: given.api_rate_limit.or(base.api_rate_limit),
+            max_objects: given.max_objects.or(base.max_objects),
+            max_records_per_object: given.max_records_per_object.or(base.max_records_per_object),
+            max_deployments_per_day: given
+                .max_deployments_per_day
+                .or(base.max_deployments_per_day),
+            max_storage_bytes: given.max_storage_bytes.or(base.max_storage_bytes),
+        };
+        table.set(plan, merged);
     }
     Ok(table)
 }
@@ -248,6 +283,8 @@ mod tests {
         let free = config.app.platform.plans.quota(TenantPlan::Free);
         assert_eq!(free.max_objects, Some(3));
         assert_eq!(free.max_storage_bytes, Some(1000));
+        // Keys left out keep the built-in quota.
+        assert_eq!(free.max_users, PlanTable::default().free.max_users);
         assert!(config.app.platform.lifecycle.on_tenant_delete.immediate);
         assert_eq!(
             config
@@ -273,6 +310,10 @@ mod tests {
                 "step_lease_secs = 0\n",
                 "step_lease_secs must be greater than 0",
             ),
+            (
+                "[lifecycle.onTenantCreate]\n[lifecycle.onTenantSuspend]\n[lifecycle.onTenantDelete]\ngracePeriodHours = 100000\n",
+                "gracePeriodHours must be at most",
+            ),
         ] {
             let path = write(&dir, text);
             let err = ServeConfig::resolve(&ServeArgs {
@@ -281,6 +322,31 @@ mod tests {
             })
             .unwrap_err();
             assert!(format!("{err:#}").contains(needle), "{text:?}: {err:#}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod admin_token_tests {
+    use super::*;
+
+    #[test]
+    fn a_given_admin_token_must_be_long_and_spaceless() {
+        let ok = ServeArgs {
+            admin_token: Some("x".repeat(32)),
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            ServeConfig::resolve(&ok).unwrap().app.admin_token,
+            Some("x".repeat(32))
+        );
+        for bad in ["short", &format!("{} y", "x".repeat(40))] {
+            let args = ServeArgs {
+                admin_token: Some(bad.to_owned()),
+                ..ServeArgs::default()
+            };
+            let err = ServeConfig::resolve(&args).unwrap_err();
+            assert!(err.to_string().contains("at least 32 characters"), "{err}");
         }
     }
 }
