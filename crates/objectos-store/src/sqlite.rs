@@ -6,14 +6,14 @@ use std::sync::{Arc, Mutex};
 use objectos_spec::types::provisioning::{
     ProvisioningStepStatus, TenantPlan, TenantProvisioningStatus, TenantRegion,
 };
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::json;
 
 use crate::records::{
     ClaimedStep, EventRecord, KeyRecord, KeyState, NewTenant, StepRecord, TenantFilter, TenantPage,
     TenantRecord, STEP_NAMES,
 };
-use crate::{ControlStore, StoreError, StoreResult, TenantChange};
+use crate::{ControlStore, FinishedStep, StoreError, StoreResult, TenantChange};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tenants (
@@ -291,7 +291,7 @@ fn get_step(conn: &Connection, id: &str, step: &str) -> rusqlite::Result<Option<
 }
 
 fn record_event(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     tenant_id: &str,
     kind: &str,
     data: &serde_json::Value,
@@ -314,6 +314,64 @@ fn step_event(step: &StepRecord) -> serde_json::Value {
         "error": step.error,
         "retryCount": step.retry_count,
     })
+}
+
+/// Claims a step inside a transaction (see [`ControlStore::claim_step`]).
+fn claim_in(
+    tx: &Connection,
+    id: &str,
+    step: &str,
+    now_ms: i64,
+    lease_ms: i64,
+) -> StoreResult<Option<ClaimedStep>> {
+    let Some(current) = get_step(tx, id, step).map_err(unwrap_corrupt)? else {
+        return Ok(None);
+    };
+    let retry = match current.status {
+        ProvisioningStepStatus::Pending => false,
+        ProvisioningStepStatus::Failed => true,
+        ProvisioningStepStatus::Running
+            if current
+                .lease_expires_at_ms
+                .is_none_or(|lease| lease <= now_ms) =>
+        {
+            true
+        }
+        _ => return Ok(None),
+    };
+    tx.execute(
+        "UPDATE steps SET status = 'running', started_at = ?3, completed_at = NULL, duration_ms = NULL, duration_us = NULL, \
+         error = NULL, retry_count = retry_count + ?4, lease_expires_at = ?5 WHERE tenant_id = ?1 AND name = ?2",
+        params![id, step, now_ms, i64::from(retry), now_ms + lease_ms],
+    )?;
+    let claimed = get_step(tx, id, step).map_err(unwrap_corrupt)?;
+    if let Some(claimed) = &claimed {
+        record_event(tx, id, "step", &step_event(claimed), now_ms)?;
+    }
+    Ok(claimed.map(|step| ClaimedStep { step, retry }))
+}
+
+/// Records a step's outcome inside a transaction (see [`ControlStore::finish_step`]).
+fn finish_in(
+    tx: &Connection,
+    id: &str,
+    step: &str,
+    status: ProvisioningStepStatus,
+    error: Option<String>,
+    now_ms: i64,
+    duration_us: Option<i64>,
+) -> StoreResult<StepRecord> {
+    tx.execute(
+        "UPDATE steps SET status = ?3, completed_at = ?4, \
+         started_at = COALESCE(started_at, ?4), duration_ms = ?4 - COALESCE(started_at, ?4), \
+         error = ?5, lease_expires_at = NULL, duration_us = ?6 WHERE tenant_id = ?1 AND name = ?2",
+        params![id, step, status.as_str(), now_ms, error, duration_us],
+    )?;
+    let finished = get_step(tx, id, step)
+        .map_err(unwrap_corrupt)?
+        .ok_or_else(|| StoreError::Worker(format!("step {step} of {id} vanished")))?;
+    record_event(tx, id, "step", &step_event(&finished), now_ms)?;
+    Ok(finished)
 }
 
 /// Maps the wrapped [`StoreError`] of a conversion failure back out of rusqlite's error.
@@ -523,30 +581,9 @@ impl ControlStore for SqliteControlStore {
         let (id, step) = (id.to_owned(), step.to_owned());
         self.run(move |conn| {
             let tx = conn.transaction()?;
-            let Some(current) = get_step(&tx, &id, &step).map_err(unwrap_corrupt)? else {
-                return Ok(None);
-            };
-            let retry = match current.status {
-                ProvisioningStepStatus::Pending => false,
-                ProvisioningStepStatus::Failed => true,
-                ProvisioningStepStatus::Running
-                    if current.lease_expires_at_ms.is_none_or(|lease| lease <= now_ms) =>
-                {
-                    true
-                }
-                _ => return Ok(None),
-            };
-            tx.execute(
-                "UPDATE steps SET status = 'running', started_at = ?3, completed_at = NULL, duration_ms = NULL, duration_us = NULL, \
-                 error = NULL, retry_count = retry_count + ?4, lease_expires_at = ?5 WHERE tenant_id = ?1 AND name = ?2",
-                params![id, step, now_ms, i64::from(retry), now_ms + lease_ms],
-            )?;
-            let claimed = get_step(&tx, &id, &step).map_err(unwrap_corrupt)?;
-            if let Some(claimed) = &claimed {
-                record_event(&tx, &id, "step", &step_event(claimed), now_ms)?;
-            }
+            let claimed = claim_in(&tx, &id, &step, now_ms, lease_ms)?;
             tx.commit()?;
-            Ok(claimed.map(|step| ClaimedStep { step, retry }))
+            Ok(claimed)
         })
         .await
     }
@@ -563,18 +600,35 @@ impl ControlStore for SqliteControlStore {
         let (id, step) = (id.to_owned(), step.to_owned());
         self.run(move |conn| {
             let tx = conn.transaction()?;
-            tx.execute(
-                "UPDATE steps SET status = ?3, completed_at = ?4, \
-                 started_at = COALESCE(started_at, ?4), duration_ms = ?4 - COALESCE(started_at, ?4), \
-                 error = ?5, lease_expires_at = NULL, duration_us = ?6 WHERE tenant_id = ?1 AND name = ?2",
-                params![id, step, status.as_str(), now_ms, error, duration_us],
-            )?;
-            let finished = get_step(&tx, &id, &step)
-                .map_err(unwrap_corrupt)?
-                .ok_or_else(|| StoreError::Worker(format!("step {step} of {id} vanished")))?;
-            record_event(&tx, &id, "step", &step_event(&finished), now_ms)?;
+            let finished = finish_in(&tx, &id, &step, status, error, now_ms, duration_us)?;
             tx.commit()?;
             Ok(finished)
+        })
+        .await
+    }
+
+    async fn finish_and_claim(
+        &self,
+        id: &str,
+        finished: FinishedStep,
+        next: &str,
+        lease_ms: i64,
+    ) -> StoreResult<(StepRecord, Option<ClaimedStep>)> {
+        let (id, next) = (id.to_owned(), next.to_owned());
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let done = finish_in(
+                &tx,
+                &id,
+                &finished.name,
+                finished.status,
+                finished.error,
+                finished.now_ms,
+                finished.duration_us,
+            )?;
+            let claimed = claim_in(&tx, &id, &next, finished.now_ms, lease_ms)?;
+            tx.commit()?;
+            Ok((done, claimed))
         })
         .await
     }
