@@ -82,6 +82,7 @@ pub fn router<S: ControlStore, D: TenantDatabases>(state: AppState<S, D>) -> Rou
             )
             .into_response()
         }))
+        .layer(middleware::from_fn(envelope_plain_errors))
         .layer(middleware::from_fn(track_metrics))
         .layer(middleware::from_fn(request_id::assign))
         .layer(TraceLayer::new_for_http())
@@ -108,6 +109,36 @@ async fn method_not_allowed(request: Request) -> ApiError {
             request.uri().path()
         ),
     )
+}
+
+/// Puts errors answered in plain text by the framework itself (an undecodable path segment or
+/// query string, ...) into the ObjectStack error envelope, so every error has the same shape.
+async fn envelope_plain_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+    let (code, category) = if status.is_server_error() {
+        ("internal", "server")
+    } else {
+        ("bad_request", "validation")
+    };
+    let message = if text.is_empty() {
+        status.to_string()
+    } else {
+        text
+    };
+    ApiError::new(status, code, category, message).into_response()
 }
 
 /// Counts requests and records their duration by route template and status.

@@ -241,3 +241,22 @@ async fn a_given_admin_token_replaces_the_stored_one() {
     running.shutdown().await.unwrap();
     drop(dir);
 }
+
+#[tokio::test]
+async fn framework_rejections_use_the_envelope_too() {
+    let app = TestApp::new().start().await;
+    // %FF is not UTF-8: the path parameter cannot be decoded.
+    let res = app.admin_get("/api/v1/tenants/%FF").await;
+    let error = res.assert_error(400, "bad_request");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("utf-8"),
+        "{error}"
+    );
+    // A query value that is not UTF-8 reaches our own validation, with its path.
+    let res = app.admin_get("/api/v1/tenants?limit=%FF").await;
+    res.assert_invalid(400, &["limit"]);
+}
