@@ -103,6 +103,12 @@ pub enum SchemaError {
         /// The table asked for.
         table: String,
     },
+    /// A table the plan creates or rebuilds has no object in the model it was given.
+    #[error("table '{table}' is not in the model the plan was given")]
+    NotInModel {
+        /// The table.
+        table: String,
+    },
     /// SQLite failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -122,7 +128,7 @@ impl SchemaError {
             | Self::EmptyIndex { path }
             | Self::DuplicateIndexName { path, .. }
             | Self::DuplicateColumn { path, .. } => Some(path),
-            Self::TableNotFound { .. } | Self::Sqlite(_) => None,
+            Self::TableNotFound { .. } | Self::NotInModel { .. } | Self::Sqlite(_) => None,
         }
     }
 }
@@ -298,4 +304,25 @@ impl RenameError {
         };
         format!("renames[{}].{member}", self.index())
     }
+}
+
+/// Why running a migration plan failed; the caller's transaction must be rolled back.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// A statement of the plan failed.
+    #[error("statement {order} failed ({}): {source}; SQL: {sql}", .code.as_deref().unwrap_or("SQLITE_ERROR"))]
+    Statement {
+        /// Its position in the plan.
+        order: u64,
+        /// Its SQL.
+        sql: String,
+        /// The SQLite error code's name (`SQLITE_CONSTRAINT_UNIQUE`), when known.
+        code: Option<String>,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Opening, committing or rolling back the transaction or savepoint failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
 }
