@@ -179,8 +179,15 @@ impl TenantDatabases for LocalSqlite {
             // file, an empty file (a valid empty database) or a complete one; re-running converges.
             let conn = Connection::open(&path).map_err(|e| sqlite(&id, e))?;
             configure(&conn).map_err(|e| sqlite(&id, e))?;
-            conn.execute_batch("PRAGMA user_version = 1;")
+            // A spare (or a database made by an earlier run) is already marked; writing only when
+            // needed spares this step initialising the WAL, which sync_schema's write does anyway.
+            let version: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
                 .map_err(|e| sqlite(&id, e))?;
+            if version != 1 {
+                conn.execute_batch("PRAGMA user_version = 1;")
+                    .map_err(|e| sqlite(&id, e))?;
+            }
             this.cache.insert(&id, conn);
             Ok(())
         })
