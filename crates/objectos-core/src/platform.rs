@@ -252,41 +252,27 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
 
     /// Suspends an active tenant; keys are refused or made read-only per `onTenantSuspend`.
     pub async fn suspend(&self, tenant_id: &str) -> CoreResult<TenantRecord> {
-        let _guard = self
-            .lock_when(tenant_id, "suspend", &[TenantProvisioningStatus::Active])
-            .await?;
-        let tenant = self
-            .move_status(
-                tenant_id,
-                "suspend",
-                &[TenantProvisioningStatus::Active],
-                TenantProvisioningStatus::Suspended,
-                TenantChange::default(),
-            )
-            .await?;
-        self.store()
-            .set_keys_state(tenant_id, self.suspended_key_state())
-            .await?;
-        Ok(tenant)
+        self.set_suspended(tenant_id, true).await
     }
 
     /// Resumes a suspended tenant and restores its keys.
     pub async fn resume(&self, tenant_id: &str) -> CoreResult<TenantRecord> {
-        let _guard = self
-            .lock_when(tenant_id, "resume", &[TenantProvisioningStatus::Suspended])
-            .await?;
+        self.set_suspended(tenant_id, false).await
+    }
+
+    /// Suspend (`true`) or resume (`false`): the status moves, then the keys follow.
+    async fn set_suspended(&self, tenant_id: &str, suspend: bool) -> CoreResult<TenantRecord> {
+        use TenantProvisioningStatus::{Active, Suspended};
+        let (action, from, to, keys) = if suspend {
+            ("suspend", Active, Suspended, self.suspended_key_state())
+        } else {
+            ("resume", Suspended, Active, KeyState::Active)
+        };
+        let _guard = self.lock_when(tenant_id, action, &[from]).await?;
         let tenant = self
-            .move_status(
-                tenant_id,
-                "resume",
-                &[TenantProvisioningStatus::Suspended],
-                TenantProvisioningStatus::Active,
-                TenantChange::default(),
-            )
+            .move_status(tenant_id, action, &[from], to, TenantChange::default())
             .await?;
-        self.store()
-            .set_keys_state(tenant_id, KeyState::Active)
-            .await?;
+        self.store().set_keys_state(tenant_id, keys).await?;
         Ok(tenant)
     }
 
