@@ -52,6 +52,9 @@ pub enum CoreError {
     /// A tenant database operation failed.
     #[error(transparent)]
     TenantDb(#[from] objectos_tenantdb::TenantDbError),
+    /// Mapping a model to SQL or reading the live schema failed (deployments).
+    #[error(transparent)]
+    Schema(#[from] objectos_schema::SchemaError),
 }
 
 impl CoreError {

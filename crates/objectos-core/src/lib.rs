@@ -2,6 +2,7 @@
 //! and quotas. Generic over the control store ([`objectos_store::ControlStore`]) and the tenant
 //! database provider ([`objectos_tenantdb::TenantDatabases`]).
 
+pub mod deploy;
 mod error;
 pub mod events;
 pub mod failpoints;

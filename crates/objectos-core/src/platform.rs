@@ -75,6 +75,7 @@ struct Inner<S, D> {
     events: EventHub,
     failpoints: Failpoints,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    deploying: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 /// The services. Cheap to clone (shared state behind an `Arc`).
@@ -157,6 +158,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
                 events: EventHub::default(),
                 failpoints: Failpoints::default(),
                 locks: Mutex::new(HashMap::new()),
+                deploying: Arc::default(),
             }),
         }
     }
@@ -199,6 +201,23 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             id: tenant_id.to_owned(),
             locks: Arc::clone(&self.inner) as Arc<dyn LockTable>,
         }
+    }
+
+    /// Marks a deployment of `tenant_id` as running; `None` when one already is (try-lock: never
+    /// waits). The mark is removed when the guard is dropped.
+    pub(crate) fn try_deploy_lock(&self, tenant_id: &str) -> Option<DeployGuard> {
+        let mut set = self
+            .inner
+            .deploying
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if !set.insert(tenant_id.to_owned()) {
+            return None;
+        }
+        Some(DeployGuard {
+            set: Arc::clone(&self.inner.deploying),
+            id: tenant_id.to_owned(),
+        })
     }
 
     /// Takes the tenant's lock for `action`, refusing at once (409) when the tenant's status is
@@ -721,5 +740,20 @@ pub(crate) struct TenantGuard {
 impl Drop for TenantGuard {
     fn drop(&mut self) {
         self.locks.release(&self.id, &self.lock);
+    }
+}
+
+/// Marks one tenant's deployment as running; see [`Platform::try_deploy_lock`].
+pub(crate) struct DeployGuard {
+    set: Arc<Mutex<std::collections::HashSet<String>>>,
+    id: String,
+}
+
+impl Drop for DeployGuard {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
     }
 }

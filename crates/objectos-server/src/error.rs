@@ -168,6 +168,15 @@ impl From<CoreError> for ApiError {
                     "internal error",
                 )
             }
+            CoreError::Schema(e) => {
+                tracing::error!(error = %e, "tenant schema error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "server",
+                    "internal error",
+                )
+            }
             CoreError::TenantDb(e) => {
                 tracing::error!(error = %e, "tenant database error");
                 Self::new(

@@ -1,0 +1,259 @@
+//! Seed data, applied in the deployment's transaction per Dataset mode, keyed by `externalId`.
+//!
+//! - `insert`: inserts every record; an existing key is a conflict (422 at the record's key);
+//! - `update`: updates records whose key exists, skips the others;
+//! - `upsert`: updates existing keys, inserts the others;
+//! - `replace`: deletes the rows whose key is not in the dataset, then upserts: the table ends up
+//!   holding exactly the dataset (existing rows keep their ids);
+//! - `ignore`: inserts only missing keys.
+//!
+//! An update writes only when a value differs (then `updated_at` too) and never writes fields the
+//! record left to their default, so re-running a dataset changes nothing. Values are always bound
+//! parameters; identifiers come from the validated model. New rows get `id` (given, else 16 random
+//! hex digits), `created_at`/`updated_at` = the deployment time, and the next number of every
+//! `autonumber` field. Only datasets whose `env` includes `prod` are applied.
+
+use objectos_schema::{column_for, Ident, IdentKind, SqlType};
+use objectos_spec::model::CheckedRecord;
+use objectos_spec::types::field::{DatasetMode, FieldType};
+use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params_from_iter, OptionalExtension, Transaction};
+use serde_json::Value;
+
+use super::validate::external_key;
+use super::ValidatedBundle;
+
+/// Why seed data could not be applied.
+#[derive(Debug)]
+pub(crate) enum SeedError {
+    /// Records conflicting with existing rows (`insert` of an existing key).
+    Conflict(Vec<Issue>),
+    /// SQLite failed.
+    Sql(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for SeedError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sql(e)
+    }
+}
+
+fn ident(kind: IdentKind, name: &str) -> Result<String, SeedError> {
+    Ident::new(kind, name)
+        .map(|i| i.quoted())
+        .map_err(|e| SeedError::Sql(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
+}
+
+/// The SQL value of a field's JSON value, per its column mapping.
+fn to_sql(object: &ObjectDefinition, key: &str, value: &Value) -> Result<SqlValue, SeedError> {
+    if value.is_null() {
+        return Ok(SqlValue::Null);
+    }
+    if key == "id" {
+        return Ok(SqlValue::Text(
+            value.as_str().unwrap_or_default().to_owned(),
+        ));
+    }
+    let spec = object
+        .fields
+        .get(key)
+        .map(|f| column_for(key, f))
+        .transpose()
+        .map_err(|e| SeedError::Sql(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?
+        .flatten();
+    let Some(spec) = spec else {
+        return Ok(SqlValue::Null);
+    };
+    if spec.json {
+        return Ok(SqlValue::Text(value.to_string()));
+    }
+    Ok(match (spec.sql_type, value) {
+        (_, Value::Bool(b)) => SqlValue::Integer(i64::from(*b)),
+        (SqlType::Integer, v) => match (v.as_i64(), v.as_f64()) {
+            (Some(i), _) => SqlValue::Integer(i),
+            (None, Some(f)) => SqlValue::Real(f),
+            _ => SqlValue::Text(v.to_string()),
+        },
+        (SqlType::Real, v) => match v.as_f64() {
+            Some(f) => SqlValue::Real(f),
+            None => SqlValue::Text(v.to_string()),
+        },
+        (SqlType::Text, Value::String(s)) => SqlValue::Text(s.clone()),
+        (SqlType::Text, v) => SqlValue::Text(v.to_string()),
+    })
+}
+
+fn column_of(object: &ObjectDefinition, key: &str) -> Result<String, SeedError> {
+    let name = match object.fields.get(key) {
+        Some(field) => ObjectDefinition::column_of(key, field),
+        None => key,
+    };
+    ident(IdentKind::Column, name)
+}
+
+/// Applies every applicable dataset of the bundle.
+pub(crate) fn apply_seed(
+    tx: &Transaction<'_>,
+    validated: &ValidatedBundle,
+    now: &str,
+) -> Result<(), SeedError> {
+    let mut conflicts = Vec::new();
+    for (i, dataset) in validated.applicable_datasets() {
+        let Some(object) = validated
+            .bundle
+            .objects
+            .iter()
+            .find(|o| o.name == dataset.object)
+        else {
+            continue;
+        };
+        let records = validated.records.get(i).map(Vec::as_slice).unwrap_or(&[]);
+        let table = ident(IdentKind::Table, &object.name)?;
+        let key = dataset.external_id.as_str();
+        let key_col = column_of(object, key)?;
+        let keyed: Vec<(usize, &CheckedRecord, Value, SqlValue)> = records
+            .iter()
+            .enumerate()
+            .map(|(j, checked)| {
+                let raw = dataset.records.get(j).cloned().unwrap_or_default();
+                let value = external_key(checked, &raw, key).unwrap_or(Value::Null);
+                to_sql(object, key, &value).map(|v| (j, checked, value, v))
+            })
+            .collect::<Result<_, _>>()?;
+
+        if dataset.mode == DatasetMode::Replace {
+            let mut stmt = tx.prepare(&format!("SELECT id, {key_col} FROM {table}"))?;
+            let existing = stmt
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, SqlValue>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            for (id, value) in existing {
+                if !keyed.iter().any(|(_, _, _, k)| *k == value) {
+                    tx.execute(&format!("DELETE FROM {table} WHERE id = ?1"), [id])?;
+                }
+            }
+        }
+
+        for (j, checked, key_json, key_value) in keyed {
+            let existing: Option<String> = tx
+                .query_row(
+                    &format!("SELECT id FROM {table} WHERE {key_col} = ?1"),
+                    [&key_value],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match (dataset.mode, existing) {
+                (DatasetMode::Insert, Some(_)) => conflicts.push(Issue::new(
+                    JsonPath::root()
+                        .key("seedData")
+                        .index(i)
+                        .key("records")
+                        .index(j)
+                        .key(key),
+                    IssueCode::Custom,
+                    format!(
+                        "A record of '{}' with {key} = {} already exists (mode 'insert'; use 'upsert' or 'ignore' to re-run)",
+                        object.name, key_json
+                    ),
+                )),
+                (DatasetMode::Update | DatasetMode::Upsert | DatasetMode::Replace, Some(id)) => {
+                    update(tx, object, &table, &id, checked, now)?
+                }
+                (DatasetMode::Update, None) | (DatasetMode::Ignore, Some(_)) => {}
+                (_, None) => insert(tx, object, &table, checked, now)?,
+            }
+        }
+    }
+    if conflicts.is_empty() {
+        Ok(())
+    } else {
+        Err(SeedError::Conflict(conflicts))
+    }
+}
+
+fn insert(
+    tx: &Transaction<'_>,
+    object: &ObjectDefinition,
+    table: &str,
+    checked: &CheckedRecord,
+    now: &str,
+) -> Result<(), SeedError> {
+    let id = checked.id.clone().unwrap_or_else(|| super::random_id(""));
+    let mut columns = vec![
+        "\"id\"".to_owned(),
+        "\"created_at\"".to_owned(),
+        "\"updated_at\"".to_owned(),
+    ];
+    let mut values = vec![
+        SqlValue::Text(id),
+        SqlValue::Text(now.to_owned()),
+        SqlValue::Text(now.to_owned()),
+    ];
+    for (key, value) in &checked.values {
+        columns.push(column_of(object, key)?);
+        values.push(to_sql(object, key, value)?);
+    }
+    for (key, field) in &object.fields {
+        if field.r#type == FieldType::Autonumber && !checked.values.contains_key(key) {
+            let column = column_of(object, key)?;
+            let next: i64 = tx.query_row(
+                &format!("SELECT COALESCE(MAX({column}), 0) + 1 FROM {table}"),
+                [],
+                |r| r.get(0),
+            )?;
+            columns.push(column);
+            values.push(SqlValue::Integer(next));
+        }
+    }
+    let marks: Vec<String> = (1..=values.len()).map(|n| format!("?{n}")).collect();
+    tx.execute(
+        &format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            columns.join(", "),
+            marks.join(", ")
+        ),
+        params_from_iter(values),
+    )?;
+    Ok(())
+}
+
+fn update(
+    tx: &Transaction<'_>,
+    object: &ObjectDefinition,
+    table: &str,
+    id: &str,
+    checked: &CheckedRecord,
+    now: &str,
+) -> Result<(), SeedError> {
+    let mut sets = Vec::new();
+    let mut same = Vec::new();
+    let mut values = Vec::new();
+    for (key, value) in &checked.values {
+        if checked.defaulted.contains(key) {
+            continue;
+        }
+        let column = column_of(object, key)?;
+        values.push(to_sql(object, key, value)?);
+        let n = values.len();
+        sets.push(format!("{column} = ?{n}"));
+        same.push(format!("{column} IS ?{n}"));
+    }
+    if sets.is_empty() {
+        return Ok(());
+    }
+    values.push(SqlValue::Text(now.to_owned()));
+    let now_mark = values.len();
+    values.push(SqlValue::Text(id.to_owned()));
+    let id_mark = values.len();
+    tx.execute(
+        &format!(
+            "UPDATE {table} SET {}, \"updated_at\" = ?{now_mark} WHERE \"id\" = ?{id_mark} AND NOT ({})",
+            sets.join(", "),
+            same.join(" AND ")
+        ),
+        params_from_iter(values),
+    )?;
+    Ok(())
+}
