@@ -374,11 +374,10 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
                     let metadata = tenant.metadata.as_deref().and_then(|m| {
                         serde_json::from_str::<serde_json::Map<String, Value>>(m).ok()
                     });
-                    if crate::seed::seed_of(metadata.as_ref()).is_some() {
-                        // Refused at request time (see `seed`); a stored seed means an older build.
-                        return Err("seed data cannot be applied by this build".to_owned());
+                    match crate::seed::seed_of(metadata.as_ref()) {
+                        Some(seed) => self.deploy_seed(id, seed.clone()).await?,
+                        None => return Ok(ProvisioningStepStatus::Skipped),
                     }
-                    return Ok(ProvisioningStepStatus::Skipped);
                 }
                 "generate_api_keys" => {
                     let key = KeyRecord {

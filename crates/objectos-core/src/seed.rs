@@ -1,11 +1,13 @@
 //! Seed data given at provisioning (`metadata.seed`).
 //!
-//! A tenant starts with only objectos' system tables, so seed records have nowhere to go until
-//! objects are deployed. Seeding therefore rides on the deploy pipeline: until this build has it,
-//! a request carrying `metadata.seed` is refused up front (422, nothing created) rather than
-//! accepted and half-applied, and `apply_seed_data` is `skipped` for every tenant.
+//! A tenant starts with only objectos' system tables, so seed records need objects to go into:
+//! `metadata.seed` is a deploy bundle (objects and their `seedData`), checked when the request
+//! arrives (422 with paths under `metadata.seed`, nothing created) and applied by the
+//! `apply_seed_data` step through the deploy pipeline, in one transaction with its ledger row.
+//! A re-run of the step finds the bundle deployed and changes nothing. Without a seed the step is
+//! `skipped`.
 
-use objectos_spec::{Issue, IssueCode, JsonPath};
+use objectos_spec::{Issue, JsonPath};
 use serde_json::{Map, Value};
 
 /// The seed of a request's metadata, if any.
@@ -13,15 +15,20 @@ pub fn seed_of(metadata: Option<&Map<String, Value>>) -> Option<&Value> {
     metadata.and_then(|m| m.get("seed"))
 }
 
-/// Issues with a request's seed (paths from the request root).
+/// Issues with a request's seed bundle, with paths from the request root (`metadata.seed...`).
 pub fn seed_issues(metadata: Option<&Map<String, Value>>) -> Vec<Issue> {
-    match seed_of(metadata) {
-        None => Vec::new(),
-        Some(_) => vec![Issue::new(
-            JsonPath::root().key("metadata").key("seed"),
-            IssueCode::Custom,
-            "Seeding at provisioning needs the deploy pipeline, which this build does not include; \
-             create the tenant without metadata.seed and deploy a bundle with seedData once it is active",
-        )],
+    let Some(seed) = seed_of(metadata) else {
+        return Vec::new();
+    };
+    let prefix = JsonPath::root().key("metadata").key("seed");
+    match crate::deploy::validate_bundle(seed, &[]) {
+        Ok(_) => Vec::new(),
+        Err(issues) => issues
+            .into_iter()
+            .map(|mut issue| {
+                issue.path = issue.path.prefixed(&prefix);
+                issue
+            })
+            .collect(),
     }
 }

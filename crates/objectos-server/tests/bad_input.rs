@@ -167,8 +167,9 @@ async fn an_invalid_document_lists_every_issue_with_its_path() {
 }
 
 #[tokio::test]
-async fn seed_data_at_provisioning_is_refused_with_its_path() {
+async fn an_invalid_seed_bundle_is_refused_with_its_paths() {
     let (app, _) = server().await;
+    // The seed is a deploy bundle, not a bare list of datasets.
     let body = json!({
         "orgId": "seeded",
         "plan": "free",
@@ -177,6 +178,16 @@ async fn seed_data_at_provisioning_is_refused_with_its_path() {
     });
     let res = refused(&app, post_tenants(&app).json(&body)).await;
     res.assert_invalid(422, &["metadata.seed"]);
+    // Problems inside the bundle point into it.
+    let body = json!({
+        "orgId": "seeded",
+        "metadata": {"seed": {
+            "manifest": {"version": "1.0.0", "objects": ["contact"]},
+            "objects": [{"name": "contact", "fields": {"due": {"type": "dat"}}}],
+        }},
+    });
+    let res = refused(&app, post_tenants(&app).json(&body)).await;
+    res.assert_invalid(422, &["metadata.seed.objects[0].fields.due.type"]);
     // Other metadata is fine.
     let body = json!({"orgId": "meta", "metadata": {"source": "signup"}});
     app.send(post_tenants(&app).json(&body))

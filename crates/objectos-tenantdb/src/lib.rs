@@ -107,6 +107,17 @@ pub trait TenantDatabases: Send + Sync + 'static {
         day: &str,
     ) -> impl Future<Output = TenantDbResult<DbUsage>> + Send;
 
+    /// Runs `f` on the tenant's SQLite connection on a blocking thread (the deploy pipeline
+    /// plans and applies SQLite DDL through it).
+    fn with_sqlite<T, F>(
+        &self,
+        tenant_id: &str,
+        f: F,
+    ) -> impl Future<Output = TenantDbResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> TenantDbResult<T> + Send + 'static;
+
     /// Ids of all databases present (to find orphans).
     fn list(&self) -> impl Future<Output = TenantDbResult<Vec<String>>> + Send;
 }

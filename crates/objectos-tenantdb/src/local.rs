@@ -324,6 +324,14 @@ impl TenantDatabases for LocalSqlite {
         })
     }
 
+    async fn with_sqlite<T, F>(&self, tenant_id: &str, f: F) -> TenantDbResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> TenantDbResult<T> + Send + 'static,
+    {
+        self.with_connection(tenant_id, f).await
+    }
+
     async fn list(&self) -> TenantDbResult<Vec<String>> {
         let root = self.root.clone();
         self.blocking(move |this| {

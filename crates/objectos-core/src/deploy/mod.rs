@@ -1,4 +1,4 @@
-//! The deploy pipeline (issue #4) for tenants on [`LocalSqlite`]: validate → diff → plan → migrate →
+//! The deploy pipeline (issue #4) for tenants on SQLite databases: validate → diff → plan → migrate →
 //! register, with a hash-chained ledger inside the tenant database (research/migrations.md §8).
 //!
 //! One deployment runs per tenant at a time (a second one is refused at once, 409
@@ -38,7 +38,7 @@ use objectos_spec::types::provisioning::TenantProvisioningStatus;
 use objectos_spec::types::tenant::{QuotaEnforcementResult, TenantQuota};
 use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition, ValidationError};
 use objectos_store::ControlStore;
-use objectos_tenantdb::LocalSqlite;
+use objectos_tenantdb::TenantDatabases;
 use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -162,7 +162,7 @@ fn empty_diff() -> DeployDiff {
     }
 }
 
-impl<S: ControlStore> Platform<S, LocalSqlite> {
+impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// Deploys `bundle_json` to a tenant (see the module documentation for the gates).
     pub async fn deploy(
         &self,
@@ -216,15 +216,45 @@ impl<S: ControlStore> Platform<S, LocalSqlite> {
             rollback_of,
         };
         self.dbs()
-            .with_connection(tenant_id, move |conn| Ok(run(conn, job)))
+            .with_sqlite(tenant_id, move |conn| Ok(run(conn, job)))
             .await?
+    }
+
+    /// Deploys a tenant's seed bundle from inside its provisioning pipeline, which already holds
+    /// the tenant's lock while the tenant is `provisioning`. Idempotent: once applied, the same
+    /// bundle is "no changes". `Err` carries the reason, for the step's error.
+    pub(crate) async fn deploy_seed(&self, tenant_id: &str, bundle: Value) -> Result<(), String> {
+        let tenant = self
+            .require_tenant(tenant_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let _guard = self
+            .try_deploy_lock(tenant_id)
+            .ok_or_else(|| format!("a deployment of tenant {tenant_id} is already running"))?;
+        let job = Job {
+            tenant_id: tenant_id.to_owned(),
+            bundle,
+            options: DeployOptions::default(),
+            quota: self.config().plans.quota(tenant.plan).clone(),
+            rollback_of: None,
+        };
+        let record = self
+            .dbs()
+            .with_sqlite(tenant_id, move |conn| Ok(run(conn, job)))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        match record.error {
+            Some(error) => Err(format!("seed bundle: {error}")),
+            None => Ok(()),
+        }
     }
 
     /// The tenant's recorded deployments, newest first.
     pub async fn list_deployments(&self, tenant_id: &str) -> CoreResult<Vec<DeploymentRecord>> {
         self.require_tenant(tenant_id).await?;
         self.dbs()
-            .with_connection(tenant_id, |conn| Ok(ledger::list(conn)))
+            .with_sqlite(tenant_id, |conn| Ok(ledger::list(conn)))
             .await?
     }
 
@@ -238,7 +268,7 @@ impl<S: ControlStore> Platform<S, LocalSqlite> {
         let id = deployment_id.to_owned();
         let row = self
             .dbs()
-            .with_connection(tenant_id, move |conn| Ok(ledger::row(conn, &id)))
+            .with_sqlite(tenant_id, move |conn| Ok(ledger::row(conn, &id)))
             .await??;
         row.map(|r| r.record).ok_or_else(|| CoreError::NotFound {
             what: "deployment",
@@ -259,7 +289,7 @@ impl<S: ControlStore> Platform<S, LocalSqlite> {
         let id = deployment_id.to_owned();
         let (target, parent) = self
             .dbs()
-            .with_connection(tenant_id, move |conn| {
+            .with_sqlite(tenant_id, move |conn| {
                 Ok(ledger::row(conn, &id).and_then(|target| {
                     let parent = match target.as_ref().and_then(|t| t.record.parent_id.clone()) {
                         Some(pid) => ledger::row(conn, &pid)?,
