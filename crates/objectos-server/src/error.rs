@@ -83,6 +83,7 @@ impl ApiError {
         let code = match what {
             "tenant" => "tenant_not_found",
             "key" => "key_not_found",
+            "deployment" => "deployment_not_found",
             _ => "not_found",
         };
         Self::new(

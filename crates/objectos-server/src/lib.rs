@@ -21,7 +21,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use objectos_store::ControlStore;
 use objectos_tenantdb::TenantDatabases;
-use routes::{events, keys, ops, tenants};
+use routes::{deployments, events, keys, ops, tenants};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -64,6 +64,22 @@ pub fn router<S: ControlStore, D: TenantDatabases>(state: AppState<S, D>) -> Rou
         .route(
             "/api/v1/tenants/{id}/keys/{key_id}",
             delete(keys::revoke::<S, D>),
+        )
+        .route(
+            "/api/v1/tenants/{id}/deployments",
+            post(deployments::create::<S, D>).get(deployments::list::<S, D>),
+        )
+        .route(
+            "/api/v1/tenants/{id}/deployments/plan",
+            post(deployments::plan::<S, D>),
+        )
+        .route(
+            "/api/v1/tenants/{id}/deployments/{did}",
+            get(deployments::show::<S, D>),
+        )
+        .route(
+            "/api/v1/tenants/{id}/deployments/{did}/rollback",
+            post(deployments::rollback::<S, D>),
         )
         .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
