@@ -28,6 +28,11 @@ enum Command {
     Tenant(commands::tenant::Args),
     /// Manage a tenant's API keys on a running server: create, list, revoke.
     Key(commands::key::Args),
+    /// Deploy a bundle to a tenant: shows the diff and the SQL, asks before destructive changes,
+    /// applies it.
+    Deploy(commands::deploy::Args),
+    /// A tenant's deployments: list, show, rollback.
+    Deployments(commands::deployments::Args),
     /// Measure objectos against a peer in the same run (build with --release).
     Bench(commands::bench::BenchArgs),
 }
@@ -69,6 +74,8 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Tenant(args) => commands::tenant::run(&args),
         Command::Key(args) => commands::key::run(&args),
+        Command::Deploy(args) => commands::deploy::run(&args),
+        Command::Deployments(args) => commands::deployments::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
     }
 }

@@ -22,6 +22,9 @@ pub struct BenchArgs {
 enum BenchWhat {
     /// Tenant provisioning through the HTTP API, against a fresh PocketBase instance as the peer.
     Provision(ProvisionArgs),
+    /// The deploy service in process: the crm bundle on fresh tenants, an additive change on
+    /// many tenants, a table rebuild.
+    Deploy(super::bench_deploy::DeployArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -49,7 +52,10 @@ struct ProvisionArgs {
 
 /// Runs the benchmark.
 pub fn run(args: &BenchArgs) -> ExitCode {
-    let BenchWhat::Provision(args) = &args.what;
+    let args = match &args.what {
+        BenchWhat::Provision(args) => args,
+        BenchWhat::Deploy(args) => return super::bench_deploy::run(args),
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_deploy;
+pub mod deploy;
+pub mod deployments;
 pub mod key;
 pub mod serve;
 pub mod tenant;

@@ -102,7 +102,7 @@ fn print_human(label: &str, kind: Option<&str>, inferred: bool, issues: &[Issue]
 }
 
 /// Reads and parses the document; the error is one line saying what went wrong.
-fn read_document(path: &Path) -> Result<Value, String> {
+pub(crate) fn read_document(path: &Path) -> Result<Value, String> {
     let text = if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin()
