@@ -114,7 +114,30 @@ async fn sigkill_mid_provisioning_then_restart_converges() {
         assert_eq!(response.status(), 202, "{org}");
         accepted.insert(org.clone());
     }
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    // Kill only once some step is observably running (holding a lease), whatever the load.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    'wait: loop {
+        for org in &orgs {
+            let body: Value = client
+                .get(format!("{base}/api/v1/tenants/{org}/provisioning"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let steps = body["data"]["steps"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if steps.iter().any(|s| s["status"] == "running") {
+                break 'wait;
+            }
+        }
+        assert!(Instant::now() < deadline, "no step was ever seen running");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let before = list_tenants(&client, &base, &token).await;
     let unfinished = before
         .iter()
