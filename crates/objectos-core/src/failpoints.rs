@@ -3,6 +3,11 @@
 //! Active only when the crate is built with the `failpoints` feature; otherwise configuring one is
 //! refused and checks cost nothing. Spec syntax: `step=action[,step=action...]` where action is
 //! `fail`, `fail(message)`, `hang`, `delay(ms)` or `off`.
+//!
+//! Names: the provisioning steps ([`objectos_store::STEP_NAMES`]) and the deploy's
+//! [`DEPLOY_BEFORE_COMMIT`] and `deploy_statement_<n>` (after the plan's statement `n`, 0-based;
+//! see [`deploy_statement`]). The deploy runs on a blocking thread, so it uses
+//! [`Failpoints::check_sync`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -28,8 +33,29 @@ pub enum FailpointError {
     #[error("bad failpoint spec {0:?}: expected step=fail|fail(msg)|hang|delay(ms)|off")]
     Syntax(String),
     /// A failpoint name that no code reaches (a typo would otherwise never fire).
-    #[error("unknown failpoint {0:?}; expected one of: {names}", names = objectos_store::STEP_NAMES.join(", "))]
+    #[error("unknown failpoint {0:?}; expected one of: {names}, {DEPLOY_BEFORE_COMMIT}, {DEPLOY_STATEMENT_PREFIX}<n>", names = objectos_store::STEP_NAMES.join(", "))]
     Unknown(String),
+}
+
+/// The deploy failpoint reached after the plan, metadata, seed data and ledger row, just before
+/// the commit.
+pub const DEPLOY_BEFORE_COMMIT: &str = "deploy_before_commit";
+
+/// The prefix of the deploy failpoints reached after each statement: `deploy_statement_<n>`.
+pub const DEPLOY_STATEMENT_PREFIX: &str = "deploy_statement_";
+
+/// The name of the failpoint reached after the plan's statement `index` (0-based).
+pub fn deploy_statement(index: usize) -> String {
+    format!("{DEPLOY_STATEMENT_PREFIX}{index}")
+}
+
+/// True for a name some code reaches.
+fn known(name: &str) -> bool {
+    objectos_store::STEP_NAMES.contains(&name)
+        || name == DEPLOY_BEFORE_COMMIT
+        || name
+            .strip_prefix(DEPLOY_STATEMENT_PREFIX)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The set of armed failpoints, shared by the pipeline and whoever configures it.
@@ -64,7 +90,7 @@ impl Failpoints {
                 _ => return Err(FailpointError::Syntax(item.to_owned())),
             };
             let name = name.trim();
-            if !objectos_store::STEP_NAMES.contains(&name) {
+            if !known(name) {
                 return Err(FailpointError::Unknown(name.to_owned()));
             }
             parsed.push((name.to_owned(), action));
@@ -84,18 +110,20 @@ impl Failpoints {
         self.armed.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
-    /// Runs the failpoint `name` if armed: `Err(message)` for `fail`.
-    pub async fn check(&self, name: &str) -> Result<(), String> {
+    fn armed(&self, name: &str) -> Option<Action> {
         if !cfg!(feature = "failpoints") {
-            return Ok(());
+            return None;
         }
-        let action = self
-            .armed
+        self.armed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(name)
-            .cloned();
-        match action {
+            .cloned()
+    }
+
+    /// Runs the failpoint `name` if armed: `Err(message)` for `fail`.
+    pub async fn check(&self, name: &str) -> Result<(), String> {
+        match self.armed(name) {
             None => Ok(()),
             Some(Action::Fail(message)) => Err(message),
             Some(Action::Delay(ms)) => {
@@ -106,6 +134,22 @@ impl Failpoints {
                 std::future::pending::<()>().await;
                 Ok(())
             }
+        }
+    }
+
+    /// [`Failpoints::check`] for synchronous code (a blocking thread): `Err(message)` for `fail`,
+    /// `delay` blocks the thread, `hang` blocks it until the process dies.
+    pub fn check_sync(&self, name: &str) -> Result<(), String> {
+        match self.armed(name) {
+            None => Ok(()),
+            Some(Action::Fail(message)) => Err(message),
+            Some(Action::Delay(ms)) => {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                Ok(())
+            }
+            Some(Action::Hang) => loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            },
         }
     }
 }
@@ -128,6 +172,34 @@ mod tests {
             fp.configure("x=delay(a)"),
             Err(FailpointError::Syntax(_))
         ));
+    }
+
+    #[test]
+    fn deploy_names_are_known_and_checked_synchronously() {
+        let fp = Failpoints::default();
+        fp.configure(
+            "deploy_statement_0=fail, deploy_statement_12=delay(1), deploy_before_commit=fail(no)",
+        )
+        .unwrap();
+        assert_eq!(
+            fp.check_sync(&deploy_statement(0)),
+            Err("failpoint deploy_statement_0".to_owned())
+        );
+        assert_eq!(fp.check_sync(&deploy_statement(12)), Ok(()));
+        assert_eq!(fp.check_sync(&deploy_statement(1)), Ok(()));
+        assert_eq!(fp.check_sync(DEPLOY_BEFORE_COMMIT), Err("no".to_owned()));
+        for bad in [
+            "deploy_statement_=fail",
+            "deploy_statement_x=fail",
+            "deploy_statement_-1=fail",
+            "deploy_after_commit=fail",
+            "sync_schemas=fail",
+        ] {
+            assert!(
+                matches!(fp.configure(bad), Err(FailpointError::Unknown(_))),
+                "{bad}"
+            );
+        }
     }
 }
 

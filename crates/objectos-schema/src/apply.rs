@@ -6,7 +6,8 @@
 //!   caller can refuse with counts before anything runs.
 //! - [`apply_in`] runs every statement inside a transaction the **caller** owns, so the deploy service
 //!   commits its ledger, metadata and seed writes with the DDL, or nothing at all; [`apply`] is the
-//!   stand-alone form (`BEGIN IMMEDIATE` … `COMMIT`).
+//!   stand-alone form (`BEGIN IMMEDIATE` … `COMMIT`); [`apply_in_with`] also calls a hook after each
+//!   statement (failure injection between statements).
 //! - [`dry_run`] runs the same statements inside `SAVEPOINT` and rolls back whatever happens, reporting
 //!   the first statement that would fail and why.
 //!
@@ -232,8 +233,20 @@ pub struct ApplyReport {
 /// Runs every statement of `plan`, in order, inside the caller's transaction. On error the
 /// transaction is left for the caller to roll back (dropping it does); nothing is committed here.
 pub fn apply_in(tx: &Transaction<'_>, plan: &SqlitePlan) -> Result<ApplyReport, ApplyError> {
+    apply_in_with(tx, plan, &mut |_| Ok(()))
+}
+
+/// [`apply_in`] with `after_each` called after every executed statement with its 0-based index
+/// (its position in the plan). An `Err` from it stops the run at once with
+/// [`ApplyError::Interrupted`]; as for a failed statement, the caller's transaction is left to be
+/// rolled back. Used by the deploy service for failure injection between statements.
+pub fn apply_in_with(
+    tx: &Transaction<'_>,
+    plan: &SqlitePlan,
+    after_each: &mut dyn FnMut(usize) -> Result<(), String>,
+) -> Result<ApplyReport, ApplyError> {
     let started = Instant::now();
-    run_all(tx, plan)?;
+    run_all(tx, plan, after_each)?;
     Ok(ApplyReport {
         statements: plan.statements.len(),
         elapsed: started.elapsed(),
@@ -248,7 +261,11 @@ pub fn apply(conn: &mut Connection, plan: &SqlitePlan) -> Result<ApplyReport, Ap
     Ok(report)
 }
 
-fn run_all(conn: &Connection, plan: &SqlitePlan) -> Result<(), ApplyError> {
+fn run_all(
+    conn: &Connection,
+    plan: &SqlitePlan,
+    after_each: &mut dyn FnMut(usize) -> Result<(), String>,
+) -> Result<(), ApplyError> {
     for (i, statement) in plan.statements.iter().enumerate() {
         conn.execute_batch(&statement.sql)
             .map_err(|source| ApplyError::Statement {
@@ -257,6 +274,10 @@ fn run_all(conn: &Connection, plan: &SqlitePlan) -> Result<(), ApplyError> {
                 code: constraint_name(&source),
                 source,
             })?;
+        after_each(i).map_err(|message| ApplyError::Interrupted {
+            after: i as u64,
+            message,
+        })?;
     }
     Ok(())
 }

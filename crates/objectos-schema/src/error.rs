@@ -322,6 +322,14 @@ pub enum ApplyError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The per-statement hook of [`crate::apply_in_with`] stopped the run after a statement.
+    #[error("interrupted after statement {after}: {message}")]
+    Interrupted {
+        /// The position of the last statement executed.
+        after: u64,
+        /// The hook's reason.
+        message: String,
+    },
     /// Opening, committing or rolling back the transaction or savepoint failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),

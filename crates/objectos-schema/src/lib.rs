@@ -25,8 +25,8 @@ pub mod mapping;
 pub mod plan;
 
 pub use apply::{
-    apply, apply_in, constraint_name, dry_run, probe, ApplyReport, DryRunReport, ProbeResult,
-    StatementFailure,
+    apply, apply_in, apply_in_with, constraint_name, dry_run, probe, ApplyReport, DryRunReport,
+    ProbeResult, StatementFailure,
 };
 pub use ddl::{check_object, create_table_sql, Ident, IdentKind, IndexSpec, TableDef};
 pub use diff::{

@@ -17,6 +17,8 @@
 //! 7. in one `BEGIN IMMEDIATE` transaction: the plan, the metadata (`_objectos_metadata`), the seed
 //!    data (per Dataset mode, keyed by externalId) and the ledger row; then commits. A statement
 //!    failure rolls everything back and returns a `failed` record (not recorded: nothing changed);
+//!    so does an armed failpoint (`deploy_statement_<n>` after statement `n`,
+//!    `deploy_before_commit`; only with the `failpoints` feature);
 //!    a seed conflict (`insert` of an existing key) rolls back and is a 422 at its record's path.
 //!
 //! A dry run is the same path whose transaction is always rolled back: the file is unchanged.
@@ -47,6 +49,7 @@ pub use objectos_schema::Rename;
 pub use validate::{validate_bundle, validation_result, ValidatedBundle};
 
 use crate::error::{CoreError, CoreResult};
+use crate::failpoints::{deploy_statement, Failpoints, DEPLOY_BEFORE_COMMIT};
 use crate::platform::Platform;
 use crate::time::{now_ms, rfc3339, utc_day};
 
@@ -126,6 +129,9 @@ struct Job {
     options: DeployOptions,
     quota: TenantQuota,
     rollback_of: Option<String>,
+    /// Failure injection between statements and before the commit (inert without the
+    /// `failpoints` feature).
+    failpoints: Failpoints,
 }
 
 fn ms(since: Instant) -> f64 {
@@ -214,6 +220,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             options,
             quota: self.config().plans.quota(tenant.plan).clone(),
             rollback_of,
+            failpoints: self.failpoints().clone(),
         };
         self.dbs()
             .with_sqlite(tenant_id, move |conn| Ok(run(conn, job)))
@@ -237,6 +244,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             options: DeployOptions::default(),
             quota: self.config().plans.quota(tenant.plan).clone(),
             rollback_of: None,
+            failpoints: self.failpoints().clone(),
         };
         let record = self
             .dbs()
@@ -398,7 +406,11 @@ fn run(conn: &mut Connection, job: Job) -> CoreResult<DeploymentRecord> {
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sql_err)?;
     let phase = Instant::now();
-    if let Err(e) = objectos_schema::apply_in(&tx, &plan) {
+    let failpoints = &job.failpoints;
+    let applied = objectos_schema::apply_in_with(&tx, &plan, &mut |index| {
+        failpoints.check_sync(&deploy_statement(index))
+    });
+    if let Err(e) = applied {
         drop(tx);
         record.status = DeployStatus::Failed;
         record.error = Some(e.to_string());
@@ -449,6 +461,11 @@ fn run(conn: &mut Connection, job: Job) -> CoreResult<DeploymentRecord> {
     if job.options.dry_run {
         // Dropping the transaction rolls it back.
         drop(tx);
+    } else if let Err(e) = job.failpoints.check_sync(DEPLOY_BEFORE_COMMIT) {
+        drop(tx);
+        record.status = DeployStatus::Failed;
+        record.seq = None;
+        record.error = Some(format!("interrupted before the commit: {e}"));
     } else if let Err(e) = tx.commit() {
         record.status = DeployStatus::Failed;
         record.seq = None;
