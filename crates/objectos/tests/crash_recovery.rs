@@ -5,60 +5,13 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-/// Kills the server if the test panics.
-struct Server(Child);
+mod common;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(data_dir: &Path, port: u16, failpoints: Option<&str>) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_objectos"));
-    cmd.args([
-        "serve",
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-    ])
-    .args(["--step-lease-secs", "1"])
-    .env("OBJECTOS_LOG", "warn")
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    if let Some(spec) = failpoints {
-        cmd.env("OBJECTOS_FAILPOINTS", spec);
-    }
-    Server(cmd.spawn().expect("start objectos serve"))
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "server did not become ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use common::{free_port, wait_ready, ServeProcess};
 
 async fn list_tenants(client: &reqwest::Client, base: &str, token: &str) -> Vec<Value> {
     let body: Value = client
@@ -90,10 +43,15 @@ async fn sigkill_mid_provisioning_then_restart_converges() {
     let client = reqwest::Client::new();
 
     // Slow steps so the kill lands while many tenants are part-way through.
-    let mut server = start(
+    let server = ServeProcess::start(
         data_dir,
         port,
-        Some("sync_schema=delay(150),generate_api_keys=delay(100)"),
+        &[
+            "--step-lease-secs",
+            "1",
+            "--failpoints",
+            "sync_schema=delay(150),generate_api_keys=delay(100)",
+        ],
     );
     wait_ready(&client, &base).await;
     let token = std::fs::read_to_string(data_dir.join("admin-token"))
@@ -146,11 +104,9 @@ async fn sigkill_mid_provisioning_then_restart_converges() {
     assert!(unfinished > 0, "the kill must land mid-provisioning");
 
     // SIGKILL: no graceful anything.
-    server.0.kill().unwrap();
-    server.0.wait().unwrap();
-    drop(server);
+    server.kill();
 
-    let _server = start(data_dir, port, None);
+    let _server = ServeProcess::start(data_dir, port, &["--step-lease-secs", "1"]);
     wait_ready(&client, &base).await;
 
     // Leases are 1 s: everything must settle shortly after.

@@ -6,71 +6,15 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+mod common;
+
+use common::{free_port, wait_ready, ServeProcess};
+
 const ROWS: i64 = 100_000;
-
-/// Kills the server if the test panics.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Server {
-    /// SIGKILL, then reap.
-    fn kill(mut self) {
-        self.0.kill().unwrap();
-        self.0.wait().unwrap();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(data_dir: &Path, port: u16, failpoints: Option<&str>) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_objectos"));
-    cmd.args([
-        "serve",
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-    ])
-    .env_remove("OBJECTOS_CONFIG")
-    .env_remove("OBJECTOS_FAILPOINTS")
-    .env("OBJECTOS_LOG", "warn")
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    if let Some(spec) = failpoints {
-        cmd.args(["--failpoints", spec]);
-    }
-    Server(cmd.spawn().expect("start objectos serve"))
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "server did not become ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 fn bundle(points: Value) -> Value {
     json!({
@@ -224,7 +168,7 @@ async fn sigkill_during_a_large_rebuild_leaves_everything_as_before() {
     let client = reqwest::Client::new();
 
     // A tenant with `task` deployed.
-    let server = start(data_dir, port, None);
+    let server = ServeProcess::start(data_dir, port, &[]);
     wait_ready(&client, &base).await;
     let token = std::fs::read_to_string(data_dir.join("admin-token"))
         .unwrap()
@@ -263,7 +207,11 @@ async fn sigkill_during_a_large_rebuild_leaves_everything_as_before() {
     assert_eq!(before.ledger_head.0, 1);
 
     // The rebuild runs, then the deployment waits before its commit: SIGKILL lands in there.
-    let server = start(data_dir, port, Some("deploy_before_commit=delay(5000)"));
+    let server = ServeProcess::start(
+        data_dir,
+        port,
+        &["--failpoints", "deploy_before_commit=delay(5000)"],
+    );
     wait_ready(&client, &base).await;
     let started = Instant::now();
     let request = tokio::spawn({
@@ -285,7 +233,7 @@ async fn sigkill_during_a_large_rebuild_leaves_everything_as_before() {
     );
 
     // Restarted without failpoints: exactly as before.
-    let server = start(data_dir, port, None);
+    let server = ServeProcess::start(data_dir, port, &[]);
     wait_ready(&client, &base).await;
     let after = snapshot(&db);
     assert_eq!(after.schema, before.schema, "schema");

@@ -149,3 +149,51 @@ pub fn assert_one_line_error(out: &Output, code: i32) -> String {
     assert!(err.starts_with("objectos: "), "{err}");
     err.trim_end().to_owned()
 }
+
+/// An `objectos serve` process, killed (SIGKILL) when dropped, also when a test panics.
+pub struct ServeProcess(pub Child);
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl ServeProcess {
+    /// Starts `objectos serve` over `data_dir` on `port`, with `extra` flags; quiet logs.
+    pub fn start(data_dir: &Path, port: u16, extra: &[&str]) -> Self {
+        let child = Command::new(BIN)
+            .args(["serve", "--data-dir", data_dir.to_str().unwrap()])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
+            .env_remove("OBJECTOS_CONFIG")
+            .env_remove("OBJECTOS_FAILPOINTS")
+            .env("OBJECTOS_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start objectos serve");
+        Self(child)
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill(mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+/// Waits until `/readyz` answers 200 (at most 20 s).
+pub async fn wait_ready(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "server did not become ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
