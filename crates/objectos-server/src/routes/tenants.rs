@@ -65,6 +65,16 @@ fn tenant_extras(t: &TenantRecord) -> Value {
     })
 }
 
+/// A tenant as `data` (the protocol's `Tenant`) with the rest in `meta.tenant`.
+fn tenant_response<S: ControlStore, D: TenantDatabases>(
+    state: &AppState<S, D>,
+    status: StatusCode,
+    tenant: &TenantRecord,
+) -> Response {
+    let meta = meta(vec![("tenant", tenant_extras(tenant))]);
+    success(status, tenant_view(state, tenant), meta, Map::new())
+}
+
 fn meta(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
@@ -250,13 +260,7 @@ pub async fn show<S: ControlStore, D: TenantDatabases>(
 ) -> ApiResult<Response> {
     caller.require_tenant(&id, false)?;
     let tenant = state.platform.require_tenant(&id).await?;
-    let meta = meta(vec![("tenant", tenant_extras(&tenant))]);
-    Ok(success(
-        StatusCode::OK,
-        tenant_view(&state, &tenant),
-        meta,
-        Map::new(),
-    ))
+    Ok(tenant_response(&state, StatusCode::OK, &tenant))
 }
 
 /// `GET /api/v1/tenants/{id}/provisioning`: every step with all its fields.
@@ -414,15 +418,7 @@ pub async fn destroy<S: ControlStore, D: TenantDatabases>(
             "destroyed": true,
             "backup": backup.map(|p| p.display().to_string()),
         }))),
-        Destroyed::Scheduled(tenant) => {
-            let meta = meta(vec![("tenant", tenant_extras(&tenant))]);
-            Ok(success(
-                StatusCode::ACCEPTED,
-                tenant_view(&state, &tenant),
-                meta,
-                Map::new(),
-            ))
-        }
+        Destroyed::Scheduled(tenant) => Ok(tenant_response(&state, StatusCode::ACCEPTED, &tenant)),
     }
 }
 
