@@ -1,5 +1,5 @@
-//! The control-plane store: tenants, provisioning steps and their event history, API key hashes and
-//! settings. One trait, [`ControlStore`]; the embedded implementation is [`SqliteControlStore`]
+//! The control-plane store: tenants, provisioning steps and their event history, API key hashes,
+//! custom domains and settings. One trait, [`ControlStore`]; the embedded implementation is [`SqliteControlStore`]
 //! (SQLite in WAL mode). Every method is one transaction: a refused or failed call changes nothing.
 
 mod records;
@@ -8,8 +8,8 @@ mod sqlite;
 use std::future::Future;
 
 pub use records::{
-    ClaimedStep, EventRecord, KeyRecord, KeyState, NewTenant, StepRecord, TenantFilter, TenantPage,
-    TenantRecord, STEP_NAMES,
+    ClaimedStep, DomainRecord, EventRecord, KeyRecord, KeyState, NewTenant, StepRecord,
+    TenantFilter, TenantPage, TenantRecord, STEP_NAMES,
 };
 pub use sqlite::{now_ms, SqliteControlStore};
 
@@ -41,6 +41,9 @@ pub enum StoreError {
         /// The organization holding it.
         org_id: String,
     },
+    /// A custom domain is already mapped to a tenant (the API answers 409).
+    #[error("domain {0} is already mapped to a tenant")]
+    DuplicateDomain(String),
     /// The blocking task running the query was cancelled or panicked.
     #[error("control store: worker task failed: {0}")]
     Worker(String),
@@ -93,7 +96,7 @@ pub trait ControlStore: Send + Sync + 'static {
         plan: TenantPlan,
     ) -> impl Future<Output = StoreResult<Option<TenantRecord>>> + Send;
 
-    /// Removes a tenant and everything stored about it (steps, events, keys).
+    /// Removes a tenant and everything stored about it (steps, events, keys, domains).
     fn delete_tenant(&self, id: &str) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// The steps of a tenant, in pipeline order.
@@ -162,6 +165,25 @@ pub trait ControlStore: Send + Sync + 'static {
         tenant_id: &str,
         state: KeyState,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Maps a custom domain to a tenant. The caller normalises the domain (lowercase); it is
+    /// stored as given. A domain already mapped (to any tenant) is [`StoreError::DuplicateDomain`].
+    fn insert_domain(&self, record: DomainRecord) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The mapping of a domain, looked up exactly as given.
+    fn domain(
+        &self,
+        domain: &str,
+    ) -> impl Future<Output = StoreResult<Option<DomainRecord>>> + Send;
+
+    /// Mapped domains, sorted by domain: all of them, or those of one tenant.
+    fn domains(
+        &self,
+        tenant_id: Option<&str>,
+    ) -> impl Future<Output = StoreResult<Vec<DomainRecord>>> + Send;
+
+    /// Removes a domain's mapping; false when it was not mapped.
+    fn delete_domain(&self, domain: &str) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// A setting.
     fn setting(&self, name: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send;

@@ -191,6 +191,18 @@ pub struct KeyRecord {
     pub state: KeyState,
 }
 
+/// A custom domain mapped to a tenant (for the `lookup` tenant resolver strategy).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainRecord {
+    /// The domain, lowercase (the caller normalises it).
+    pub domain: String,
+    /// The tenant it resolves to.
+    pub tenant_id: String,
+    /// When it was mapped, ms since the epoch.
+    pub created_at_ms: i64,
+}
+
 /// Filters for listing tenants.
 #[derive(Debug, Clone, Default)]
 pub struct TenantFilter {

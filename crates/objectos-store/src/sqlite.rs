@@ -10,8 +10,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::json;
 
 use crate::records::{
-    ClaimedStep, EventRecord, KeyRecord, KeyState, NewTenant, StepRecord, TenantFilter, TenantPage,
-    TenantRecord, STEP_NAMES,
+    ClaimedStep, DomainRecord, EventRecord, KeyRecord, KeyState, NewTenant, StepRecord,
+    TenantFilter, TenantPage, TenantRecord, STEP_NAMES,
 };
 use crate::{ControlStore, FinishedStep, StoreError, StoreResult, TenantChange};
 
@@ -75,6 +75,12 @@ CREATE TABLE IF NOT EXISTS settings (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS domains (
+    domain TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS domains_tenant ON domains(tenant_id);
 ";
 
 const TENANT_COLUMNS: &str = "id, org_id, display_name, admin_email, plan, region, status, metadata, provider, \
@@ -103,6 +109,8 @@ impl SqliteControlStore {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Every statement is `IF NOT EXISTS`, so running the schema on each open also adds tables
+        // introduced after a store file was created (e.g. `domains`); new columns go in `migrate`.
         conn.execute_batch(SCHEMA)?;
         migrate(&conn)?;
         // A background connection checkpoints passively, so when the writer's own automatic
@@ -269,6 +277,16 @@ fn key_from_row(row: &Row<'_>) -> rusqlite::Result<KeyRecord> {
         revoked_at_ms: row.get(6)?,
         state: KeyState::parse(&state)
             .ok_or_else(|| corrupt("api_keys", "state", state.clone()))?,
+    })
+}
+
+const DOMAIN_COLUMNS: &str = "domain, tenant_id, created_at_ms";
+
+fn domain_from_row(row: &Row<'_>) -> rusqlite::Result<DomainRecord> {
+    Ok(DomainRecord {
+        domain: row.get(0)?,
+        tenant_id: row.get(1)?,
+        created_at_ms: row.get(2)?,
     })
 }
 
@@ -549,6 +567,7 @@ impl ControlStore for SqliteControlStore {
             tx.execute("DELETE FROM events WHERE tenant_id = ?1", [&id])?;
             tx.execute("DELETE FROM api_keys WHERE tenant_id = ?1", [&id])?;
             tx.execute("DELETE FROM steps WHERE tenant_id = ?1", [&id])?;
+            tx.execute("DELETE FROM domains WHERE tenant_id = ?1", [&id])?;
             let removed = tx.execute("DELETE FROM tenants WHERE id = ?1", [&id])?;
             tx.commit()?;
             Ok(removed > 0)
@@ -729,6 +748,57 @@ impl ControlStore for SqliteControlStore {
         .await
     }
 
+    async fn insert_domain(&self, record: DomainRecord) -> StoreResult<()> {
+        self.run(move |conn| {
+            let inserted = conn.execute(
+                &format!("INSERT INTO domains ({DOMAIN_COLUMNS}) VALUES (?1, ?2, ?3) ON CONFLICT(domain) DO NOTHING"),
+                params![record.domain, record.tenant_id, record.created_at_ms],
+            )?;
+            if inserted == 0 {
+                return Err(StoreError::DuplicateDomain(record.domain));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn domain(&self, domain: &str) -> StoreResult<Option<DomainRecord>> {
+        let domain = domain.to_owned();
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    &format!("SELECT {DOMAIN_COLUMNS} FROM domains WHERE domain = ?1"),
+                    [domain],
+                    domain_from_row,
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn domains(&self, tenant_id: Option<&str>) -> StoreResult<Vec<DomainRecord>> {
+        let tenant_id = tenant_id.map(str::to_owned);
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {DOMAIN_COLUMNS} FROM domains WHERE ?1 IS NULL OR tenant_id = ?1 ORDER BY domain"
+            ))?;
+            let rows = stmt
+                .query_map([tenant_id], domain_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn delete_domain(&self, domain: &str) -> StoreResult<bool> {
+        let domain = domain.to_owned();
+        self.run(move |conn| {
+            let removed = conn.execute("DELETE FROM domains WHERE domain = ?1", [domain])?;
+            Ok(removed > 0)
+        })
+        .await
+    }
+
     async fn setting(&self, name: &str) -> StoreResult<Option<String>> {
         let name = name.to_owned();
         self.run(move |conn| {
@@ -823,5 +893,177 @@ mod checkpoint_tests {
             "main file never received the WAL's pages (wal: {:?})",
             std::fs::metadata(&wal).map(|m| m.len())
         );
+    }
+}
+
+#[cfg(test)]
+mod domain_tests {
+    use super::*;
+
+    fn mapping(domain: &str, tenant_id: &str, at: i64) -> DomainRecord {
+        DomainRecord {
+            domain: domain.to_owned(),
+            tenant_id: tenant_id.to_owned(),
+            created_at_ms: at,
+        }
+    }
+
+    fn tenant(id: &str) -> NewTenant {
+        NewTenant {
+            id: id.to_owned(),
+            org_id: id.to_owned(),
+            display_name: None,
+            admin_email: None,
+            plan: TenantPlan::Free,
+            region: TenantRegion::UsEast,
+            metadata: None,
+            provider: "sqlite".to_owned(),
+            connection_url: format!("file:{id}.db"),
+            initial_key_id: format!("key-{id}"),
+            initial_key_hash: "00".to_owned(),
+            has_seed: false,
+            now_ms: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn domains_are_inserted_read_listed_and_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteControlStore::open(&dir.path().join("control.db")).unwrap();
+        store
+            .insert_domain(mapping("shop.example.com", "acme", 10))
+            .await
+            .unwrap();
+        store
+            .insert_domain(mapping("acme.example.org", "acme", 11))
+            .await
+            .unwrap();
+        store
+            .insert_domain(mapping("beta.example.net", "beta", 12))
+            .await
+            .unwrap();
+
+        assert_eq!(
+            store.domain("shop.example.com").await.unwrap(),
+            Some(mapping("shop.example.com", "acme", 10))
+        );
+        assert_eq!(store.domain("nowhere.example.com").await.unwrap(), None);
+
+        let all: Vec<String> = store
+            .domains(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.domain)
+            .collect();
+        assert_eq!(
+            all,
+            ["acme.example.org", "beta.example.net", "shop.example.com"],
+            "sorted by domain"
+        );
+        assert_eq!(
+            store.domains(Some("acme")).await.unwrap(),
+            vec![
+                mapping("acme.example.org", "acme", 11),
+                mapping("shop.example.com", "acme", 10)
+            ]
+        );
+        assert!(store.domains(Some("nobody")).await.unwrap().is_empty());
+
+        assert!(store.delete_domain("shop.example.com").await.unwrap());
+        assert!(!store.delete_domain("shop.example.com").await.unwrap());
+        assert_eq!(store.domain("shop.example.com").await.unwrap(), None);
+        assert_eq!(store.domains(None).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_domain_already_mapped_is_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteControlStore::open(&dir.path().join("control.db")).unwrap();
+        store
+            .insert_domain(mapping("shop.example.com", "acme", 10))
+            .await
+            .unwrap();
+        for owner in ["acme", "beta"] {
+            let refused = store
+                .insert_domain(mapping("shop.example.com", owner, 20))
+                .await;
+            assert!(
+                matches!(&refused, Err(StoreError::DuplicateDomain(d)) if d == "shop.example.com"),
+                "{refused:?}"
+            );
+        }
+        assert_eq!(
+            store.domain("shop.example.com").await.unwrap(),
+            Some(mapping("shop.example.com", "acme", 10)),
+            "the first mapping is untouched"
+        );
+    }
+
+    #[tokio::test]
+    async fn deleting_a_tenant_removes_its_domains() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteControlStore::open(&dir.path().join("control.db")).unwrap();
+        store.create_tenant(tenant("acme")).await.unwrap();
+        store.create_tenant(tenant("beta")).await.unwrap();
+        store
+            .insert_domain(mapping("a.example.com", "acme", 1))
+            .await
+            .unwrap();
+        store
+            .insert_domain(mapping("b.example.com", "acme", 2))
+            .await
+            .unwrap();
+        store
+            .insert_domain(mapping("c.example.com", "beta", 3))
+            .await
+            .unwrap();
+        assert!(store.delete_tenant("acme").await.unwrap());
+        assert!(store.domains(Some("acme")).await.unwrap().is_empty());
+        assert_eq!(
+            store.domains(None).await.unwrap(),
+            vec![mapping("c.example.com", "beta", 3)],
+            "other tenants keep theirs"
+        );
+        // The domain is free again.
+        store
+            .insert_domain(mapping("a.example.com", "beta", 4))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn stores_from_before_domains_get_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("control.db");
+        drop(SqliteControlStore::open(&path).unwrap());
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("DROP TABLE domains;").unwrap();
+            let present: bool = conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'domains')",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(!present);
+        }
+        let store = SqliteControlStore::open(&path).unwrap();
+        store
+            .insert_domain(mapping("shop.example.com", "acme", 10))
+            .await
+            .unwrap();
+        assert_eq!(store.domains(Some("acme")).await.unwrap().len(), 1);
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        let indexed: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'domains_tenant')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(indexed);
     }
 }
