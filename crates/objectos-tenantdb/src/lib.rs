@@ -118,6 +118,13 @@ pub trait TenantDatabases: Send + Sync + 'static {
         T: Send + 'static,
         F: FnOnce(&mut rusqlite::Connection) -> TenantDbResult<T> + Send + 'static;
 
+    /// Drops the cached connection of a tenant (after suspend, destroy or deploy), closing it once
+    /// no request holds it (waiting briefly; a connection still held then closes when released).
+    fn invalidate(&self, tenant_id: &str) -> impl Future<Output = ()> + Send;
+
+    /// Open connections currently cached.
+    fn cached_connections(&self) -> usize;
+
     /// Ids of all databases present (to find orphans).
     fn list(&self) -> impl Future<Output = TenantDbResult<Vec<String>>> + Send;
 }

@@ -1,7 +1,10 @@
 //! One SQLite file per tenant: `<root>/<tenant_id>.db`, WAL mode.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rusqlite::Connection;
 
@@ -10,13 +13,21 @@ use crate::spare::SparePool;
 use crate::system::{SYSTEM_SCHEMA_VERSION, SYSTEM_TABLES};
 use crate::{DbUsage, TenantDatabases, TenantDbError, TenantDbResult};
 
-/// Tenant databases as local SQLite files, with an LRU of open connections.
+/// Tenant databases as local SQLite files, with an LRU of open connections (optionally dropped
+/// after an idle TTL). Concurrent first requests for a tenant open its database once.
 #[derive(Debug, Clone)]
 pub struct LocalSqlite {
     root: PathBuf,
     cache: Arc<ConnectionCache>,
     spares: Arc<SparePool>,
+    /// One gate per tenant whose connection is being opened (single-flight).
+    opening: Arc<Mutex<HashMap<String, Arc<Mutex<()>>>>>,
+    /// Connections opened since creation.
+    opens: Arc<AtomicU64>,
 }
+
+/// How long [`TenantDatabases::invalidate`] waits for requests still using the connection.
+const INVALIDATE_PATIENCE: Duration = Duration::from_secs(2);
 
 /// Spare databases kept ready by default.
 pub const DEFAULT_SPARE_DATABASES: usize = 8;
@@ -46,12 +57,28 @@ impl LocalSqlite {
         cached_connections: usize,
         spares: usize,
     ) -> std::io::Result<Self> {
+        Self::with_cache_settings(root, cached_connections, None, spares)
+    }
+
+    /// Like [`LocalSqlite::with_options`], also dropping connections idle for longer than
+    /// `connection_ttl` (`connectionCacheTTL`; `None` keeps them until evicted).
+    pub fn with_cache_settings(
+        root: impl Into<PathBuf>,
+        cached_connections: usize,
+        connection_ttl: Option<Duration>,
+        spares: usize,
+    ) -> std::io::Result<Self> {
         let root = root.into();
         std::fs::create_dir_all(&root)?;
         Ok(Self {
             spares: SparePool::start(&root, spares)?,
             root,
-            cache: Arc::new(ConnectionCache::new(cached_connections)),
+            cache: Arc::new(ConnectionCache::with_ttl(
+                cached_connections,
+                connection_ttl,
+            )),
+            opening: Arc::new(Mutex::new(HashMap::new())),
+            opens: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -73,18 +100,61 @@ impl LocalSqlite {
         Ok(self.root.join(format!("{tenant_id}.db")))
     }
 
-    /// The (cached) connection of a tenant's database, which must exist.
+    /// The (cached) connection of a tenant's database, which must exist. On a miss, concurrent
+    /// callers for the same tenant wait for one of them to open it (single-flight).
     pub fn connection(&self, tenant_id: &str) -> TenantDbResult<SharedConnection> {
         if let Some(conn) = self.cache.get(tenant_id) {
             return Ok(conn);
         }
         let path = self.path_of(tenant_id)?;
+        let gate = Arc::clone(self.openings().entry(tenant_id.to_owned()).or_default());
+        let opened = {
+            let _turn = gate.lock().unwrap_or_else(|p| p.into_inner());
+            // Whoever held the gate before us may have opened it already.
+            match self.cache.get(tenant_id) {
+                Some(conn) => Ok(conn),
+                None => self.open(tenant_id, &path),
+            }
+        };
+        {
+            let mut openings = self.openings();
+            // Clones are only made under this lock: two handles (the map's and ours) mean nobody
+            // else is waiting on the gate, so the last one out removes it.
+            if Arc::strong_count(&gate) == 2
+                && openings
+                    .get(tenant_id)
+                    .is_some_and(|g| Arc::ptr_eq(g, &gate))
+            {
+                openings.remove(tenant_id);
+            }
+        }
+        opened
+    }
+
+    fn openings(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Mutex<()>>>> {
+        self.opening.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Opens an existing database and caches its connection.
+    fn open(&self, tenant_id: &str, path: &Path) -> TenantDbResult<SharedConnection> {
         if !path.exists() {
             return Err(TenantDbError::Missing(tenant_id.to_owned()));
         }
-        let conn = Connection::open(&path).map_err(|source| sqlite(tenant_id, source))?;
+        let conn = Connection::open(path).map_err(|source| sqlite(tenant_id, source))?;
+        self.opens.fetch_add(1, Ordering::Relaxed);
         configure(&conn).map_err(|source| sqlite(tenant_id, source))?;
         Ok(self.cache.insert(tenant_id, conn))
+    }
+
+    /// Connections opened since creation (cache misses, plus one per [`TenantDatabases::create`]).
+    pub fn opens(&self) -> u64 {
+        self.opens.load(Ordering::Relaxed)
+    }
+
+    /// Closes the cached connections idle for longer than the TTL (see
+    /// [`LocalSqlite::with_cache_settings`]); returns how many. Meant to be called periodically.
+    pub fn sweep_expired_connections(&self) -> usize {
+        self.cache.sweep_expired()
     }
 
     /// Runs `f` on a tenant's connection on a blocking thread.
@@ -178,6 +248,7 @@ impl TenantDatabases for LocalSqlite {
             // Otherwise SQLite's atomic commit makes creation safe to interrupt: a crash leaves no
             // file, an empty file (a valid empty database) or a complete one; re-running converges.
             let conn = Connection::open(&path).map_err(|e| sqlite(&id, e))?;
+            this.opens.fetch_add(1, Ordering::Relaxed);
             configure(&conn).map_err(|e| sqlite(&id, e))?;
             // A spare (or a database made by an earlier run) is already marked; writing only when
             // needed spares this step initialising the WAL, which sync_schema's write does anyway.
@@ -332,6 +403,19 @@ impl TenantDatabases for LocalSqlite {
         self.with_connection(tenant_id, f).await
     }
 
+    async fn invalidate(&self, tenant_id: &str) {
+        let cache = Arc::clone(&self.cache);
+        let id = tenant_id.to_owned();
+        // A failed join only means the blocking pool is shutting down; nothing is left to close.
+        let _ =
+            tokio::task::spawn_blocking(move || cache.remove_and_close(&id, INVALIDATE_PATIENCE))
+                .await;
+    }
+
+    fn cached_connections(&self) -> usize {
+        self.cache.len()
+    }
+
     async fn list(&self) -> TenantDbResult<Vec<String>> {
         let root = self.root.clone();
         self.blocking(move |this| {
@@ -411,5 +495,86 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_first_requests_open_the_database_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbs = LocalSqlite::with_options(dir.path(), 8, 0).unwrap();
+        dbs.create("acme").await.unwrap();
+        dbs.invalidate("acme").await;
+        assert_eq!(dbs.cached_connections(), 0);
+        let before = dbs.opens();
+        let barrier = Arc::new(std::sync::Barrier::new(16));
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let (dbs, barrier) = (dbs.clone(), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    dbs.connection("acme").unwrap()
+                })
+            })
+            .collect();
+        let conns: Vec<SharedConnection> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(dbs.opens() - before, 1, "one open for 16 concurrent misses");
+        assert!(conns.iter().all(|c| Arc::ptr_eq(c, &conns[0])));
+        assert!(dbs.openings().is_empty(), "the gates are removed");
+        assert_eq!(dbs.cached_connections(), 1);
+    }
+
+    #[tokio::test]
+    async fn invalidate_closes_the_connection_and_the_next_request_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbs = LocalSqlite::with_options(dir.path(), 8, 0).unwrap();
+        dbs.create("acme").await.unwrap();
+        dbs.sync_system_schema("acme").await.unwrap();
+        assert_eq!(TenantDatabases::cached_connections(&dbs), 1);
+        let before = dbs.opens();
+        dbs.invalidate("acme").await;
+        dbs.invalidate("acme").await;
+        assert_eq!(TenantDatabases::cached_connections(&dbs), 0);
+        // Closed (the last WAL connection removes its -wal/-shm), so the files can go.
+        let path = dbs.path_of("acme").unwrap();
+        assert!(!PathBuf::from(format!("{}-wal", path.display())).exists());
+        let copy = dir.path().join("acme.copy");
+        std::fs::rename(&path, &copy).unwrap();
+        assert!(matches!(
+            dbs.connection("acme"),
+            Err(TenantDbError::Missing(_))
+        ));
+        std::fs::rename(&copy, &path).unwrap();
+        let version: String = dbs
+            .with_sqlite("acme", |conn| {
+                conn.query_row(
+                    "SELECT value FROM _objectos_meta WHERE key = 'schema_version'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(|e| sqlite("acme", e))
+            })
+            .await
+            .unwrap();
+        assert_eq!(version, "1");
+        assert_eq!(dbs.opens(), before + 1, "reopened once");
+        assert_eq!(dbs.cached_connections(), 1);
+    }
+
+    #[tokio::test]
+    async fn idle_connections_expire_and_the_cap_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbs =
+            LocalSqlite::with_cache_settings(dir.path(), 2, Some(Duration::from_millis(50)), 0)
+                .unwrap();
+        for id in ["a", "b", "c"] {
+            dbs.create(id).await.unwrap();
+            assert!(dbs.cached_connections() <= 2);
+        }
+        assert_eq!(dbs.cached_connections(), 2, "LRU cap");
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert_eq!(dbs.sweep_expired_connections(), 2);
+        assert_eq!(dbs.cached_connections(), 0);
+        let before = dbs.opens();
+        dbs.connection("a").unwrap();
+        assert_eq!(dbs.opens(), before + 1, "an expired connection is reopened");
     }
 }
