@@ -52,6 +52,19 @@ pub enum CoreError {
     /// A tenant database operation failed.
     #[error(transparent)]
     TenantDb(#[from] objectos_tenantdb::TenantDbError),
+    /// A data API operation was refused or failed.
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    /// The tenant cannot serve yet (still provisioning): retry after a while.
+    #[error("{message}")]
+    Unavailable {
+        /// Machine-readable reason (`tenant_provisioning`).
+        code: &'static str,
+        /// What is happening.
+        message: String,
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
     /// Mapping a model to SQL or reading the live schema failed (deployments).
     #[error(transparent)]
     Schema(#[from] objectos_schema::SchemaError),

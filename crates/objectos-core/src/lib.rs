@@ -2,7 +2,9 @@
 //! and quotas. Generic over the control store ([`objectos_store::ControlStore`]) and the tenant
 //! database provider ([`objectos_tenantdb::TenantDatabases`]).
 
+pub mod data;
 pub mod deploy;
+pub mod domains;
 mod error;
 pub mod events;
 pub mod failpoints;

@@ -31,6 +31,8 @@ pub struct PlatformConfig {
     pub step_lease_ms: i64,
     /// How long one step may run before it fails.
     pub step_timeout_ms: i64,
+    /// The tenant router's cache settings.
+    pub router: crate::data::RouterSettings,
 }
 
 /// The lifecycle the spec's defaults describe.
@@ -64,6 +66,7 @@ impl PlatformConfig {
             lifecycle: default_lifecycle(),
             step_lease_ms: 30_000,
             step_timeout_ms: 30_000,
+            router: crate::data::RouterSettings::default(),
         }
     }
 }
@@ -76,6 +79,7 @@ struct Inner<S, D> {
     failpoints: Failpoints,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     deploying: Arc<Mutex<std::collections::HashSet<String>>>,
+    data: crate::data::runtime::DataRuntime,
 }
 
 /// The services. Cheap to clone (shared state behind an `Arc`).
@@ -154,11 +158,12 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             inner: Arc::new(Inner {
                 store,
                 dbs,
-                config,
                 events: EventHub::default(),
                 failpoints: Failpoints::default(),
                 locks: Mutex::new(HashMap::new()),
                 deploying: Arc::default(),
+                data: crate::data::runtime::DataRuntime::new(config.router),
+                config,
             }),
         }
     }
@@ -181,6 +186,11 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// Change notifications.
     pub fn events(&self) -> &EventHub {
         &self.inner.events
+    }
+
+    /// The tenant router's caches.
+    pub(crate) fn data_runtime(&self) -> &crate::data::runtime::DataRuntime {
+        &self.inner.data
     }
 
     /// Failure injection (inert unless built with the `failpoints` feature).
@@ -292,6 +302,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             .move_status(tenant_id, action, &[from], to, TenantChange::default())
             .await?;
         self.store().set_keys_state(tenant_id, keys).await?;
+        self.invalidate_tenant(tenant_id).await;
         Ok(tenant)
     }
 
@@ -310,6 +321,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             }),
             Some((tenant, true)) => {
                 self.events().notify(tenant_id);
+                self.invalidate_tenant(tenant_id).await;
                 Ok(tenant)
             }
             Some((tenant, false)) => {
@@ -385,6 +397,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             .await?;
             for key in self.store().keys(tenant_id).await? {
                 self.store().revoke_key(tenant_id, &key.key_id, now).await?;
+                self.data_runtime().keys.invalidate_all();
             }
             // Remember the backup choice for a scheduled destruction.
             self.store()
@@ -429,6 +442,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             .delete_setting(&format!("destroy_backup:{tenant_id}"))
             .await?;
         self.events().notify(tenant_id);
+        self.invalidate_tenant(tenant_id).await;
         tracing::info!(tenant = %tenant_id, backup = ?backup, "tenant destroyed");
         Ok(backup)
     }
@@ -570,6 +584,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
                 id: tenant_id.to_owned(),
             })?;
         self.events().notify(tenant_id);
+        self.invalidate_tenant(tenant_id).await;
         Ok(updated)
     }
 
@@ -629,7 +644,9 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// Revokes a key of a tenant.
     pub async fn revoke_key(&self, tenant_id: &str, key_id: &str) -> CoreResult<KeyRecord> {
         self.require_tenant(tenant_id).await?;
-        if !self.store().revoke_key(tenant_id, key_id, now_ms()).await? {
+        let revoked = self.store().revoke_key(tenant_id, key_id, now_ms()).await?;
+        self.data_runtime().keys.invalidate_all();
+        if !revoked {
             return Err(CoreError::NotFound {
                 what: "key",
                 id: key_id.to_owned(),

@@ -152,7 +152,15 @@ impl RunningApp {
         }
         let store = SqliteControlStore::open(&data_dir.join("control.db"))?;
         let tenants_dir = data_dir.join("tenants");
-        let dbs = LocalSqlite::new(&tenants_dir).map_err(io_error(&tenants_dir))?;
+        let router = options.platform.router;
+        let ttl = Duration::from_secs(router.connection_cache_ttl_secs.max(1));
+        let dbs = LocalSqlite::with_cache_settings(
+            &tenants_dir,
+            usize::try_from(router.max_cached_connections).unwrap_or(usize::MAX),
+            Some(ttl),
+            objectos_tenantdb::DEFAULT_SPARE_DATABASES,
+        )
+        .map_err(io_error(&tenants_dir))?;
         let mut platform_config = options.platform.clone();
         platform_config.backup_dir = data_dir.join("backups");
         let platform = Platform::new(store.clone(), dbs, platform_config);
@@ -217,6 +225,20 @@ impl RunningApp {
             )))
         })?;
         ready.store(true, Ordering::Release);
+
+        // Idle tenant connections older than connectionCacheTTL are closed in the background.
+        let sweep_platform = platform.clone();
+        let mut sweep_stop = shutdown.subscribe();
+        let sweep_every = ttl.min(Duration::from_secs(30));
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(sweep_every) => {}
+                    _ = sweep_stop.wait_for(|stop| *stop) => return,
+                }
+                sweep_platform.dbs().sweep_expired_connections();
+            }
+        });
 
         let reaper_platform = platform.clone();
         let interval = options.reaper_interval;

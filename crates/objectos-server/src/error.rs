@@ -42,6 +42,8 @@ pub struct ApiErrorBody {
     pub details: Value,
     /// Seconds to wait before retrying (sets `Retry-After`).
     pub retry_after: Option<u64>,
+    /// The rate limit that refused the request (sets `X-RateLimit-Limit`, `-Remaining: 0`).
+    pub rate_limit: Option<u32>,
 }
 
 impl ApiError {
@@ -59,6 +61,7 @@ impl ApiError {
             category,
             details: Value::Null,
             retry_after: None,
+            rate_limit: None,
         }))
     }
 
@@ -160,6 +163,21 @@ impl From<CoreError> for ApiError {
             CoreError::Unauthorized { code, message } => {
                 Self::new(StatusCode::UNAUTHORIZED, code, "authentication", message)
             }
+            CoreError::Data(e) => Self::from_data(e),
+            CoreError::Unavailable {
+                code,
+                message,
+                retry_after_secs,
+            } => {
+                let mut error = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code,
+                    "unavailable",
+                    message,
+                );
+                error.retry_after = Some(retry_after_secs);
+                error
+            }
             CoreError::Store(e) => {
                 tracing::error!(error = %e, "control store error");
                 Self::new(
@@ -191,6 +209,21 @@ impl From<CoreError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The data engine's refusals: 400 issues, 404 object/record, 409 duplicates and restricted
+    /// deletes, 403 quotas; storage failures are a 500 that never describes the SQL.
+    pub fn from_data(e: objectos_core::data::DataError) -> Self {
+        use objectos_core::data::DataError;
+        match &e {
+            DataError::Sql(inner) => tracing::error!(error = %inner, "tenant data error"),
+            DataError::Hash(msg) => tracing::error!(error = %msg, "tenant data error"),
+            _ => {}
+        }
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self::new(status, e.code(), e.category(), e.public_message()).with_details(e.details())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let ApiErrorBody {
@@ -200,6 +233,7 @@ impl IntoResponse for ApiError {
             category,
             details,
             retry_after,
+            rate_limit,
         } = *self.0;
         let mut error = json!({
             "code": code,
@@ -217,6 +251,11 @@ impl IntoResponse for ApiError {
                 axum::http::header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"objectos\""),
             );
+        }
+        if let Some(limit) = rate_limit {
+            let headers = response.headers_mut();
+            headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
+            headers.insert("x-ratelimit-remaining", HeaderValue::from(0u32));
         }
         if let Some(secs) = retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {

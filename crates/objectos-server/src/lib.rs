@@ -10,6 +10,7 @@ pub mod error;
 pub mod request_id;
 pub mod routes;
 pub mod state;
+pub mod tenant_router;
 
 use std::time::Instant;
 
@@ -18,10 +19,12 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+
 use axum::Router;
+use objectos_spec::types::turso::TenantResolverStrategy;
 use objectos_store::ControlStore;
 use objectos_tenantdb::TenantDatabases;
-use routes::{deployments, events, keys, ops, tenants};
+use routes::{data, deployments, domains, events, keys, meta, ops, tenants};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -81,6 +84,15 @@ pub fn router<S: ControlStore, D: TenantDatabases>(state: AppState<S, D>) -> Rou
             "/api/v1/tenants/{id}/deployments/{did}/rollback",
             post(deployments::rollback::<S, D>),
         )
+        .route(
+            "/api/v1/domains",
+            post(domains::create::<S, D>).get(domains::list::<S, D>),
+        )
+        .route("/api/v1/domains/{domain}", delete(domains::delete::<S, D>))
+        .route("/.well-known/objectstack", get(meta::discovery::<S, D>))
+        .route("/api/v1/discovery", get(meta::discovery::<S, D>))
+        .route("/api/v1", get(meta::discovery::<S, D>))
+        .merge(tenant_api(&state))
         .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz::<S, D>))
@@ -103,6 +115,62 @@ pub fn router<S: ControlStore, D: TenantDatabases>(state: AppState<S, D>) -> Rou
         .layer(middleware::from_fn(request_id::assign))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The routes served per tenant (behind the tenant router's gate): metadata and data.
+fn tenant_routes<S: ControlStore, D: TenantDatabases>(
+    state: &AppState<S, D>,
+) -> Router<AppState<S, D>> {
+    Router::new()
+        .route("/api/v1/meta", get(meta::types))
+        .route("/api/v1/meta/types", get(meta::types))
+        .route("/api/v1/meta/{type}", get(meta::items::<S, D>))
+        .route("/api/v1/meta/{type}/{name}", get(meta::item::<S, D>))
+        .route(
+            "/api/v1/data/{object}",
+            get(data::list::<S, D>).post(data::create::<S, D>),
+        )
+        .route("/api/v1/data/{object}/query", post(data::query_ast::<S, D>))
+        .route(
+            "/api/v1/data/{object}/createMany",
+            post(data::create_many::<S, D>),
+        )
+        .route("/api/v1/data/{object}/batch", post(data::run_batch::<S, D>))
+        .route(
+            "/api/v1/data/{object}/updateMany",
+            post(data::update_many::<S, D>),
+        )
+        .route(
+            "/api/v1/data/{object}/deleteMany",
+            post(data::delete_many::<S, D>),
+        )
+        .route(
+            "/api/v1/data/{object}/{id}",
+            get(data::get::<S, D>)
+                .patch(data::update::<S, D>)
+                .put(data::update::<S, D>)
+                .delete(data::delete::<S, D>),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            tenant_router::gate::<S, D>,
+        ))
+}
+
+/// The tenant API where the strategy serves it: at the root, or under `/t/{tenant}` (with the
+/// discovery documents there too) for the `path` strategy.
+fn tenant_api<S: ControlStore, D: TenantDatabases>(
+    state: &AppState<S, D>,
+) -> Router<AppState<S, D>> {
+    if state.settings.resolver == TenantResolverStrategy::Path {
+        let discovery = Router::new()
+            .route("/.well-known/objectstack", get(meta::discovery::<S, D>))
+            .route("/api/v1/discovery", get(meta::discovery::<S, D>))
+            .route("/api/v1", get(meta::discovery::<S, D>));
+        Router::new().nest("/t/{tenant}", tenant_routes(state).merge(discovery))
+    } else {
+        tenant_routes(state)
+    }
 }
 
 async fn not_found(request: Request) -> ApiError {

@@ -14,6 +14,10 @@ pub struct ServerSettings {
     pub body_limit: usize,
     /// Interval of SSE keep-alive comments.
     pub sse_keep_alive: Duration,
+    /// How the data API finds a request's tenant (`TenantResolverStrategy`).
+    pub resolver: objectos_spec::types::turso::TenantResolverStrategy,
+    /// The domain under which tenants are `{tenant}.<base domain>` (subdomain strategy).
+    pub base_domain: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -21,6 +25,8 @@ impl Default for ServerSettings {
         Self {
             body_limit: 1024 * 1024,
             sse_keep_alive: Duration::from_secs(15),
+            resolver: objectos_spec::types::turso::TenantResolverStrategy::Token,
+            base_domain: None,
         }
     }
 }

@@ -53,6 +53,19 @@ pub struct ServeArgs {
     /// Seconds shutdown waits for in-flight requests [default: 10].
     #[arg(long, env = "OBJECTOS_SHUTDOWN_GRACE_SECS", value_name = "SECS")]
     pub shutdown_grace_secs: Option<u64>,
+    /// How the data API finds a request's tenant: token, header, subdomain, path or lookup
+    /// [default: token].
+    #[arg(long, env = "OBJECTOS_TENANT_RESOLVER", value_name = "STRATEGY")]
+    pub tenant_resolver: Option<String>,
+    /// Base domain of the subdomain strategy: tenants are `{tenant}.<domain>` [default: localhost].
+    #[arg(long, env = "OBJECTOS_BASE_DOMAIN", value_name = "DOMAIN")]
+    pub base_domain: Option<String>,
+    /// Tenants kept resolved with an open connection (LRU) [default: 100].
+    #[arg(long, env = "OBJECTOS_MAX_CACHED_CONNECTIONS", value_name = "N")]
+    pub max_cached_connections: Option<u64>,
+    /// Seconds a cached tenant connection lives [default: 300].
+    #[arg(long, env = "OBJECTOS_CONNECTION_CACHE_TTL", value_name = "SECS")]
+    pub connection_cache_ttl: Option<u64>,
     /// Use this admin token (at least 32 characters), replacing the stored one: how the token is
     /// set by automation or rotated. Without it the stored token stays (created on first start).
     #[arg(
@@ -79,6 +92,10 @@ pub struct FileConfig {
     step_timeout_secs: Option<u64>,
     reaper_interval_secs: Option<u64>,
     shutdown_grace_secs: Option<u64>,
+    tenant_resolver: Option<String>,
+    base_domain: Option<String>,
+    max_cached_connections: Option<u64>,
+    connection_cache_ttl: Option<u64>,
     /// `TenantDatabaseLifecycle`, in the spec's camelCase.
     lifecycle: Option<toml::Value>,
     /// Per-plan `TenantQuota` overrides: `[plans.free] maxObjects = 50`.
@@ -167,6 +184,40 @@ impl ServeConfig {
         }
         if let Some(s) = args.shutdown_grace_secs.or(file_config.shutdown_grace_secs) {
             app.shutdown_grace = Duration::from_secs(s);
+        }
+        if let Some(name) = args
+            .tenant_resolver
+            .clone()
+            .or(file_config.tenant_resolver.clone())
+        {
+            app.settings.resolver =
+                serde_json::from_value(serde_json::Value::String(name.clone())).map_err(|_| {
+                    anyhow::anyhow!(
+                        "tenant_resolver: unknown strategy '{name}'; expected token, header, subdomain, path or lookup"
+                    )
+                })?;
+        }
+        if let Some(domain) = args.base_domain.clone().or(file_config.base_domain.clone()) {
+            let Some(domain) = objectos_core::domains::normalise_domain(&domain)
+                .or_else(|| (domain == "localhost").then(|| domain.clone()))
+            else {
+                bail!("base_domain: '{domain}' is not a domain name");
+            };
+            app.settings.base_domain = Some(domain);
+        }
+        if let Some(n) = secs(
+            args.max_cached_connections,
+            file_config.max_cached_connections,
+            "max_cached_connections",
+        )? {
+            app.platform.router.max_cached_connections = n;
+        }
+        if let Some(s) = secs(
+            args.connection_cache_ttl,
+            file_config.connection_cache_ttl,
+            "connection_cache_ttl",
+        )? {
+            app.platform.router.connection_cache_ttl_secs = s;
         }
         app.failpoints = args.failpoints.clone();
         if let Some(token) = &args.admin_token {

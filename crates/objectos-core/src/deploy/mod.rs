@@ -222,9 +222,15 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             rollback_of,
             failpoints: self.failpoints().clone(),
         };
-        self.dbs()
+        let record = self
+            .dbs()
             .with_sqlite(tenant_id, move |conn| Ok(run(conn, job)))
-            .await?
+            .await??;
+        if record.seq.is_some() {
+            // The model changed: the data API must not serve the old one.
+            self.invalidate_tenant(tenant_id).await;
+        }
+        Ok(record)
     }
 
     /// Deploys a tenant's seed bundle from inside its provisioning pipeline, which already holds

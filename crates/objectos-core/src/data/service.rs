@@ -1,0 +1,425 @@
+//! The data API's services on [`Platform`]: resolve a tenant (cached), then read and write its
+//! records on its database, on a blocking thread, in `BEGIN IMMEDIATE` transactions.
+
+use std::sync::Arc;
+
+use objectos_spec::types::provisioning::TenantProvisioningStatus;
+use objectos_spec::ObjectDefinition;
+use objectos_store::ControlStore;
+use objectos_tenantdb::TenantDatabases;
+use rusqlite::{params_from_iter, Connection, TransactionBehavior};
+use serde_json::{json, Map, Value};
+
+use super::batch::{self, BatchRequest, Operation};
+use super::codec::decode_row;
+use super::error::{DataError, DataResult};
+use super::model::TenantModel;
+use super::query::{self, Query};
+use super::runtime::{RateDecision, TenantHandle};
+use super::write::{self, WriteLimits};
+use crate::error::{CoreError, CoreResult};
+use crate::platform::{KeyAuth, Platform};
+use crate::time::{now_ms, rfc3339};
+
+/// Why a tenant cannot be served right now (cloneable: shared by coalesced loads).
+#[derive(Debug, Clone)]
+enum Refusal {
+    NotFound(String),
+    Provisioning(String),
+    Suspended(String),
+    Failed(String),
+    Destroying(String),
+    Internal(String),
+}
+
+impl From<Refusal> for CoreError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::NotFound(id) => CoreError::NotFound { what: "tenant", id },
+            Refusal::Provisioning(id) => CoreError::Unavailable {
+                code: "tenant_provisioning",
+                message: format!("tenant {id} is still being provisioned; retry shortly"),
+                retry_after_secs: 1,
+            },
+            Refusal::Suspended(id) => CoreError::Forbidden {
+                code: "tenant_suspended",
+                message: format!("tenant {id} is suspended"),
+            },
+            Refusal::Failed(id) => CoreError::Conflict {
+                code: "tenant_failed",
+                message: format!("tenant {id} failed to provision; retry its provisioning first"),
+                details: json!({"tenantId": id, "status": "failed"}),
+            },
+            Refusal::Destroying(id) => CoreError::Conflict {
+                code: "tenant_destroying",
+                message: format!("tenant {id} is scheduled for destruction"),
+                details: json!({"tenantId": id, "status": "destroying"}),
+            },
+            Refusal::Internal(message) => CoreError::Data(DataError::Hash(message)),
+        }
+    }
+}
+
+fn limits_of(handle: &TenantHandle) -> WriteLimits {
+    WriteLimits {
+        max_records_per_object: handle.quota.max_records_per_object,
+        max_storage_bytes: handle.quota.max_storage_bytes,
+    }
+}
+
+fn in_transaction<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Connection) -> DataResult<T>,
+) -> DataResult<T> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
+    /// The tenant as the data API serves it, from the router cache (loaded once on concurrent
+    /// misses); refused when the tenant is not active.
+    pub async fn resolve_tenant(&self, tenant_id: &str) -> CoreResult<Arc<TenantHandle>> {
+        let runtime = self.data_runtime();
+        if let Some(handle) = runtime.handles.get(tenant_id).await {
+            return Ok(handle);
+        }
+        let this = self.clone();
+        let id = tenant_id.to_owned();
+        runtime
+            .handles
+            .try_get_with(
+                tenant_id.to_owned(),
+                async move { this.load_handle(&id).await },
+            )
+            .await
+            .map_err(|e| CoreError::from((*e).clone()))
+    }
+
+    async fn load_handle(&self, tenant_id: &str) -> Result<Arc<TenantHandle>, Refusal> {
+        self.data_runtime().count_load();
+        let tenant = match self.store().tenant(tenant_id).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return Err(Refusal::NotFound(tenant_id.to_owned())),
+            Err(e) => return Err(Refusal::Internal(e.to_string())),
+        };
+        match tenant.status {
+            TenantProvisioningStatus::Active => {}
+            TenantProvisioningStatus::Provisioning => return Err(Refusal::Provisioning(tenant.id)),
+            TenantProvisioningStatus::Suspended => return Err(Refusal::Suspended(tenant.id)),
+            TenantProvisioningStatus::Failed => return Err(Refusal::Failed(tenant.id)),
+            TenantProvisioningStatus::Destroying => return Err(Refusal::Destroying(tenant.id)),
+        }
+        let model = self
+            .dbs()
+            .with_sqlite(&tenant.id, |conn| Ok(TenantModel::load(conn)))
+            .await
+            .map_err(|e| Refusal::Internal(e.to_string()))?
+            .map_err(|e| Refusal::Internal(e.to_string()))?;
+        Ok(Arc::new(TenantHandle {
+            quota: self.config().plans.quota(tenant.plan).clone(),
+            tenant_id: tenant.id,
+            status: tenant.status,
+            plan: tenant.plan,
+            model: Arc::new(model),
+        }))
+    }
+
+    /// Drops everything cached about a tenant (resolved handle, keys, connection). Called after
+    /// suspend, resume, destroy, plan and key changes, and deployments.
+    pub async fn invalidate_tenant(&self, tenant_id: &str) {
+        let runtime = self.data_runtime();
+        runtime.handles.invalidate(tenant_id).await;
+        runtime.keys.invalidate_all();
+        self.dbs().invalidate(tenant_id).await;
+    }
+
+    /// How many times a tenant handle was loaded (cache misses), for tests and metrics.
+    pub fn tenant_loads(&self) -> u64 {
+        self.data_runtime().loads()
+    }
+
+    /// Authenticates a tenant key through a short-lived cache (revocations invalidate it).
+    pub async fn authenticate_key_cached(&self, presented: &str) -> CoreResult<KeyAuth> {
+        let digest = crate::ids::hash_secret(presented);
+        let runtime = self.data_runtime();
+        if let Some(auth) = runtime.keys.get(&digest) {
+            let live = auth.key.expires_at_ms.is_none_or(|at| at > now_ms());
+            if live {
+                return Ok(auth);
+            }
+            runtime.keys.invalidate(&digest);
+        }
+        let auth = self.authenticate_key(presented).await?;
+        runtime.keys.insert(digest, auth.clone());
+        Ok(auth)
+    }
+
+    /// Counts a data API request of the tenant and applies its `apiRateLimit` (per minute).
+    pub fn check_rate(&self, handle: &TenantHandle) -> RateDecision {
+        self.data_runtime()
+            .check_rate(&handle.tenant_id, handle.quota.api_rate_limit)
+    }
+
+    /// Data API requests of the tenant in the current minute.
+    pub fn api_requests_this_minute(&self, tenant_id: &str) -> u64 {
+        self.data_runtime().requests_this_minute(tenant_id)
+    }
+
+    fn object_of(handle: &TenantHandle, name: &str) -> CoreResult<Arc<ObjectDefinition>> {
+        handle
+            .model
+            .object(name)
+            .cloned()
+            .ok_or_else(|| CoreError::Data(DataError::UnknownObject(write::truncate(name))))
+    }
+
+    async fn on_db<T, F>(&self, handle: &TenantHandle, f: F) -> CoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> DataResult<T> + Send + 'static,
+    {
+        self.dbs()
+            .with_sqlite(&handle.tenant_id, move |conn| Ok(f(conn)))
+            .await?
+            .map_err(CoreError::Data)
+    }
+
+    /// `GET /data/{object}` and `POST /data/{object}/query`: a page of records (`FindDataResponse`).
+    pub async fn find_records(
+        &self,
+        handle: &TenantHandle,
+        object: &str,
+        query: Query,
+    ) -> CoreResult<Value> {
+        let definition = Self::object_of(handle, object)?;
+        let compiled = query::compile(&definition, &query)
+            .map_err(|issues| CoreError::Data(DataError::Invalid(issues)))?;
+        let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+        self.on_db(handle, move |conn| {
+            let mut stmt = conn.prepare_cached(&compiled.sql)?;
+            let mut records: Vec<Value> = stmt
+                .query_map(params_from_iter(compiled.params.iter()), |row| {
+                    decode_row(&definition, &compiled.fields, row).map(Value::Object)
+                })?
+                .collect::<Result<_, _>>()?;
+            let has_more = records.len() > limit;
+            records.truncate(limit);
+            let mut out = json!({"object": definition.name, "records": records});
+            if let Some(count_sql) = &compiled.count_sql {
+                let total: i64 = conn
+                    .prepare_cached(count_sql)?
+                    .query_row(params_from_iter(compiled.count_params.iter()), |r| r.get(0))?;
+                out["total"] = json!(total);
+            }
+            out["hasMore"] = json!(has_more);
+            Ok(out)
+        })
+        .await
+    }
+
+    /// `GET /data/{object}/{id}` (`GetDataResponse`); `select` limits the fields.
+    pub async fn get_record(
+        &self,
+        handle: &TenantHandle,
+        object: &str,
+        id: &str,
+        select: Option<Vec<String>>,
+    ) -> CoreResult<Value> {
+        let definition = Self::object_of(handle, object)?;
+        let fields = match select {
+            None => None,
+            Some(keys) => {
+                let q = Query {
+                    fields: Some(
+                        keys.into_iter()
+                            .enumerate()
+                            .map(|(i, k)| {
+                                (k, objectos_spec::JsonPath::root().key("select").index(i))
+                            })
+                            .collect(),
+                    ),
+                    ..Query::default()
+                };
+                let compiled = query::compile(&definition, &q)
+                    .map_err(|issues| CoreError::Data(DataError::Invalid(issues)))?;
+                Some(compiled.fields)
+            }
+        };
+        let id = id.to_owned();
+        self.on_db(handle, move |conn| {
+            let record = write::get(conn, &definition, &id, fields.as_deref())?;
+            Ok(json!({"object": definition.name, "id": id, "record": record}))
+        })
+        .await
+    }
+
+    /// `POST /data/{object}` (`CreateDataResponse`).
+    pub async fn create_record(
+        &self,
+        handle: &TenantHandle,
+        object: &str,
+        body: Value,
+    ) -> CoreResult<Value> {
+        let definition = Self::object_of(handle, object)?;
+        let model = Arc::clone(&handle.model);
+        let limits = limits_of(handle);
+        let now = rfc3339(now_ms());
+        self.on_db(handle, move |conn| {
+            let record = in_transaction(conn, |tx| {
+                write::create(tx, &model, &definition, &body, &limits, &now)
+            })?;
+            let id = record.get("id").cloned().unwrap_or(Value::Null);
+            Ok(json!({"object": definition.name, "id": id, "record": record}))
+        })
+        .await
+    }
+
+    /// `PATCH /data/{object}/{id}` (`UpdateDataResponse`).
+    pub async fn update_record(
+        &self,
+        handle: &TenantHandle,
+        object: &str,
+        id: &str,
+        body: Value,
+    ) -> CoreResult<Value> {
+        let definition = Self::object_of(handle, object)?;
+        let model = Arc::clone(&handle.model);
+        let limits = limits_of(handle);
+        let now = rfc3339(now_ms());
+        let id = id.to_owned();
+        self.on_db(handle, move |conn| {
+            let record = in_transaction(conn, |tx| {
+                write::update(tx, &model, &definition, &id, &body, &limits, &now)
+            })?;
+            Ok(json!({"object": definition.name, "id": id, "record": record}))
+        })
+        .await
+    }
+
+    /// `DELETE /data/{object}/{id}` (`DeleteDataResponse`).
+    pub async fn delete_record(
+        &self,
+        handle: &TenantHandle,
+        object: &str,
+        id: &str,
+    ) -> CoreResult<Value> {
+        let definition = Self::object_of(handle, object)?;
+        let model = Arc::clone(&handle.model);
+        let id = id.to_owned();
+        self.on_db(handle, move |conn| {
+            in_transaction(conn, |tx| write::delete(tx, &model, &definition, &id))?;
+            Ok(json!({"object": definition.name, "id": id, "success": true}))
+        })
+        .await
+    }
+
+    /// `batch`, `updateMany`, `deleteMany` (`BatchUpdateResponse`).
+    pub async fn run_batch(
+        &self,
+        handle: &TenantHandle,
+        object: &str,
+        request: BatchRequest,
+    ) -> CoreResult<Value> {
+        let definition = Self::object_of(handle, object)?;
+        let model = Arc::clone(&handle.model);
+        let limits = limits_of(handle);
+        let now = rfc3339(now_ms());
+        self.on_db(handle, move |conn| {
+            batch::run(conn, &model, &definition, &request, &limits, &now)
+        })
+        .await
+    }
+
+    /// `createMany`: all or nothing (`CreateManyDataResponse`).
+    pub async fn create_many(
+        &self,
+        handle: &TenantHandle,
+        object: &str,
+        operations: Vec<Operation>,
+    ) -> CoreResult<Value> {
+        let definition = Self::object_of(handle, object)?;
+        let model = Arc::clone(&handle.model);
+        let limits = limits_of(handle);
+        let now = rfc3339(now_ms());
+        self.on_db(handle, move |conn| {
+            let records = in_transaction(conn, |tx| {
+                let mut out: Vec<Value> = Vec::with_capacity(operations.len());
+                for op in &operations {
+                    let data = op.data.clone().unwrap_or(Value::Object(Map::new()));
+                    let record = write::create(tx, &model, &definition, &data, &limits, &now)
+                        .map_err(|e| e.prefixed(&op.data_at))?;
+                    out.push(Value::Object(record));
+                }
+                Ok(out)
+            })?;
+            Ok(json!({"object": definition.name, "count": records.len(), "records": records}))
+        })
+        .await
+    }
+}
+
+/// Metadata types the API serves (`/api/v1/meta/{type}`).
+pub const META_TYPES: &[&str] = &["object", "view", "flow", "permission"];
+
+/// One registered metadata item.
+#[derive(Debug, Clone)]
+pub struct MetaItem {
+    /// Its name.
+    pub name: String,
+    /// Its definition.
+    pub item: Value,
+    /// Strong ETag value of its canonical form.
+    pub etag: String,
+}
+
+impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
+    /// The registered items of a metadata type, in name order; `None` for an unknown type.
+    pub async fn metadata_items(
+        &self,
+        handle: &TenantHandle,
+        kind: &str,
+    ) -> CoreResult<Option<Vec<MetaItem>>> {
+        if !META_TYPES.contains(&kind) {
+            return Ok(None);
+        }
+        if kind == "object" {
+            return Ok(Some(
+                handle
+                    .model
+                    .objects
+                    .iter()
+                    .map(|(name, o)| MetaItem {
+                        name: name.clone(),
+                        item: serde_json::from_str(&o.canonical).unwrap_or(Value::Null),
+                        etag: o.etag.clone(),
+                    })
+                    .collect(),
+            ));
+        }
+        let kind = kind.to_owned();
+        let rows = self
+            .on_db(handle, move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT name, definition FROM _objectos_metadata WHERE type = ?1 ORDER BY name",
+                )?;
+                let rows = stmt
+                    .query_map([&kind], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|(name, text)| MetaItem {
+                    etag: super::model::etag_of(&text),
+                    item: serde_json::from_str(&text).unwrap_or(Value::Null),
+                    name,
+                })
+                .collect(),
+        ))
+    }
+}

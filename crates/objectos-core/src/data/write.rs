@@ -1,0 +1,504 @@
+//! Reads and writes of single records, inside a transaction the caller owns.
+//!
+//! Every write is checked against the field definitions ([`check_record`]): types, required,
+//! lengths, ranges, options, formats. Then: lookups must point at existing records; passwords are
+//! hashed (Argon2id, PHC string) and never read back; autonumbers take the next number; `id`,
+//! `created_at` and `updated_at` are maintained. A unique constraint is a 409 naming its fields.
+//! Deletes apply each inbound reference's `deleteBehavior`: `restrict` refuses, `cascade` deletes
+//! the referencing records (recursively), `set_null` clears the reference (or removes the id from a
+//! multiple lookup).
+
+use objectos_spec::model::{check_record, CheckedRecord, WriteMode};
+use objectos_spec::types::field::{DeleteBehavior, FieldType};
+use objectos_spec::types::tenant::QuotaEnforcementResult;
+use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
+use serde_json::{json, Map, Value};
+
+use super::codec::{decode_row, quoted_column, quoted_table, readable_fields, select_list, to_sql};
+use super::error::{DataError, DataResult};
+use super::model::TenantModel;
+
+/// Quotas enforced on writes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteLimits {
+    /// `maxRecordsPerObject`.
+    pub max_records_per_object: Option<u64>,
+    /// `maxStorageBytes`.
+    pub max_storage_bytes: Option<u64>,
+}
+
+/// How deep cascading deletes may go before refusing (cycles of cascades end here).
+pub const MAX_CASCADE_DEPTH: usize = 16;
+
+/// The object of a model, or [`DataError::UnknownObject`].
+pub fn object<'m>(model: &'m TenantModel, name: &str) -> DataResult<&'m ObjectDefinition> {
+    model
+        .object(name)
+        .map(AsRef::as_ref)
+        .ok_or_else(|| DataError::UnknownObject(truncate(name)))
+}
+
+/// At most 64 characters of user input, for messages.
+pub fn truncate(s: &str) -> String {
+    if s.chars().count() <= 64 {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(64).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// A record by id, with every readable field (or `fields`).
+pub fn get(
+    conn: &Connection,
+    object: &ObjectDefinition,
+    id: &str,
+    fields: Option<&[String]>,
+) -> DataResult<Map<String, Value>> {
+    let all;
+    let fields = match fields {
+        Some(f) => f,
+        None => {
+            all = readable_fields(object);
+            &all
+        }
+    };
+    let sql = format!(
+        "SELECT {} FROM {} WHERE \"id\" = ?1",
+        select_list(object, fields)?,
+        quoted_table(object)?
+    );
+    conn.prepare_cached(&sql)?
+        .query_row([id], |row| decode_row(object, fields, row))
+        .optional()?
+        .ok_or_else(|| DataError::NotFound {
+            object: object.name.clone(),
+            id: truncate(id),
+        })
+}
+
+fn quota(name: &str, used: u64, limit: u64, message: String) -> DataError {
+    DataError::Quota(Box::new(QuotaEnforcementResult {
+        allowed: false,
+        exceeded_quota: Some(name.to_owned()),
+        current_usage: Some(used as f64),
+        limit: Some(limit as f64),
+        message: Some(message),
+    }))
+}
+
+/// Refuses a write when the database already uses `maxStorageBytes`.
+pub fn check_storage(conn: &Connection, limits: &WriteLimits) -> DataResult<()> {
+    if let Some(limit) = limits.max_storage_bytes {
+        let used: i64 = conn.query_row(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            [],
+            |r| r.get(0),
+        )?;
+        let used = u64::try_from(used).unwrap_or(0);
+        if used >= limit {
+            return Err(quota(
+                "maxStorageBytes",
+                used,
+                limit,
+                format!("the tenant's database uses {used} bytes; the plan allows {limit}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_record_count(
+    conn: &Connection,
+    object: &ObjectDefinition,
+    limits: &WriteLimits,
+) -> DataResult<()> {
+    if let Some(limit) = limits.max_records_per_object {
+        let sql = format!("SELECT COUNT(*) FROM {}", quoted_table(object)?);
+        let used: i64 = conn.prepare_cached(&sql)?.query_row([], |r| r.get(0))?;
+        let used = u64::try_from(used).unwrap_or(0);
+        if used >= limit {
+            return Err(quota(
+                "maxRecordsPerObject",
+                used,
+                limit,
+                format!(
+                    "'{}' holds {used} records; the plan allows {limit} per object",
+                    object.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn checked(
+    object: &ObjectDefinition,
+    record: &Value,
+    mode: WriteMode,
+) -> DataResult<(Map<String, Value>, CheckedRecord)> {
+    let Value::Object(map) = record else {
+        return Err(DataError::invalid(Issue::new(
+            JsonPath::root(),
+            IssueCode::InvalidType,
+            format!("Expected object, received {}", json_type(record)),
+        )));
+    };
+    let result = check_record(object, map, mode).map_err(DataError::Invalid)?;
+    Ok((map.clone(), result))
+}
+
+/// The JSON type name of a value, for messages.
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn check_references(
+    conn: &Connection,
+    model: &TenantModel,
+    checked: &CheckedRecord,
+) -> DataResult<()> {
+    let mut issues = Vec::new();
+    for reference in &checked.references {
+        let Some(target) = model.object(&reference.object) else {
+            issues.push(Issue::new(
+                JsonPath::root().key(&reference.field),
+                IssueCode::Custom,
+                format!(
+                    "The referenced object '{}' is not deployed",
+                    reference.object
+                ),
+            ));
+            continue;
+        };
+        let sql = format!("SELECT 1 FROM {} WHERE \"id\" = ?1", quoted_table(target)?);
+        let mut stmt = conn.prepare_cached(&sql)?;
+        for id in &reference.ids {
+            if !stmt.exists([id])? {
+                issues.push(Issue::new(
+                    JsonPath::root().key(&reference.field),
+                    IssueCode::Custom,
+                    format!(
+                        "No record '{}' of '{}' exists to reference",
+                        truncate(id),
+                        reference.object
+                    ),
+                ));
+            }
+        }
+    }
+    if issues.is_empty() {
+        Ok(())
+    } else {
+        Err(DataError::Invalid(issues))
+    }
+}
+
+/// Hashes a clear-text password (Argon2id with a random salt) into a PHC string.
+pub fn hash_password(clear: &str) -> DataResult<String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| DataError::Hash(e.to_string()))?;
+    argon2::Argon2::default()
+        .hash_password(clear.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| DataError::Hash(e.to_string()))
+}
+
+/// True when `clear` matches a PHC string made by [`hash_password`].
+pub fn verify_password(clear: &str, phc: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(phc).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(clear.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+fn storage_values(
+    object: &ObjectDefinition,
+    checked: &CheckedRecord,
+    skip_defaulted: bool,
+) -> DataResult<Vec<(String, SqlValue)>> {
+    let mut out = Vec::new();
+    for (key, value) in &checked.values {
+        if skip_defaulted && checked.defaulted.contains(key) {
+            continue;
+        }
+        let sql = if checked.passwords.contains(key) {
+            match value.as_str() {
+                Some(clear) => SqlValue::Text(hash_password(clear)?),
+                None => SqlValue::Null,
+            }
+        } else {
+            to_sql(object, key, value)
+        };
+        out.push((quoted_column(object, key)?, sql));
+    }
+    Ok(out)
+}
+
+/// Maps SQLite constraint failures to 409 (unique) or 422 (others); everything else stays a
+/// storage error.
+pub fn constraint_error(object: &ObjectDefinition, error: rusqlite::Error) -> DataError {
+    if let rusqlite::Error::SqliteFailure(code, Some(message)) = &error {
+        if code.code == rusqlite::ErrorCode::ConstraintViolation {
+            if let Some(columns) = message.strip_prefix("UNIQUE constraint failed: ") {
+                let fields: Vec<String> = columns
+                    .split(", ")
+                    .filter_map(|qualified| qualified.rsplit('.').next())
+                    .map(|column| field_of_column(object, column))
+                    .collect();
+                let message = if fields == ["id"] {
+                    format!("a record of '{}' with this id already exists", object.name)
+                } else {
+                    format!(
+                        "another record of '{}' already has this value of {}",
+                        object.name,
+                        fields
+                            .iter()
+                            .map(|f| format!("'{f}'"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                return DataError::Duplicate { message, fields };
+            }
+            return DataError::invalid(Issue::new(
+                JsonPath::root(),
+                IssueCode::Custom,
+                format!("the record breaks a constraint of '{}'", object.name),
+            ));
+        }
+    }
+    DataError::Sql(error)
+}
+
+fn field_of_column(object: &ObjectDefinition, column: &str) -> String {
+    object
+        .fields
+        .iter()
+        .find(|(k, f)| ObjectDefinition::column_of(k, f) == column)
+        .map_or_else(|| column.to_owned(), |(k, _)| k.clone())
+}
+
+/// Creates a record; returns it as stored (with id, timestamps, defaults and autonumbers).
+pub fn create(
+    conn: &Connection,
+    model: &TenantModel,
+    object: &ObjectDefinition,
+    record: &Value,
+    limits: &WriteLimits,
+    now: &str,
+) -> DataResult<Map<String, Value>> {
+    let (_, checked) = checked(object, record, WriteMode::Create)?;
+    check_references(conn, model, &checked)?;
+    check_record_count(conn, object, limits)?;
+    check_storage(conn, limits)?;
+    let table = quoted_table(object)?;
+    let id = checked.id.clone().unwrap_or_else(new_record_id);
+    let mut columns = vec![
+        "\"id\"".to_owned(),
+        "\"created_at\"".to_owned(),
+        "\"updated_at\"".to_owned(),
+    ];
+    let mut values = vec![
+        SqlValue::Text(id.clone()),
+        SqlValue::Text(now.to_owned()),
+        SqlValue::Text(now.to_owned()),
+    ];
+    for (column, value) in storage_values(object, &checked, false)? {
+        columns.push(column);
+        values.push(value);
+    }
+    for (key, field) in &object.fields {
+        if field.r#type == FieldType::Autonumber {
+            let column = quoted_column(object, key)?;
+            let next: i64 = conn
+                .prepare_cached(&format!(
+                    "SELECT COALESCE(MAX({column}), 0) + 1 FROM {table}"
+                ))?
+                .query_row([], |r| r.get(0))?;
+            columns.push(column);
+            values.push(SqlValue::Integer(next));
+        }
+    }
+    let marks: Vec<String> = (1..=values.len()).map(|n| format!("?{n}")).collect();
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        columns.join(", "),
+        marks.join(", ")
+    );
+    conn.prepare_cached(&sql)?
+        .execute(params_from_iter(values))
+        .map_err(|e| constraint_error(object, e))?;
+    get(conn, object, &id, None)
+}
+
+/// A new record id: 16 random hex digits.
+pub fn new_record_id() -> String {
+    let bytes: [u8; 8] = rand::random();
+    hex::encode(bytes)
+}
+
+/// Applies a partial update; returns the record as stored.
+pub fn update(
+    conn: &Connection,
+    model: &TenantModel,
+    object: &ObjectDefinition,
+    id: &str,
+    patch: &Value,
+    limits: &WriteLimits,
+    now: &str,
+) -> DataResult<Map<String, Value>> {
+    let (_, checked) = checked(object, patch, WriteMode::Update)?;
+    let table = quoted_table(object)?;
+    if !conn
+        .prepare_cached(&format!("SELECT 1 FROM {table} WHERE \"id\" = ?1"))?
+        .exists([id])?
+    {
+        return Err(DataError::NotFound {
+            object: object.name.clone(),
+            id: truncate(id),
+        });
+    }
+    check_references(conn, model, &checked)?;
+    check_storage(conn, limits)?;
+    let mut sets = Vec::new();
+    let mut values = Vec::new();
+    for (column, value) in storage_values(object, &checked, true)? {
+        values.push(value);
+        sets.push(format!("{column} = ?{}", values.len()));
+    }
+    values.push(SqlValue::Text(now.to_owned()));
+    sets.push(format!("\"updated_at\" = ?{}", values.len()));
+    values.push(SqlValue::Text(id.to_owned()));
+    let sql = format!(
+        "UPDATE {table} SET {} WHERE \"id\" = ?{}",
+        sets.join(", "),
+        values.len()
+    );
+    conn.prepare_cached(&sql)?
+        .execute(params_from_iter(values))
+        .map_err(|e| constraint_error(object, e))?;
+    get(conn, object, id, None)
+}
+
+/// Deletes a record, applying the delete behaviour of every reference to it.
+pub fn delete(
+    conn: &Connection,
+    model: &TenantModel,
+    object: &ObjectDefinition,
+    id: &str,
+) -> DataResult<()> {
+    delete_at(conn, model, object, id, 0)
+}
+
+fn delete_at(
+    conn: &Connection,
+    model: &TenantModel,
+    object: &ObjectDefinition,
+    id: &str,
+    depth: usize,
+) -> DataResult<()> {
+    if depth > MAX_CASCADE_DEPTH {
+        return Err(DataError::Restricted {
+            message: format!("cascading delete deeper than {MAX_CASCADE_DEPTH} levels refused"),
+            details: json!({"object": object.name, "maxDepth": MAX_CASCADE_DEPTH}),
+        });
+    }
+    let table = quoted_table(object)?;
+    if !conn
+        .prepare_cached(&format!("SELECT 1 FROM {table} WHERE \"id\" = ?1"))?
+        .exists([id])?
+    {
+        return Err(DataError::NotFound {
+            object: object.name.clone(),
+            id: truncate(id),
+        });
+    }
+    for inbound in model
+        .inbound
+        .get(&object.name)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        let Some(source) = model.object(&inbound.object) else {
+            continue;
+        };
+        let source_table = quoted_table(source)?;
+        let column = quoted_column(source, &inbound.field)?;
+        let matching = if inbound.multiple {
+            format!("EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = ?1)")
+        } else {
+            format!("{column} = ?1")
+        };
+        let mut referencing: Vec<String> = conn
+            .prepare_cached(&format!(
+                "SELECT \"id\" FROM {source_table} WHERE {matching}"
+            ))?
+            .query_map([id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        // A self-reference to the record being deleted does not hold it back.
+        if inbound.object == object.name {
+            referencing.retain(|r| r != id);
+        }
+        if referencing.is_empty() {
+            continue;
+        }
+        let behavior = match inbound.delete_behavior {
+            DeleteBehavior::SetNull if inbound.required && !inbound.multiple => {
+                DeleteBehavior::Restrict
+            }
+            other => other,
+        };
+        match behavior {
+            DeleteBehavior::Restrict => {
+                return Err(DataError::Restricted {
+                    message: format!(
+                        "'{}' records reference this record through '{}' ({} record(s)); delete them first",
+                        inbound.object,
+                        inbound.field,
+                        referencing.len()
+                    ),
+                    details: json!({
+                        "object": inbound.object,
+                        "field": inbound.field,
+                        "deleteBehavior": inbound.delete_behavior.as_str(),
+                        "records": referencing.len(),
+                    }),
+                })
+            }
+            DeleteBehavior::Cascade if !inbound.multiple => {
+                for child in referencing {
+                    delete_at(conn, model, source, &child, depth + 1)?;
+                }
+            }
+            DeleteBehavior::Cascade | DeleteBehavior::SetNull if inbound.multiple => {
+                conn.prepare_cached(&format!(
+                    "UPDATE {source_table} SET {column} = (SELECT json_group_array(value) FROM json_each({column}) WHERE value != ?1) WHERE {matching}"
+                ))?
+                .execute([id])?;
+            }
+            _ => {
+                conn.prepare_cached(&format!(
+                    "UPDATE {source_table} SET {column} = NULL WHERE {matching}"
+                ))?
+                .execute([id])?;
+            }
+        }
+    }
+    conn.prepare_cached(&format!("DELETE FROM {table} WHERE \"id\" = ?1"))?
+        .execute([id])?;
+    Ok(())
+}
