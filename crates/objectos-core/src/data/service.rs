@@ -140,6 +140,16 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         self.data_runtime().loads()
     }
 
+    /// Tenants currently held by the router cache.
+    pub fn cached_tenants(&self) -> u64 {
+        self.data_runtime().handles.entry_count()
+    }
+
+    /// Applies the router cache's pending evictions and expirations now (they run lazily).
+    pub async fn run_router_maintenance(&self) {
+        self.data_runtime().handles.run_pending_tasks().await;
+    }
+
     /// Authenticates a tenant key through a short-lived cache (revocations invalidate it).
     pub async fn authenticate_key_cached(&self, presented: &str) -> CoreResult<KeyAuth> {
         let digest = crate::ids::hash_secret(presented);
