@@ -927,6 +927,37 @@ fn journal_mode(file: &Path) -> String {
         .unwrap_or_else(|e| format!("unknown ({e})"))
 }
 
+/// The column lists of the indexes on the benchmarked table, such as `(status, score)`.
+fn table_indexes(file: &Path) -> String {
+    let read = || -> rusqlite::Result<Vec<String>> {
+        let conn = rusqlite::Connection::open_with_flags(
+            file,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        let mut names = conn.prepare(&format!("PRAGMA index_list({OBJECT})"))?;
+        let names: Vec<String> = names
+            .query_map([], |r| r.get::<_, String>(1))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::new();
+        for name in names {
+            let mut cols = conn.prepare("SELECT name FROM pragma_index_info(?1)")?;
+            let cols: Vec<String> = cols
+                .query_map([&name], |r| r.get::<_, Option<String>>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+                .into_iter()
+                .map(Option::unwrap_or_default)
+                .collect();
+            out.push(format!("({})", cols.join(", ")));
+        }
+        Ok(out)
+    };
+    match read() {
+        Ok(list) if list.is_empty() => "none".to_owned(),
+        Ok(list) => list.join(" "),
+        Err(e) => format!("unknown ({e})"),
+    }
+}
+
 /// Whether the PocketBase binary carries the `synchronous(NORMAL)` DSN pragma.
 fn pb_binary_has_sync_normal(binary: &Path) -> Option<bool> {
     let bytes = std::fs::read(binary).ok()?;
@@ -945,6 +976,7 @@ fn pb_binary_has_sync_normal(binary: &Path) -> Option<bool> {
 struct SystemRun {
     phases: Vec<PhaseResult>,
     journal: String,
+    indexes: String,
 }
 
 const PHASES: [Op; 4] = [
@@ -991,6 +1023,7 @@ async fn measure(
     Ok(SystemRun {
         phases,
         journal: String::new(),
+        indexes: String::new(),
     })
 }
 
@@ -1068,6 +1101,7 @@ pub async fn bench(args: &DataArgs, scratch: &Path) -> anyhow::Result<DataReport
         let file = running.db_file.clone();
         drop(running);
         run.journal = journal_mode(&file);
+        run.indexes = table_indexes(&file);
         ours = Some(run);
     }
     let mut peer = None;
@@ -1081,6 +1115,7 @@ pub async fn bench(args: &DataArgs, scratch: &Path) -> anyhow::Result<DataReport
         let file = running.db_file.clone();
         drop(running);
         run.journal = journal_mode(&file);
+        run.indexes = table_indexes(&file);
         peer = Some(run);
         peer_binary = Some(binary);
     }
@@ -1091,8 +1126,8 @@ pub async fn bench(args: &DataArgs, scratch: &Path) -> anyhow::Result<DataReport
     );
     if let Some(run) = &ours {
         println!(
-            "durability: objectos tenant database journal_mode={} (read from the file after the run), synchronous=NORMAL (objectos-tenantdb configure)",
-            run.journal
+            "durability: objectos tenant database journal_mode={} (read from the file after the run), synchronous=NORMAL (objectos-tenantdb configure); indexes on {OBJECT}: {}",
+            run.journal, run.indexes
         );
     }
     if let (Some(run), Some(binary)) = (&peer, &peer_binary) {
@@ -1102,8 +1137,8 @@ pub async fn bench(args: &DataArgs, scratch: &Path) -> anyhow::Result<DataReport
             None => "its binary could not be read",
         };
         println!(
-            "durability: PocketBase data.db journal_mode={} (read from the file after the run), synchronous=NORMAL per core/db_connect.go ({dsn})",
-            run.journal
+            "durability: PocketBase data.db journal_mode={} (read from the file after the run), synchronous=NORMAL per core/db_connect.go ({dsn}); indexes on {OBJECT}: {}",
+            run.journal, run.indexes
         );
     }
     println!();
