@@ -25,6 +25,9 @@ enum BenchWhat {
     /// The deploy service in process: the crm bundle on fresh tenants, an additive change on
     /// many tenants, a table rebuild.
     Deploy(super::bench_deploy::DeployArgs),
+    /// The data API (create, get by id, filtered sorted list) under a closed-loop load of N
+    /// connections, against PocketBase 0.40.6 under the same load.
+    Data(super::bench_data::DataArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -55,6 +58,7 @@ pub fn run(args: &BenchArgs) -> ExitCode {
     let args = match &args.what {
         BenchWhat::Provision(args) => args,
         BenchWhat::Deploy(args) => return super::bench_deploy::run(args),
+        BenchWhat::Data(args) => return super::bench_data::run(args),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -76,7 +80,7 @@ pub fn run(args: &BenchArgs) -> ExitCode {
 }
 
 /// Kills a child process when dropped.
-struct ChildGuard(Child);
+pub(crate) struct ChildGuard(pub(crate) Child);
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
@@ -85,13 +89,17 @@ impl Drop for ChildGuard {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
 }
 
-async fn wait_http_ok(client: &reqwest::Client, url: &str, limit: Duration) -> anyhow::Result<()> {
+pub(crate) async fn wait_http_ok(
+    client: &reqwest::Client,
+    url: &str,
+    limit: Duration,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + limit;
     loop {
         if let Ok(r) = client.get(url).send().await {
@@ -107,7 +115,7 @@ async fn wait_http_ok(client: &reqwest::Client, url: &str, limit: Duration) -> a
 }
 
 /// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -260,7 +268,7 @@ fn print_row(label: &str, values: &mut [f64]) -> (f64, f64, f64) {
     (p50, p95, p99)
 }
 
-fn find_pocketbase(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+pub(crate) fn find_pocketbase(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(path) = explicit {
         return Ok(path.to_owned());
     }
@@ -296,6 +304,73 @@ fn find_pocketbase(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
+/// The superuser [`spawn_pocketbase`] creates (email, password).
+pub(crate) const PB_SUPERUSER: (&str, &str) = ("bench@example.com", "password123456");
+
+/// Creates the superuser [`PB_SUPERUSER`] in `dir` (`pocketbase superuser upsert`), then starts
+/// `pocketbase serve` on `127.0.0.1:port` over `dir` (not waited for).
+pub(crate) fn spawn_pocketbase(binary: &Path, dir: &Path, port: u16) -> anyhow::Result<ChildGuard> {
+    let upsert = Command::new(binary)
+        .args([
+            "superuser",
+            "upsert",
+            PB_SUPERUSER.0,
+            PB_SUPERUSER.1,
+            "--dir",
+        ])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .with_context(|| format!("running {}", binary.display()))?;
+    if !upsert.success() {
+        bail!("pocketbase superuser upsert failed");
+    }
+    let child = Command::new(binary)
+        .args(["serve", "--http", &format!("127.0.0.1:{port}"), "--dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    Ok(ChildGuard(child))
+}
+
+/// Starts `objectos serve` (this executable) on a free port over `data_dir`, its standard error
+/// into `log` when given (else inherited); returns the guard, the base URL and the pid once
+/// `/readyz` answers.
+pub(crate) async fn spawn_serve(
+    client: &reqwest::Client,
+    data_dir: &Path,
+    log: Option<&Path>,
+) -> anyhow::Result<(ChildGuard, String, u32)> {
+    let stderr = match log {
+        Some(path) => Stdio::from(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        ),
+        None => Stdio::inherit(),
+    };
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let exe = std::env::current_exe()?;
+    let child = Command::new(&exe)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .env("OBJECTOS_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .context("starting objectos serve")?;
+    let pid = child.id();
+    let server = ChildGuard(child);
+    wait_http_ok(client, &format!("{base}/readyz"), Duration::from_secs(30)).await?;
+    Ok((server, base, pid))
+}
+
 /// Times a fresh PocketBase instance from nothing to answering `/api/health`.
 async fn pocketbase_ready_ms(
     client: &reqwest::Client,
@@ -306,29 +381,7 @@ async fn pocketbase_ready_ms(
     std::fs::create_dir_all(&dir)?;
     let port = free_port()?;
     let started = Instant::now();
-    let upsert = Command::new(binary)
-        .args([
-            "superuser",
-            "upsert",
-            "bench@example.com",
-            "password123456",
-            "--dir",
-        ])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .with_context(|| format!("running {}", binary.display()))?;
-    if !upsert.success() {
-        bail!("pocketbase superuser upsert failed");
-    }
-    let child = Command::new(binary)
-        .args(["serve", "--http", &format!("127.0.0.1:{port}"), "--dir"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let _guard = ChildGuard(child);
+    let _guard = spawn_pocketbase(binary, &dir, port)?;
     wait_http_ok(
         client,
         &format!("http://127.0.0.1:{port}/api/health"),
@@ -347,28 +400,10 @@ async fn provision(args: &ProvisionArgs) -> anyhow::Result<()> {
         std::fs::remove_dir_all(&data_dir)?;
     }
     std::fs::create_dir_all(&data_dir)?;
-    let port = free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
-    let exe = std::env::current_exe()?;
-    let child = Command::new(&exe)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(&data_dir)
-        .env("OBJECTOS_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("starting objectos serve")?;
-    let pid = child.id();
-    let server = ChildGuard(child);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
-    wait_http_ok(&client, &format!("{base}/readyz"), Duration::from_secs(30)).await?;
+    let (server, base, pid) = spawn_serve(&client, &data_dir, None).await?;
     let token = std::fs::read_to_string(data_dir.join("admin-token"))?
         .trim()
         .to_owned();
