@@ -1,0 +1,80 @@
+//! Interop with the real npm client: `tests/interop/client.test.mjs` drives the official
+//! `@objectstack/client@4.0.1` (discovery, metadata with ETags, CRUD, filters, sort, select,
+//! paging, QueryAST, createMany, batch, atomic batch failure, updateMany, deleteMany) against a
+//! real `objectos serve` with a `pro` tenant that has examples/crm.bundle.json deployed.
+//! Needs Node 20+ and `npm ci --prefix tests/interop` (scripts/test runs it); without them the
+//! test fails, it never skips.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test panics by design
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+mod common;
+
+use common::*;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+#[test]
+fn objectstack_client_4_0_1_against_objectos() {
+    let root = repo_root();
+    let interop = root.join("tests/interop");
+    assert!(
+        interop
+            .join("node_modules/@objectstack/client/package.json")
+            .is_file(),
+        "{} is missing the npm client: run `npm ci --prefix tests/interop` first \
+         (scripts/test does it)",
+        interop.join("node_modules").display()
+    );
+
+    let server = Server::start(&[]);
+    let out = server.cli(&[
+        "tenant", "create", "--org", "interop", "--plan", "pro", "--json",
+    ]);
+    let created: Value = serde_json::from_str(&assert_ok(&out)).unwrap();
+    assert_eq!(created["result"]["status"], "active", "{created}");
+    assert_eq!(created["result"]["plan"], "pro", "{created}");
+    let key = created["credentials"]["apiKey"]
+        .as_str()
+        .expect("the tenant's one-time API key")
+        .to_owned();
+
+    let bundle = root.join("examples/crm.bundle.json");
+    let out = server.cli(&[
+        "deploy",
+        bundle.to_str().unwrap(),
+        "--tenant",
+        "interop",
+        "--json",
+    ]);
+    let deployed: Value = serde_json::from_str(&assert_ok(&out)).unwrap();
+    assert_eq!(deployed["status"], "ready", "{deployed}");
+
+    let out = Command::new("node")
+        .args(["--test", "tests/interop/client.test.mjs"])
+        .current_dir(&root)
+        .env("OBJECTOS_URL", &server.url)
+        .env("OBJECTOS_KEY", &key)
+        .env_remove("NODE_OPTIONS")
+        .output()
+        .expect("run `node` (Node 20+ must be on PATH)");
+    assert!(
+        out.status.success(),
+        "node --test tests/interop/client.test.mjs failed ({})\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        stdout(&out),
+        stderr(&out)
+    );
+    // The run really executed the client's tests.
+    let report = stdout(&out);
+    assert!(report.contains("# fail 0"), "{report}");
+    assert!(!report.contains("# pass 0\n"), "{report}");
+}
