@@ -25,57 +25,262 @@ fn doc() -> Value {
     serde_json::from_str(DOC).expect("src/openapi.json is not valid JSON")
 }
 
-/// `(METHOD, path)` of every `.route("PATH", get(..).post(..))` in the router's source.
+/// `(METHOD, path)` of every route the router in `source` registers, read from the source text.
+///
+/// The router is `fn router` (or, for a snippet without it, the whole text). Inside a function
+/// body the parser follows:
+/// - `.route("PATH", get(..).post(..))`: registered at the current prefix;
+/// - a call of another function of the file that returns a `Router` (`tenant_api(&state)`,
+///   `tenant_routes(state)`): its routes at the current prefix, wherever the call stands (in a
+///   `.merge(..)`, or as the value of an `if`/`else` branch: both branches are registered, since
+///   the configuration picks one at run time and the document lists every variant);
+/// - `let name = Router::new()...;` then `name`: the local router's routes where `name` is used;
+/// - `.nest("PREFIX", expr)`: the routes of `expr` under `PREFIX`.
+///
+/// Anything else that adds routes (`.nest_service(`, `.route_service(`, a `.merge(` or `.nest(`
+/// of something it cannot follow, a non-literal prefix) fails, so no route goes unchecked.
 fn registered_routes(source: &str) -> BTreeSet<(String, String)> {
     let code: String = source
         .lines()
         .filter(|line| !line.trim_start().starts_with("//"))
         .collect::<Vec<_>>()
         .join("\n");
-    for unsupported in [".nest(", ".merge(", ".route_service(", ".nest_service("] {
+    for unsupported in [".route_service(", ".nest_service("] {
         assert!(
             !code.contains(unsupported),
             "lib.rs uses {unsupported}: teach this parser to read it so its routes are checked"
         );
     }
+    let fns = router_fns(&code);
     let mut routes = BTreeSet::new();
-    let mut rest = code.as_str();
-    while let Some(start) = rest.find(".route(") {
-        let after = &rest[start + ".route(".len()..];
-        let mut depth = 1usize;
-        let mut end = None;
-        for (i, c) in after.char_indices() {
-            match c {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = Some(i);
-                        break;
-                    }
+    let entry = fns.get("router").map_or(code.as_str(), String::as_str);
+    let mut parser = RouteParser {
+        fns: &fns,
+        routes: &mut routes,
+    };
+    parser.read(entry, "", &BTreeMap::new(), 0);
+    routes
+}
+
+/// Index of the delimiter closing the one at `open` (`(`/`)` or `{`/`}`), skipping string
+/// literals.
+fn closing(text: &str, open: usize) -> usize {
+    let bytes = text.as_bytes();
+    let (o, c) = match bytes[open] {
+        b'(' => (b'(', b')'),
+        b'{' => (b'{', b'}'),
+        other => panic!("not an opening delimiter: {}", other as char),
+    };
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
-                _ => {}
+            }
+            b if b == o => depth += 1,
+            b if b == c => {
+                depth -= 1;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    panic!("unbalanced {} in {text}", o as char)
+}
+
+/// The bodies of the file's functions that return a `Router`, by name.
+fn router_fns(code: &str) -> BTreeMap<String, String> {
+    let mut fns = BTreeMap::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("fn ") {
+        let preceded = rest[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_');
+        let after = &rest[at + 3..];
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let Some(open) = after.find('{') else { break };
+        let signature = &after[..open];
+        if !preceded && !name.is_empty() && signature.contains("-> Router") {
+            let close = closing(after, open);
+            fns.insert(name, after[open + 1..close].to_owned());
+            rest = &after[close..];
+        } else {
+            rest = &after[name.len().max(1)..];
+        }
+    }
+    fns
+}
+
+struct RouteParser<'a> {
+    fns: &'a BTreeMap<String, String>,
+    routes: &'a mut BTreeSet<(String, String)>,
+}
+
+impl RouteParser<'_> {
+    fn add(&mut self, method: &str, path: String) {
+        assert!(
+            self.routes.insert((method.to_uppercase(), path.clone())),
+            "{method} {path} registered twice"
+        );
+    }
+
+    /// The routes registered by `text` (a function body or an expression) under `prefix`.
+    fn read(&mut self, text: &str, prefix: &str, outer: &BTreeMap<String, String>, depth: usize) {
+        assert!(depth < 8, "router functions call each other too deeply");
+        let mut text = text.to_owned();
+        let mut locals = outer.clone();
+        // `let name = Router::new()...;`: kept aside until `name` is used.
+        while let Some(at) = find_local(&text) {
+            let after = &text[at + 4..];
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let value_at = at + 4 + after.find('=').expect("let without =") + 1;
+            let end = statement_end(&text, value_at);
+            locals.insert(name, text[value_at..end].to_owned());
+            text.replace_range(at..=end, "");
+        }
+        // `.nest("PREFIX", expr)`.
+        while let Some(at) = text.find(".nest(") {
+            let open = at + ".nest(".len() - 1;
+            let close = closing(&text, open);
+            let args = text[open + 1..close].trim_start().to_owned();
+            let nested_prefix = args
+                .strip_prefix('"')
+                .and_then(|a| a.split_once('"'))
+                .map(|(p, _)| p.to_owned())
+                .unwrap_or_else(|| panic!(".nest( without a literal prefix: {args}"));
+            let expr = args[nested_prefix.len() + 2..]
+                .trim_start()
+                .strip_prefix(',')
+                .expect(".nest(prefix, router)")
+                .to_owned();
+            let before = self.routes.len();
+            self.read(
+                &expr,
+                &format!("{prefix}{nested_prefix}"),
+                &locals,
+                depth + 1,
+            );
+            assert!(
+                self.routes.len() > before,
+                ".nest(\"{nested_prefix}\", {expr}): no routes found in it"
+            );
+            text.replace_range(at..=close, "");
+        }
+        // `.route("PATH", handlers)`.
+        while let Some(at) = text.find(".route(") {
+            let open = at + ".route(".len() - 1;
+            let close = closing(&text, open);
+            let args = &text[open + 1..close];
+            let start = args.find('"').expect("route without a string path");
+            let end = start + 1 + args[start + 1..].find('"').expect("unterminated path");
+            let path = &args[start + 1..end];
+            let methods = routing_methods(&args[end + 1..]);
+            assert!(
+                !methods.is_empty(),
+                "no get/post/... found for route {path}: {args}"
+            );
+            for method in methods {
+                self.add(&method, format!("{prefix}{path}"));
+            }
+            text.replace_range(at..=close, "");
+        }
+        // Calls of router functions and uses of local routers.
+        let mut merged = 0usize;
+        for (i, ident, called) in identifiers(&text) {
+            let qualified = text[..i].ends_with("::") || text[..i].ends_with('.');
+            if qualified {
+                continue;
+            }
+            if called && self.fns.contains_key(&ident) {
+                let body = self.fns[&ident].clone();
+                self.read(&body, prefix, &BTreeMap::new(), depth + 1);
+                merged += 1;
+            } else if !called && locals.contains_key(&ident) {
+                let value = locals[&ident].clone();
+                self.read(&value, prefix, &locals, depth + 1);
+                merged += 1;
             }
         }
-        let args = &after[..end.expect("unbalanced parentheses after .route(")];
-        let open = args.find('"').expect("route without a string path");
-        let close = open + 1 + args[open + 1..].find('"').expect("unterminated path");
-        let path = &args[open + 1..close];
-        let handlers = &args[close + 1..];
-        let methods = routing_methods(handlers);
+        let merges = text.matches(".merge(").count();
         assert!(
-            !methods.is_empty(),
-            "no get/post/... found for route {path}: {handlers}"
+            merged >= merges,
+            "{merges} .merge( but only {merged} router(s) found to merge in: {text}"
         );
-        for method in methods {
-            assert!(
-                routes.insert((method.to_uppercase(), path.to_owned())),
-                "{method} {path} registered twice"
-            );
-        }
-        rest = &after[end.unwrap_or(0)..];
     }
-    routes
+}
+
+/// Where `let NAME = Router::new()` starts in `text`.
+fn find_local(text: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = text[from..].find("let ") {
+        let at = from + at;
+        let after = &text[at + 4..];
+        if let Some((_, value)) = after.split_once('=') {
+            let name = after.split('=').next().unwrap_or_default().trim();
+            if name.chars().all(|c| c.is_alphanumeric() || c == '_')
+                && value.trim_start().starts_with("Router::new()")
+            {
+                return Some(at);
+            }
+        }
+        from = at + 4;
+    }
+    None
+}
+
+/// Index of the `;` ending the statement whose value starts at `from`.
+fn statement_end(text: &str, from: usize) -> usize {
+    let mut i = from;
+    let bytes = text.as_bytes();
+    while i < bytes.len() {
+        match bytes[i] {
+            b'(' | b'{' => i = closing(text, i),
+            b';' => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    panic!("unterminated let statement in {text}")
+}
+
+/// `(index, identifier, followed by '(')` of every identifier outside string literals.
+fn identifiers(text: &str) -> Vec<(usize, String, bool)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'"' {
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'"' {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else if bytes[i].is_ascii_alphabetic() || bytes[i] == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let called = bytes.get(i) == Some(&b'(');
+            out.push((start, text[start..i].to_owned(), called));
+        } else {
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Method-router calls (`get(`, `.post(`...) in a route's handler expression; a path segment
@@ -226,6 +431,88 @@ fn the_parser_reads_chained_and_multiline_routes() {
 }
 
 #[test]
+fn the_parser_follows_router_functions_merges_and_nests() {
+    let source = r#"
+        pub fn router(state: AppState) -> Router {
+            Router::new()
+                .route("/root", get(x))
+                .merge(tenant_api(&state))
+                .fallback(not_found)
+        }
+        fn tenant_routes(state: &AppState) -> Router<AppState> {
+            Router::new()
+                .route("/api/{object}", get(data::list).post(data::create))
+                .route_layer(middleware::from_fn(gate))
+        }
+        fn tenant_api(state: &AppState) -> Router<AppState> {
+            if state.path {
+                let extra = Router::new().route("/disc", get(d));
+                Router::new().nest("/t/{tenant}", tenant_routes(state).merge(extra))
+            } else {
+                tenant_routes(state)
+            }
+        }
+        async fn not_found(request: Request) -> ApiError {
+            ApiError::new("no route for {} {}")
+        }
+    "#;
+    let expected: BTreeSet<(String, String)> = [
+        ("GET", "/root"),
+        ("GET", "/api/{object}"),
+        ("POST", "/api/{object}"),
+        ("GET", "/t/{tenant}/api/{object}"),
+        ("POST", "/t/{tenant}/api/{object}"),
+        ("GET", "/t/{tenant}/disc"),
+    ]
+    .into_iter()
+    .map(|(m, p)| (m.to_owned(), p.to_owned()))
+    .collect();
+    assert_eq!(registered_routes(source), expected);
+}
+
+#[test]
+#[should_panic(expected = "router(s) found to merge")]
+fn the_parser_refuses_a_merge_it_cannot_follow() {
+    registered_routes(
+        r#"fn router() -> Router { Router::new().route("/a", get(x)).merge(elsewhere::routes()) }"#,
+    );
+}
+
+#[test]
+#[should_panic(expected = "without a literal prefix")]
+fn the_parser_refuses_a_computed_nest_prefix() {
+    registered_routes(
+        r#"fn router() -> Router { Router::new().nest(PREFIX, Router::new().route("/a", get(x))) }"#,
+    );
+}
+
+#[test]
+fn the_tenant_routes_are_registered_at_the_root_and_under_the_tenant_path() {
+    let routes = registered_routes(LIB_RS);
+    for (method, path) in [
+        ("GET", "/api/v1/data/{object}"),
+        ("DELETE", "/api/v1/data/{object}/{id}"),
+        ("GET", "/api/v1/meta/{type}/{name}"),
+    ] {
+        for variant in [path.to_owned(), format!("/t/{{tenant}}{path}")] {
+            assert!(
+                routes.contains(&(method.to_owned(), variant.clone())),
+                "{method} {variant} not found by the parser: {routes:?}"
+            );
+        }
+    }
+    for discovery in ["/.well-known/objectstack", "/api/v1/discovery", "/api/v1"] {
+        for variant in [discovery.to_owned(), format!("/t/{{tenant}}{discovery}")] {
+            assert!(routes.contains(&("GET".to_owned(), variant)));
+        }
+    }
+    // Control-plane routes are not nested.
+    assert!(!routes
+        .iter()
+        .any(|(_, p)| p.starts_with("/t/{tenant}/api/v1/tenants")));
+}
+
+#[test]
 fn every_operation_is_complete() {
     let doc = doc();
     let schemes: BTreeSet<&str> = doc["components"]["securitySchemes"]
@@ -303,11 +590,45 @@ fn every_operation_is_complete() {
                 );
             }
         }
-        assert_eq!(
-            security.is_empty(),
-            !path.starts_with("/api/v1/tenants"),
-            "{name}: tenant routes need a token, operations routes none"
-        );
+        let schemes_of = |requirement: &Value| -> Vec<String> {
+            requirement.as_object().unwrap().keys().cloned().collect()
+        };
+        let unprefixed = path.strip_prefix("/t/{tenant}").unwrap_or(&path);
+        if path.starts_with("/api/v1/tenants") {
+            assert!(!security.is_empty(), "{name}: tenant routes need a token");
+        } else if path.starts_with("/api/v1/domains") {
+            assert_eq!(
+                security.iter().map(schemes_of).collect::<Vec<_>>(),
+                vec![vec!["adminToken".to_owned()]],
+                "{name}: domains are admin only"
+            );
+        } else if unprefixed.starts_with("/api/v1/data/") || unprefixed.starts_with("/api/v1/meta")
+        {
+            assert!(
+                security
+                    .iter()
+                    .any(|r| schemes_of(r) == vec!["tenantKey".to_owned()]),
+                "{name}: the data API takes a tenant API key"
+            );
+            let responses = op["responses"].as_object().unwrap();
+            for status in ["401", "403", "404", "429", "500", "503"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{name}: the tenant gate can answer {status}"
+                );
+            }
+        } else {
+            assert!(
+                security.is_empty(),
+                "{name}: discovery and operations routes are public"
+            );
+        }
+        if path.starts_with("/t/{tenant}") {
+            assert!(
+                doc["paths"][unprefixed][method.to_lowercase()].is_object(),
+                "{name}: documented under /t/{{tenant}} but not at the root"
+            );
+        }
     }
 }
 
@@ -501,6 +822,252 @@ async fn the_server_serves_this_document_and_answers_as_it_says() {
         assert_eq!(status, expected, "{method} {template}: {body:#}");
         documented.check(method, template, status, &body);
     }
+
+    // The data API, after deploying the example CRM bundle.
+    let deployed = http
+        .post(format!("{base}/api/v1/tenants/openapi-doc/deployments"))
+        .bearer_auth(&token)
+        .json(&json!({"bundle": crm_bundle()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deployed.status(), 201, "{}", deployed.text().await.unwrap());
+    for (method, template, request, expected) in [
+        (
+            "GET",
+            "/api/v1/data/{object}",
+            http.get(format!(
+                "{base}/api/v1/data/account?sort=-name&top=2&filter=%5B%22employees%22%2C%22%3E%22%2C0%5D"
+            )),
+            200,
+        ),
+        (
+            "POST",
+            "/api/v1/data/{object}",
+            http.post(format!("{base}/api/v1/data/account"))
+                .json(&json!({"id": "acc_openapi", "name": "OpenAPI Inc", "employees": 3})),
+            201,
+        ),
+        (
+            "GET",
+            "/api/v1/data/{object}/{id}",
+            http.get(format!("{base}/api/v1/data/account/acc_openapi?select=name")),
+            200,
+        ),
+        (
+            "PATCH",
+            "/api/v1/data/{object}/{id}",
+            http.patch(format!("{base}/api/v1/data/account/acc_openapi"))
+                .json(&json!({"employees": 4})),
+            200,
+        ),
+        (
+            "POST",
+            "/api/v1/data/{object}/query",
+            http.post(format!("{base}/api/v1/data/account/query"))
+                .json(&json!({"where": {"employees": {"$gte": 4}}, "fields": ["name"], "count": false})),
+            200,
+        ),
+        (
+            "POST",
+            "/api/v1/data/{object}/createMany",
+            http.post(format!("{base}/api/v1/data/account/createMany"))
+                .json(&json!([{"name": "Many One"}, {"name": "Many Two"}])),
+            201,
+        ),
+        (
+            "POST",
+            "/api/v1/data/{object}/batch",
+            http.post(format!("{base}/api/v1/data/account/batch")).json(&json!({
+                "operation": "update",
+                "records": [{"id": "acc_openapi", "data": {"employees": 5}}],
+                "options": {"returnRecords": true}
+            })),
+            200,
+        ),
+        (
+            "POST",
+            "/api/v1/data/{object}/batch",
+            http.post(format!("{base}/api/v1/data/account/batch")).json(&json!({
+                "operation": "create",
+                "records": [{"data": {"name": "Batch One"}}, {"data": {"employees": 1}}]
+            })),
+            400,
+        ),
+        (
+            "POST",
+            "/api/v1/data/{object}",
+            http.post(format!("{base}/api/v1/data/account"))
+                .json(&json!({"name": "OpenAPI Inc"})),
+            409,
+        ),
+        (
+            "POST",
+            "/api/v1/data/{object}",
+            http.post(format!("{base}/api/v1/data/account"))
+                .json(&json!({"name": 7})),
+            400,
+        ),
+        (
+            "GET",
+            "/api/v1/data/{object}/{id}",
+            http.get(format!("{base}/api/v1/data/account/acc_nope")),
+            404,
+        ),
+        (
+            "GET",
+            "/api/v1/data/{object}",
+            http.get(format!("{base}/api/v1/data/nope")),
+            404,
+        ),
+        (
+            "DELETE",
+            "/api/v1/data/{object}/{id}",
+            http.delete(format!("{base}/api/v1/data/account/acc_openapi")),
+            200,
+        ),
+        (
+            "GET",
+            "/api/v1/meta/{type}/{name}",
+            http.get(format!("{base}/api/v1/meta/object/account")),
+            200,
+        ),
+        (
+            "GET",
+            "/api/v1/meta/{type}",
+            http.get(format!("{base}/api/v1/meta/widget")),
+            404,
+        ),
+    ] {
+        let res = request.bearer_auth(&key).send().await.unwrap();
+        let status = res.status().as_u16();
+        let limited = res.headers().contains_key("x-ratelimit-limit");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, expected, "{method} {template}: {body:#}");
+        documented.check(method, template, status, &body);
+        if status < 300 {
+            assert!(limited, "{method} {template}: no X-RateLimit-Limit");
+        }
+    }
+
+    // The data API's gate, before any tenant: no credential, the admin token without a tenant.
+    for (request, expected) in [
+        (http.get(format!("{base}/api/v1/data/account")), 401),
+        (
+            http.get(format!("{base}/api/v1/data/account"))
+                .bearer_auth(&token),
+            400,
+        ),
+    ] {
+        let res = request.send().await.unwrap();
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, expected, "{body:#}");
+        documented.check("GET", "/api/v1/data/{object}", status, &body);
+    }
+
+    for template in ["/.well-known/objectstack", "/api/v1/discovery", "/api/v1"] {
+        let res = http.get(format!("{base}{template}")).send().await.unwrap();
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, 200, "{template}: {body:#}");
+        documented.check("GET", template, status, &body);
+        assert_eq!(body["data"]["metadata"]["tenantResolverStrategy"], "token");
+    }
+
+    app.shutdown().await.unwrap();
+}
+
+fn crm_bundle() -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/crm.bundle.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// With the `path` strategy the tenant API lives under `/t/{tenant}` (as documented there), and
+/// not at the root.
+#[tokio::test]
+async fn the_path_strategy_serves_the_documented_tenant_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = AppOptions::new(dir.path().join("data"));
+    options.listen = "127.0.0.1:0".parse().unwrap();
+    options.shutdown_grace = std::time::Duration::from_millis(200);
+    options.settings.resolver = objectos_spec::types::turso::TenantResolverStrategy::Path;
+    let app = RunningApp::start(options).await.expect("server starts");
+    let base = format!("http://{}", app.addr);
+    let token = app.new_admin_token.clone().unwrap();
+    let http = reqwest::Client::new();
+    let created = http
+        .post(format!("{base}/api/v1/tenants"))
+        .bearer_auth(&token)
+        .json(&json!({"orgId": "pathdoc", "plan": "pro", "region": "eu-west"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let body: Value = created.json().await.unwrap();
+    let key = body["credentials"]["apiKey"].as_str().unwrap().to_owned();
+    let deployed = http
+        .post(format!("{base}/api/v1/tenants/pathdoc/deployments"))
+        .bearer_auth(&token)
+        .json(&json!({"bundle": crm_bundle()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deployed.status(), 201);
+
+    let documented = Documented::new();
+    for (template, path, credential, expected) in [
+        (
+            "/t/{tenant}/api/v1/data/{object}",
+            "/t/pathdoc/api/v1/data/account?top=1",
+            Some(&key),
+            200,
+        ),
+        (
+            "/t/{tenant}/api/v1/data/{object}",
+            "/t/pathdoc/api/v1/data/account?count=false",
+            Some(&token),
+            200,
+        ),
+        (
+            "/t/{tenant}/api/v1/data/{object}",
+            "/t/someone-else/api/v1/data/account",
+            Some(&key),
+            403,
+        ),
+        (
+            "/t/{tenant}/api/v1/meta/types",
+            "/t/pathdoc/api/v1/meta/types",
+            Some(&key),
+            200,
+        ),
+        (
+            "/t/{tenant}/.well-known/objectstack",
+            "/t/pathdoc/.well-known/objectstack",
+            None,
+            200,
+        ),
+    ] {
+        let mut request = http.get(format!("{base}{path}"));
+        if let Some(credential) = credential {
+            request = request.bearer_auth(credential);
+        }
+        let res = request.send().await.unwrap();
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, expected, "{path}: {body:#}");
+        documented.check("GET", template, status, &body);
+    }
+
+    let root = http
+        .get(format!("{base}/api/v1/data/account"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(root.status(), 404);
+    let body: Value = root.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found", "{body:#}");
 
     app.shutdown().await.unwrap();
 }
