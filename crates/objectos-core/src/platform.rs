@@ -486,7 +486,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             current_storage_bytes: counts.storage_bytes,
             deployments_today: counts.deployments_today,
             current_users: 0,
-            api_requests_this_minute: 0,
+            api_requests_this_minute: self.api_requests_this_minute(tenant_id),
             last_updated_at: Some(rfc3339(now)),
         })
     }
