@@ -151,7 +151,13 @@ pub async fn gate<S: ControlStore, D: TenantDatabases>(
     next: Next,
 ) -> Response {
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // Under `nest("/t/{tenant}", ...)` the request's URI has the prefix stripped: the path
+    // strategy needs the path as the client sent it.
+    let path = request
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| request.uri().path(), |uri| uri.path())
+        .to_owned();
     let headers = request.headers().clone();
     let (tenant, limit) = match resolve(&state, &headers, &method, &path).await {
         Ok(found) => found,
