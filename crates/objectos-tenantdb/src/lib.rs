@@ -118,6 +118,21 @@ pub trait TenantDatabases: Send + Sync + 'static {
         T: Send + 'static,
         F: FnOnce(&mut rusqlite::Connection) -> TenantDbResult<T> + Send + 'static;
 
+    /// Runs a read-only `f` (queries of the data API) on one of the tenant's reader connections,
+    /// so reads run in parallel with each other and with the writer (WAL snapshots). Providers
+    /// without readers run it like [`TenantDatabases::with_sqlite`].
+    fn with_sqlite_read<T, F>(
+        &self,
+        tenant_id: &str,
+        f: F,
+    ) -> impl Future<Output = TenantDbResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> TenantDbResult<T> + Send + 'static,
+    {
+        self.with_sqlite(tenant_id, f)
+    }
+
     /// Drops the cached connection of a tenant (after suspend, destroy or deploy), closing it once
     /// no request holds it (waiting briefly; a connection still held then closes when released).
     fn invalidate(&self, tenant_id: &str) -> impl Future<Output = ()> + Send;

@@ -19,6 +19,8 @@ use crate::{DbUsage, TenantDatabases, TenantDbError, TenantDbResult};
 pub struct LocalSqlite {
     root: PathBuf,
     cache: Arc<ConnectionCache>,
+    /// Read-only connections, [`READERS`] per tenant, keyed `<tenant>#r<i>`.
+    readers: Arc<ConnectionCache>,
     spares: Arc<SparePool>,
     /// One gate per tenant whose connection is being opened (single-flight).
     opening: Arc<Mutex<HashMap<String, Arc<Mutex<()>>>>>,
@@ -28,6 +30,9 @@ pub struct LocalSqlite {
 
 /// How long [`TenantDatabases::invalidate`] waits for requests still using the connection.
 const INVALIDATE_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Reader connections per tenant (queries run in parallel with each other and with writes).
+pub const READERS: usize = 2;
 
 /// Spare databases kept ready by default.
 pub const DEFAULT_SPARE_DATABASES: usize = 8;
@@ -75,6 +80,10 @@ impl LocalSqlite {
             root,
             cache: Arc::new(ConnectionCache::with_ttl(
                 cached_connections,
+                connection_ttl,
+            )),
+            readers: Arc::new(ConnectionCache::with_ttl(
+                cached_connections.saturating_mul(READERS),
                 connection_ttl,
             )),
             opening: Arc::new(Mutex::new(HashMap::new())),
@@ -146,6 +155,58 @@ impl LocalSqlite {
         Ok(self.cache.insert(tenant_id, conn))
     }
 
+    /// Reader connection `i` of a tenant (opened on first use, `query_only`).
+    fn reader(&self, tenant_id: &str, i: usize) -> TenantDbResult<SharedConnection> {
+        let key = format!("{tenant_id}#r{i}");
+        if let Some(conn) = self.readers.get(&key) {
+            return Ok(conn);
+        }
+        let path = self.path_of(tenant_id)?;
+        if !path.exists() {
+            return Err(TenantDbError::Missing(tenant_id.to_owned()));
+        }
+        let conn = Connection::open(&path).map_err(|source| sqlite(tenant_id, source))?;
+        self.opens.fetch_add(1, Ordering::Relaxed);
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.busy_timeout(Duration::from_secs(5))
+            .and_then(|()| conn.pragma_update(None, "query_only", true))
+            .map_err(|source| sqlite(tenant_id, source))?;
+        Ok(self.readers.insert(&key, conn))
+    }
+
+    /// Runs `f` on a free reader connection of the tenant (waiting for the first one when all
+    /// are busy), on a blocking thread.
+    pub async fn with_reader<T, F>(&self, tenant_id: &str, f: F) -> TenantDbResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> TenantDbResult<T> + Send + 'static,
+    {
+        let id = tenant_id.to_owned();
+        self.blocking(move |this| {
+            let conns = (0..READERS)
+                .map(|i| this.reader(&id, i))
+                .collect::<TenantDbResult<Vec<_>>>()?;
+            let free = conns.iter().find_map(|c| c.try_lock().ok());
+            let mut conn = match free {
+                Some(guard) => guard,
+                None => conns
+                    .first()
+                    .ok_or_else(|| TenantDbError::Missing(id.clone()))?
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()),
+            };
+            f(&mut conn)
+        })
+        .await
+    }
+
+    /// Closes a tenant's reader connections (blocking; waits up to `patience` for each).
+    fn close_readers(readers: &ConnectionCache, tenant_id: &str, patience: Duration) {
+        for i in 0..READERS {
+            readers.remove_and_close(&format!("{tenant_id}#r{i}"), patience);
+        }
+    }
+
     /// Connections opened since creation (cache misses, plus one per [`TenantDatabases::create`]).
     pub fn opens(&self) -> u64 {
         self.opens.load(Ordering::Relaxed)
@@ -154,7 +215,7 @@ impl LocalSqlite {
     /// Closes the cached connections idle for longer than the TTL (see
     /// [`LocalSqlite::with_cache_settings`]); returns how many. Meant to be called periodically.
     pub fn sweep_expired_connections(&self) -> usize {
-        self.cache.sweep_expired()
+        self.cache.sweep_expired() + self.readers.sweep_expired()
     }
 
     /// Runs `f` on a tenant's connection on a blocking thread.
@@ -194,8 +255,13 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.busy_timeout(std::time::Duration::from_secs(5))
 }
+
+/// Prepared statements kept per connection: the data API prepares a few per object and
+/// operation, more than rusqlite's default of 16.
+const STATEMENT_CACHE: usize = 256;
 
 fn sqlite(tenant_id: &str, source: rusqlite::Error) -> TenantDbError {
     TenantDbError::Sqlite {
@@ -323,10 +389,12 @@ impl TenantDatabases for LocalSqlite {
     async fn delete(&self, tenant_id: &str) -> TenantDbResult<()> {
         let path = self.path_of(tenant_id)?;
         let cache = Arc::clone(&self.cache);
+        let readers = Arc::clone(&self.readers);
         let id = tenant_id.to_owned();
-        // Close the connection first: a WAL connection closed later would delete `-wal`/`-shm`
+        // Close the connections first: a WAL connection closed later would delete `-wal`/`-shm`
         // files by name, possibly those of a database re-created under the same id.
         tokio::task::spawn_blocking(move || {
+            Self::close_readers(&readers, &id, std::time::Duration::from_secs(5));
             cache.remove_and_close(&id, std::time::Duration::from_secs(5))
         })
         .await
@@ -403,13 +471,24 @@ impl TenantDatabases for LocalSqlite {
         self.with_connection(tenant_id, f).await
     }
 
+    async fn with_sqlite_read<T, F>(&self, tenant_id: &str, f: F) -> TenantDbResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> TenantDbResult<T> + Send + 'static,
+    {
+        self.with_reader(tenant_id, f).await
+    }
+
     async fn invalidate(&self, tenant_id: &str) {
         let cache = Arc::clone(&self.cache);
+        let readers = Arc::clone(&self.readers);
         let id = tenant_id.to_owned();
         // A failed join only means the blocking pool is shutting down; nothing is left to close.
-        let _ =
-            tokio::task::spawn_blocking(move || cache.remove_and_close(&id, INVALIDATE_PATIENCE))
-                .await;
+        let _ = tokio::task::spawn_blocking(move || {
+            Self::close_readers(&readers, &id, INVALIDATE_PATIENCE);
+            cache.remove_and_close(&id, INVALIDATE_PATIENCE)
+        })
+        .await;
     }
 
     fn cached_connections(&self) -> usize {

@@ -6,7 +6,6 @@ mod common;
 use common::{assert_ok, run_cli};
 
 #[test]
-#[ignore = "needs the data API (issue #5); enabled when merged"]
 fn bench_data_runs_end_to_end_without_the_peer() {
     let dir = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();

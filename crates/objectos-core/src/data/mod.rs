@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod codec;
 pub mod error;
+mod group;
 pub mod model;
 pub mod query;
 pub mod runtime;

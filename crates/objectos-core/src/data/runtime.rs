@@ -50,6 +50,8 @@ pub struct TenantHandle {
     pub quota: TenantQuota,
     /// The deployed model.
     pub model: Arc<TenantModel>,
+    /// Single-record writes waiting for the next group commit.
+    pub(crate) writes: super::group::WriteQueue,
 }
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;

@@ -123,6 +123,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             status: tenant.status,
             plan: tenant.plan,
             model: Arc::new(model),
+            writes: super::group::WriteQueue::default(),
         }))
     }
 
@@ -196,6 +197,17 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             .map_err(CoreError::Data)
     }
 
+    async fn on_reader<T, F>(&self, handle: &TenantHandle, f: F) -> CoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> DataResult<T> + Send + 'static,
+    {
+        self.dbs()
+            .with_sqlite_read(&handle.tenant_id, move |conn| Ok(f(conn)))
+            .await?
+            .map_err(CoreError::Data)
+    }
+
     /// `GET /data/{object}` and `POST /data/{object}/query`: a page of records (`FindDataResponse`).
     pub async fn find_records(
         &self,
@@ -207,7 +219,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         let compiled = query::compile(&definition, &query)
             .map_err(|issues| CoreError::Data(DataError::Invalid(issues)))?;
         let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
-        self.on_db(handle, move |conn| {
+        self.on_reader(handle, move |conn| {
             let mut stmt = conn.prepare_cached(&compiled.sql)?;
             let mut records: Vec<Value> = stmt
                 .query_map(params_from_iter(compiled.params.iter()), |row| {
@@ -258,7 +270,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             }
         };
         let id = id.to_owned();
-        self.on_db(handle, move |conn| {
+        self.on_reader(handle, move |conn| {
             let record = write::get(conn, &definition, &id, fields.as_deref())?;
             Ok(json!({"object": definition.name, "id": id, "record": record}))
         })
@@ -268,7 +280,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// `POST /data/{object}` (`CreateDataResponse`).
     pub async fn create_record(
         &self,
-        handle: &TenantHandle,
+        handle: &Arc<TenantHandle>,
         object: &str,
         body: Value,
     ) -> CoreResult<Value> {
@@ -276,10 +288,8 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         let model = Arc::clone(&handle.model);
         let limits = limits_of(handle);
         let now = rfc3339(now_ms());
-        self.on_db(handle, move |conn| {
-            let record = in_transaction(conn, |tx| {
-                write::create(tx, &model, &definition, &body, &limits, &now)
-            })?;
+        self.grouped_write(handle, move |conn| {
+            let record = write::create(conn, &model, &definition, &body, &limits, &now)?;
             let id = record.get("id").cloned().unwrap_or(Value::Null);
             Ok(json!({"object": definition.name, "id": id, "record": record}))
         })
@@ -289,7 +299,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// `PATCH /data/{object}/{id}` (`UpdateDataResponse`).
     pub async fn update_record(
         &self,
-        handle: &TenantHandle,
+        handle: &Arc<TenantHandle>,
         object: &str,
         id: &str,
         body: Value,
@@ -299,10 +309,8 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         let limits = limits_of(handle);
         let now = rfc3339(now_ms());
         let id = id.to_owned();
-        self.on_db(handle, move |conn| {
-            let record = in_transaction(conn, |tx| {
-                write::update(tx, &model, &definition, &id, &body, &limits, &now)
-            })?;
+        self.grouped_write(handle, move |conn| {
+            let record = write::update(conn, &model, &definition, &id, &body, &limits, &now)?;
             Ok(json!({"object": definition.name, "id": id, "record": record}))
         })
         .await
@@ -311,15 +319,15 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// `DELETE /data/{object}/{id}` (`DeleteDataResponse`).
     pub async fn delete_record(
         &self,
-        handle: &TenantHandle,
+        handle: &Arc<TenantHandle>,
         object: &str,
         id: &str,
     ) -> CoreResult<Value> {
         let definition = Self::object_of(handle, object)?;
         let model = Arc::clone(&handle.model);
         let id = id.to_owned();
-        self.on_db(handle, move |conn| {
-            in_transaction(conn, |tx| write::delete(tx, &model, &definition, &id))?;
+        self.grouped_write(handle, move |conn| {
+            write::delete(conn, &model, &definition, &id)?;
             Ok(json!({"object": definition.name, "id": id, "success": true}))
         })
         .await
@@ -410,7 +418,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         }
         let kind = kind.to_owned();
         let rows = self
-            .on_db(handle, move |conn| {
+            .on_reader(handle, move |conn| {
                 let mut stmt = conn.prepare_cached(
                     "SELECT name, definition FROM _objectos_metadata WHERE type = ?1 ORDER BY name",
                 )?;

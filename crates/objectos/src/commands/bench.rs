@@ -342,6 +342,7 @@ pub(crate) async fn spawn_serve(
     client: &reqwest::Client,
     data_dir: &Path,
     log: Option<&Path>,
+    config: Option<&Path>,
 ) -> anyhow::Result<(ChildGuard, String, u32)> {
     let stderr = match log {
         Some(path) => Stdio::from(
@@ -352,14 +353,27 @@ pub(crate) async fn spawn_serve(
     let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
     let exe = std::env::current_exe()?;
-    let child = Command::new(&exe)
+    let mut command = Command::new(&exe);
+    command
         .args([
             "serve",
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--data-dir",
         ])
-        .arg(data_dir)
+        .arg(data_dir);
+    // Never pick up an objectos.toml from the bench's working directory.
+    let empty = data_dir.join("bench-objectos.toml");
+    let config = match config {
+        Some(path) => path.to_owned(),
+        None => {
+            std::fs::write(&empty, "")?;
+            empty
+        }
+    };
+    let child = command
+        .arg("--config")
+        .arg(&config)
         .env("OBJECTOS_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(stderr)
@@ -403,7 +417,7 @@ async fn provision(args: &ProvisionArgs) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
-    let (server, base, pid) = spawn_serve(&client, &data_dir, None).await?;
+    let (server, base, pid) = spawn_serve(&client, &data_dir, None, None).await?;
     let token = std::fs::read_to_string(data_dir.join("admin-token"))?
         .trim()
         .to_owned();

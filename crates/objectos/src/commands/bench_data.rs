@@ -414,7 +414,15 @@ struct Running {
 async fn start_objectos(dir: &Path) -> anyhow::Result<Running> {
     std::fs::create_dir_all(dir)?;
     let setup = http_client(4)?;
-    let (guard, base, _pid) = spawn_serve(&setup, dir, Some(&dir.join("serve.log"))).await?;
+    // The benchmark measures the server, not the plan's limits: its tenant's plan (pro) gets
+    // limits it never reaches (the rate limiter and quota checks still run on every request).
+    let config = dir.join("objectos.toml");
+    std::fs::write(
+        &config,
+        "# objectos bench data: pro-plan limits the run never reaches\n[plans.pro]\napiRateLimit = 1000000000\nmaxRecordsPerObject = 1000000000\nmaxStorageBytes = 1000000000000\n",
+    )?;
+    let (guard, base, _pid) =
+        spawn_serve(&setup, dir, Some(&dir.join("serve.log")), Some(&config)).await?;
     let client = Client::from_args(&ConnectArgs {
         server: Some(base.clone()),
         data_dir: Some(dir.to_owned()),
