@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use objectos_core::data::{RateDecision, TenantHandle};
 use objectos_core::ids::{constant_time_eq, hash_secret, KEY_PREFIX};
 use objectos_core::KeyScope;
+use objectos_spec::types::provisioning::TenantProvisioningStatus;
 use objectos_spec::types::turso::TenantResolverStrategy;
 use objectos_store::ControlStore;
 use objectos_tenantdb::TenantDatabases;
@@ -221,13 +222,21 @@ async fn resolve<S: ControlStore, D: TenantDatabases>(
             ));
         }
     };
-    if is_write(method, path) && scope != KeyScope::FullAccess {
-        return Err(forbidden(
-            "insufficient_scope",
-            "this API key is read-only; writes need a full-access key",
-        ));
-    }
     let handle = state.platform.resolve_tenant(&tenant_id).await?;
+    if is_write(method, path) {
+        if handle.status == TenantProvisioningStatus::Suspended {
+            return Err(forbidden(
+                "tenant_suspended",
+                &format!("tenant {tenant_id} is suspended: it is read-only until resumed"),
+            ));
+        }
+        if scope != KeyScope::FullAccess {
+            return Err(forbidden(
+                "insufficient_scope",
+                "this API key is read-only; writes need a full-access key",
+            ));
+        }
+    }
     let decision = state.platform.check_rate(&handle);
     if let RateDecision::Limited {
         limit,

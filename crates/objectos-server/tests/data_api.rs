@@ -1145,6 +1145,16 @@ async fn atomic_and_partial_batches() {
         error["details"]["results"][1]["success"], false,
         "{error:#}"
     );
+    // the operation that ran before the failure is reported as not applied (rolled back)
+    assert_eq!(
+        error["details"]["results"][0]["success"], false,
+        "{error:#}"
+    );
+    assert_eq!(
+        error["details"]["results"][0]["errors"][0]["code"], "rolled_back",
+        "{error:#}"
+    );
+    assert_eq!(error["details"]["succeeded"], 0, "{error:#}");
     assert_eq!(count_rows(&app, &tenant, "account"), before);
     // a duplicate inside an atomic batch: 409, nothing written
     let res = post(
@@ -1461,6 +1471,31 @@ fn assert_requests_this_minute(usage: &Value, first_minute: u128, expected: u64)
 
 // ---------------------------------------------------------------------------------------------
 // 8. Tenant states
+
+#[tokio::test]
+async fn a_read_only_suspension_serves_reads_and_refuses_writes() {
+    let app = TestApp::new()
+        .with(|opts| {
+            opts.platform.lifecycle.on_tenant_suspend.revoke_tokens = false;
+            opts.platform.lifecycle.on_tenant_suspend.read_only = true;
+        })
+        .start()
+        .await;
+    let (tenant, key) = tenant_with(&app, "readonly", "pro", vec![gadget()]).await;
+    create(&app, &key, "gadget", json!({"code": "before"})).await;
+    app.admin_post_empty(&format!("/api/v1/tenants/{tenant}/suspend"))
+        .await
+        .assert_success(200);
+    let page = list(&app, &key, "gadget").await;
+    assert_eq!(ids(&page).len(), 1, "reads are served: {page:#}");
+    post(&app, &key, "gadget", json!({"code": "during"}))
+        .await
+        .assert_error(403, "tenant_suspended");
+    app.admin_post_empty(&format!("/api/v1/tenants/{tenant}/resume"))
+        .await
+        .assert_success(200);
+    create(&app, &key, "gadget", json!({"code": "after"})).await;
+}
 
 #[tokio::test]
 async fn suspend_resume_redeploy_and_destroy() {

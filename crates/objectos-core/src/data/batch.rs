@@ -717,11 +717,29 @@ pub fn run(
             }
         }
     }
+    let rolled_back = options.atomic && failed > 0;
+    if rolled_back {
+        // Nothing of an atomic batch is written when one operation fails: the operations that
+        // had run are reported as not applied, so no result claims a write that is not there.
+        let at = first_failure.as_ref().map_or(0, |(i, _)| *i);
+        for result in results.iter_mut().filter(|r| r["success"] == json!(true)) {
+            result["success"] = json!(false);
+            result["errors"] = json!([{
+                "code": "rolled_back",
+                "message": format!("not applied: operation {at} failed and the batch is atomic"),
+                "category": "conflict",
+                "details": {"failedOperation": at},
+            }]);
+            if let Some(map) = result.as_object_mut() {
+                map.remove("data");
+            }
+        }
+    }
     let mut response = json!({
         "success": failed == 0,
         "total": request.operations.len(),
-        "succeeded": if options.atomic && failed > 0 { 0 } else { succeeded },
-        "failed": failed,
+        "succeeded": if rolled_back { 0 } else { succeeded },
+        "failed": if rolled_back { results.len() } else { failed },
         "results": results,
     });
     if let Some(action) = request.operation {

@@ -107,6 +107,9 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         match tenant.status {
             TenantProvisioningStatus::Active => {}
             TenantProvisioningStatus::Provisioning => return Err(Refusal::Provisioning(tenant.id)),
+            // Suspended tenants stay readable only when `onTenantSuspend` keeps tokens as
+            // read-only; the router refuses their writes.
+            TenantProvisioningStatus::Suspended if self.suspended_tenants_readable() => {}
             TenantProvisioningStatus::Suspended => return Err(Refusal::Suspended(tenant.id)),
             TenantProvisioningStatus::Failed => return Err(Refusal::Failed(tenant.id)),
             TenantProvisioningStatus::Destroying => return Err(Refusal::Destroying(tenant.id)),
@@ -125,6 +128,13 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             model: Arc::new(model),
             writes: super::group::WriteQueue::default(),
         }))
+    }
+
+    /// True when `onTenantSuspend` keeps keys working read-only (`revokeTokens: false`,
+    /// `readOnly: true`): the data API then serves reads of a suspended tenant.
+    pub fn suspended_tenants_readable(&self) -> bool {
+        let policy = &self.config().lifecycle.on_tenant_suspend;
+        !policy.revoke_tokens && policy.read_only
     }
 
     /// Drops everything cached about a tenant (resolved handle, keys, connection). Called after
