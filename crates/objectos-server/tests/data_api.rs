@@ -1126,6 +1126,54 @@ async fn create_many_and_batches() {
         .assert_error(404, "record_not_found");
 }
 
+/// Concurrent single-record writes share group commits: a failing write (a duplicate) is
+/// refused alone, every other write is committed and answered with its stored record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_commit_independently() {
+    let app = TestApp::new().start().await;
+    let (tenant, key) = crm_tenant(&app, "group").await;
+    let before = count_rows(&app, &tenant, "account");
+    let names: Vec<String> = (0..48)
+        .map(|i| {
+            if i % 4 == 0 {
+                "Shared Name".to_owned()
+            } else {
+                format!("Concurrent {i}")
+            }
+        })
+        .collect();
+    let answers = futures::future::join_all(
+        names
+            .iter()
+            .map(|name| post(&app, &key, "account", json!({"name": name, "employees": 7}))),
+    )
+    .await;
+    let mut created = Vec::new();
+    let mut duplicates = 0;
+    for (name, res) in names.iter().zip(answers) {
+        if res.status == reqwest::StatusCode::CREATED {
+            assert_eq!(res.body["data"]["record"]["name"], json!(name));
+            created.push(res.body["data"]["id"].as_str().unwrap().to_owned());
+        } else {
+            assert_eq!(
+                name, "Shared Name",
+                "only the duplicates fail: {:#}",
+                res.body
+            );
+            res.assert_error(409, "duplicate_value");
+            duplicates += 1;
+        }
+    }
+    assert_eq!(duplicates, 11, "one 'Shared Name' of 12 wins");
+    assert_eq!(created.len(), 37);
+    assert_eq!(count_rows(&app, &tenant, "account"), before + 37);
+    for id in &created {
+        get(&app, &key, &format!("account/{id}"))
+            .await
+            .assert_success(200);
+    }
+}
+
 #[tokio::test]
 async fn atomic_and_partial_batches() {
     let app = TestApp::new().start().await;

@@ -602,6 +602,56 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn readers_see_commits_refuse_writes_and_close_with_the_tenant() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbs = LocalSqlite::with_options(dir.path(), 8, 0).unwrap();
+        dbs.create("acme").await.unwrap();
+        dbs.sync_system_schema("acme").await.unwrap();
+        let count = |dbs: &LocalSqlite| {
+            let dbs = dbs.clone();
+            async move {
+                dbs.with_sqlite_read("acme", |conn| {
+                    conn.query_row("SELECT COUNT(*) FROM _objectos_meta", [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .map_err(|e| sqlite("acme", e))
+                })
+                .await
+                .unwrap()
+            }
+        };
+        let before = count(&dbs).await;
+        dbs.with_sqlite("acme", |conn| {
+            conn.execute("INSERT INTO _objectos_meta VALUES ('k', 'v')", [])
+                .map_err(|e| sqlite("acme", e))
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            count(&dbs).await,
+            before + 1,
+            "a reader sees the last commit"
+        );
+        let refused = dbs
+            .with_sqlite_read("acme", |conn| {
+                conn.execute("DELETE FROM _objectos_meta", [])
+                    .map_err(|e| sqlite("acme", e))
+            })
+            .await;
+        assert!(refused.is_err(), "readers are query_only");
+        // Deleting the tenant closes its readers too: no -wal/-shm are left or re-created.
+        dbs.delete("acme").await.unwrap();
+        let path = dbs.path_of("acme").unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            assert!(
+                !PathBuf::from(format!("{}{suffix}", path.display())).exists(),
+                "{suffix}"
+            );
+        }
+        assert_eq!(dbs.readers.len(), 0);
+    }
+
+    #[tokio::test]
     async fn invalidate_closes_the_connection_and_the_next_request_reopens() {
         let dir = tempfile::tempdir().unwrap();
         let dbs = LocalSqlite::with_options(dir.path(), 8, 0).unwrap();

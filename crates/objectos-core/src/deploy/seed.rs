@@ -13,7 +13,7 @@
 //! hex digits), `created_at`/`updated_at` = the deployment time, and the next number of every
 //! `autonumber` field. Only datasets whose `env` includes `prod` are applied.
 
-use objectos_schema::{column_for, Ident, IdentKind, SqlType};
+use objectos_schema::{Ident, IdentKind};
 use objectos_spec::model::CheckedRecord;
 use objectos_spec::types::field::{DatasetMode, FieldType};
 use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition};
@@ -45,51 +45,13 @@ fn ident(kind: IdentKind, name: &str) -> Result<String, SeedError> {
         .map_err(|e| SeedError::Sql(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
 }
 
-/// The SQL value of a field's JSON value, per its column mapping.
+/// The SQL value of a field's JSON value, per its column mapping (shared with the data API).
 fn to_sql(object: &ObjectDefinition, key: &str, value: &Value) -> Result<SqlValue, SeedError> {
-    if value.is_null() {
-        return Ok(SqlValue::Null);
-    }
-    if key == "id" {
-        return Ok(SqlValue::Text(
-            value.as_str().unwrap_or_default().to_owned(),
-        ));
-    }
-    let spec = object
-        .fields
-        .get(key)
-        .map(|f| column_for(key, f))
-        .transpose()
-        .map_err(|e| SeedError::Sql(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?
-        .flatten();
-    let Some(spec) = spec else {
-        return Ok(SqlValue::Null);
-    };
-    if spec.json {
-        return Ok(SqlValue::Text(value.to_string()));
-    }
-    Ok(match (spec.sql_type, value) {
-        (_, Value::Bool(b)) => SqlValue::Integer(i64::from(*b)),
-        (SqlType::Integer, v) => match (v.as_i64(), v.as_f64()) {
-            (Some(i), _) => SqlValue::Integer(i),
-            (None, Some(f)) => SqlValue::Real(f),
-            _ => SqlValue::Text(v.to_string()),
-        },
-        (SqlType::Real, v) => match v.as_f64() {
-            Some(f) => SqlValue::Real(f),
-            None => SqlValue::Text(v.to_string()),
-        },
-        (SqlType::Text, Value::String(s)) => SqlValue::Text(s.clone()),
-        (SqlType::Text, v) => SqlValue::Text(v.to_string()),
-    })
+    Ok(crate::data::codec::to_sql(object, key, value))
 }
 
 fn column_of(object: &ObjectDefinition, key: &str) -> Result<String, SeedError> {
-    let name = match object.fields.get(key) {
-        Some(field) => ObjectDefinition::column_of(key, field),
-        None => key,
-    };
-    ident(IdentKind::Column, name)
+    Ok(crate::data::codec::quoted_column(object, key)?)
 }
 
 /// Applies every applicable dataset of the bundle.
