@@ -397,6 +397,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             .await?;
             for key in self.store().keys(tenant_id).await? {
                 self.store().revoke_key(tenant_id, &key.key_id, now).await?;
+                self.data_runtime().bump_generation();
                 self.data_runtime().keys.invalidate_all();
             }
             // Remember the backup choice for a scheduled destruction.
@@ -645,6 +646,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     pub async fn revoke_key(&self, tenant_id: &str, key_id: &str) -> CoreResult<KeyRecord> {
         self.require_tenant(tenant_id).await?;
         let revoked = self.store().revoke_key(tenant_id, key_id, now_ms()).await?;
+        self.data_runtime().bump_generation();
         self.data_runtime().keys.invalidate_all();
         if !revoked {
             return Err(CoreError::NotFound {

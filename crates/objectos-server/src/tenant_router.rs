@@ -135,11 +135,13 @@ fn bad_tenant_header() -> ApiError {
     )
 }
 
-/// True for requests that write (a `POST .../query` only reads).
-fn is_write(method: &Method, path: &str) -> bool {
+/// True for requests that write; `route` is the matched route template (a `POST` to the
+/// `/{object}/query` route only reads — decided by the route, so an object named `query` is not
+/// mistaken for it).
+fn is_write(method: &Method, route: &str) -> bool {
     match *method {
         Method::GET | Method::HEAD | Method::OPTIONS => false,
-        Method::POST => !path.ends_with("/query"),
+        Method::POST => !route.ends_with("/{object}/query"),
         _ => true,
     }
 }
@@ -159,8 +161,12 @@ pub async fn gate<S: ControlStore, D: TenantDatabases>(
         .get::<axum::extract::OriginalUri>()
         .map_or_else(|| request.uri().path(), |uri| uri.path())
         .to_owned();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| path.clone(), |m| m.as_str().to_owned());
     let headers = request.headers().clone();
-    let (tenant, limit) = match resolve(&state, &headers, &method, &path).await {
+    let (tenant, limit) = match resolve(&state, &headers, &method, &path, &route).await {
         Ok(found) => found,
         Err(e) => return e.into_response(),
     };
@@ -182,6 +188,7 @@ async fn resolve<S: ControlStore, D: TenantDatabases>(
     headers: &HeaderMap,
     method: &Method,
     path: &str,
+    route: &str,
 ) -> Result<(DataTenant, RateDecision), ApiError> {
     let token = bearer(headers)?;
     let credential = if token.starts_with(KEY_PREFIX) {
@@ -223,7 +230,7 @@ async fn resolve<S: ControlStore, D: TenantDatabases>(
         }
     };
     let handle = state.platform.resolve_tenant(&tenant_id).await?;
-    if is_write(method, path) {
+    if is_write(method, route) {
         if handle.status == TenantProvisioningStatus::Suspended {
             return Err(forbidden(
                 "tenant_suspended",

@@ -1692,3 +1692,79 @@ async fn metadata_with_etags_and_discovery() {
     assert_eq!(doc["routes"]["data"], "/api/v1/data");
     assert_eq!(doc["routes"]["metadata"], "/api/v1/meta");
 }
+
+
+// ---------------------------------------------------------------------------------------------
+// Review follow-ups: cascades reaching a record twice, an object named `query`, rowid names
+
+#[tokio::test]
+async fn cascades_through_siblings_and_cycles_delete_each_record_once() {
+    let app = TestApp::new().start().await;
+    let project = json!({"name": "project", "fields": {"title": {"type": "text"}}});
+    let task = json!({"name": "task", "fields": {
+        "title": {"type": "text"},
+        "project": {"type": "lookup", "reference": "project", "deleteBehavior": "cascade"},
+        "parent": {"type": "lookup", "reference": "task", "deleteBehavior": "cascade"}
+    }});
+    let (tenant, key) = tenant_with(&app, "cascades", "pro", vec![project, task]).await;
+    let p1 = create(&app, &key, "project", json!({"title": "p1"})).await;
+    let p1 = p1["id"].as_str().unwrap();
+    let t1 = create(&app, &key, "task", json!({"title": "t1", "project": p1})).await;
+    let t1 = t1["id"].as_str().unwrap();
+    // t2 is reached twice: as a task of p1 and as a subtask of t1
+    create(&app, &key, "task", json!({"title": "t2", "project": p1, "parent": t1})).await;
+    app.send(app.keyed(reqwest::Method::DELETE, &data(&format!("project/{p1}")), &key))
+        .await
+        .assert_success(200);
+    assert_eq!(count_rows(&app, &tenant, "task"), 0);
+    assert_eq!(count_rows(&app, &tenant, "project"), 0);
+
+    // a cycle of two cascading references: either record can be deleted, taking the other
+    let a = json!({"name": "ring_a", "fields": {"b": {"type": "lookup", "reference": "ring_b", "deleteBehavior": "cascade"}}});
+    let b = json!({"name": "ring_b", "fields": {"a": {"type": "lookup", "reference": "ring_a", "deleteBehavior": "cascade"}}});
+    let (tenant, key) = tenant_with(&app, "rings", "pro", vec![a, b]).await;
+    let a1 = create(&app, &key, "ring_a", json!({})).await;
+    let a1 = a1["id"].as_str().unwrap();
+    let b1 = create(&app, &key, "ring_b", json!({"a": a1})).await;
+    let b1 = b1["id"].as_str().unwrap();
+    app.send(app.keyed(reqwest::Method::PATCH, &data(&format!("ring_a/{a1}")), &key).json(&json!({"b": b1})))
+        .await
+        .assert_success(200);
+    app.send(app.keyed(reqwest::Method::DELETE, &data(&format!("ring_a/{a1}")), &key))
+        .await
+        .assert_success(200);
+    assert_eq!(count_rows(&app, &tenant, "ring_a"), 0);
+    assert_eq!(count_rows(&app, &tenant, "ring_b"), 0);
+}
+
+#[tokio::test]
+async fn a_read_only_key_cannot_create_in_an_object_named_query() {
+    let app = TestApp::new().start().await;
+    let query = json!({"name": "query", "fields": {"text": {"type": "text"}}});
+    let (tenant, key) = tenant_with(&app, "named-query", "pro", vec![query]).await;
+    let (_, ro) = new_key(&app, &tenant, json!({"scope": "read-only"})).await;
+    post(&app, &ro, "query", json!({"text": "x"}))
+        .await
+        .assert_error(403, "insufficient_scope");
+    assert_eq!(count_rows(&app, &tenant, "query"), 0);
+    // the object's own query route still reads with a read-only key
+    post(&app, &ro, "query/query", json!({"limit": 5}))
+        .await
+        .assert_success(200);
+    create(&app, &key, "query", json!({"text": "y"})).await;
+}
+
+#[tokio::test]
+async fn the_record_quota_holds_for_an_object_with_a_field_named_rowid() {
+    let app = TestApp::new()
+        .with(|opts| opts.platform.plans.pro.max_records_per_object = Some(2))
+        .start()
+        .await;
+    let odd = json!({"name": "odd", "fields": {"rowid": {"type": "number", "scale": 0}}});
+    let (_, key) = tenant_with(&app, "rowid", "pro", vec![odd]).await;
+    create(&app, &key, "odd", json!({"rowid": 0})).await;
+    create(&app, &key, "odd", json!({"rowid": 0})).await;
+    let refused = post(&app, &key, "odd", json!({"rowid": 0})).await;
+    let error = refused.assert_error(403, "quota_exceeded");
+    assert_eq!(error["details"]["exceededQuota"], "maxRecordsPerObject", "{error:#}");
+}

@@ -75,6 +75,10 @@ fn drain_rounds(conn: &Connection, queue: &WriteQueue) {
         if jobs.is_empty() {
             return;
         }
+        // A transaction left open by an interrupted user of the connection is not ours to keep.
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             let reason = e.to_string();
             for job in jobs {
@@ -82,8 +86,25 @@ fn drain_rounds(conn: &Connection, queue: &WriteQueue) {
             }
             continue;
         }
-        let completions: Vec<Completion> = jobs.into_iter().map(|job| job(Some(conn))).collect();
-        let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        let mut completions: Vec<Completion> = Vec::with_capacity(jobs.len());
+        let mut jobs = jobs.into_iter();
+        for job in jobs.by_ref() {
+            completions.push(job(Some(conn)));
+            // SQLite rolled the whole transaction back (disk full, I/O error...): the group is
+            // lost; the writes not yet run fail without running (else each would commit alone).
+            if conn.is_autocommit() {
+                break;
+            }
+        }
+        let lost = conn.is_autocommit();
+        for job in jobs {
+            completions.push(job(None));
+        }
+        let committed = if lost {
+            Err("the transaction was rolled back by the database".to_owned())
+        } else {
+            conn.execute_batch("COMMIT").map_err(|e| e.to_string())
+        };
         if committed.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         }

@@ -162,6 +162,7 @@ pub(crate) struct DataRuntime {
     pub(crate) keys: moka::sync::Cache<String, KeyAuth>,
     limiters: moka::sync::Cache<String, Arc<TenantLimiter>>,
     loads: AtomicU64,
+    generation: AtomicU64,
 }
 
 impl DataRuntime {
@@ -183,7 +184,17 @@ impl DataRuntime {
                 .time_to_idle(Duration::from_secs(120))
                 .build(),
             loads: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// Bumped by every invalidation: a load that started before one must not be kept.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn bump_generation(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     pub(crate) fn count_load(&self) {
@@ -196,10 +207,12 @@ impl DataRuntime {
 
     pub(crate) fn limiter(&self, tenant_id: &str, per_minute: Option<u64>) -> Arc<TenantLimiter> {
         let wanted = per_minute.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
-        if let Some(l) = self.limiters.get(tenant_id) {
-            if l.per_minute == wanted {
-                return l;
-            }
+        // One limiter per tenant even when its first requests arrive together.
+        let l = self.limiters.get_with(tenant_id.to_owned(), || {
+            Arc::new(TenantLimiter::new(per_minute))
+        });
+        if l.per_minute == wanted {
+            return l;
         }
         let fresh = Arc::new(TenantLimiter::new(per_minute));
         self.limiters

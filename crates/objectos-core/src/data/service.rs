@@ -87,14 +87,21 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         }
         let this = self.clone();
         let id = tenant_id.to_owned();
-        runtime
+        let generation = runtime.generation();
+        let handle = runtime
             .handles
             .try_get_with(
                 tenant_id.to_owned(),
                 async move { this.load_handle(&id).await },
             )
             .await
-            .map_err(|e| CoreError::from((*e).clone()))
+            .map_err(|e| CoreError::from((*e).clone()))?;
+        if runtime.generation() != generation {
+            // An invalidation ran while this was loading: the handle may predate it, so it is
+            // not kept for the next request.
+            runtime.handles.invalidate(tenant_id).await;
+        }
+        Ok(handle)
     }
 
     async fn load_handle(&self, tenant_id: &str) -> Result<Arc<TenantHandle>, Refusal> {
@@ -141,6 +148,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// suspend, resume, destroy, plan and key changes, and deployments.
     pub async fn invalidate_tenant(&self, tenant_id: &str) {
         let runtime = self.data_runtime();
+        runtime.bump_generation();
         runtime.handles.invalidate(tenant_id).await;
         runtime.keys.invalidate_all();
         self.dbs().invalidate(tenant_id).await;
@@ -172,8 +180,12 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             }
             runtime.keys.invalidate(&digest);
         }
+        let generation = runtime.generation();
         let auth = self.authenticate_key(presented).await?;
-        runtime.keys.insert(digest, auth.clone());
+        // Not cached when a revocation or tenant change ran meanwhile (it may predate it).
+        if runtime.generation() == generation {
+            runtime.keys.insert(digest, auth.clone());
+        }
         Ok(auth)
     }
 

@@ -118,13 +118,22 @@ fn check_record_count(
 ) -> DataResult<()> {
     if let Some(limit) = limits.max_records_per_object {
         let table = quoted_table(object)?;
-        // Rowids only grow, and every row has one: while the largest rowid is below the limit, so
-        // is the row count (an O(log n) read instead of counting every row on each insert).
-        let max_rowid: i64 = conn
-            .prepare_cached(&format!("SELECT COALESCE(MAX(rowid), 0) FROM {table}"))?
-            .query_row([], |r| r.get(0))?;
-        if u64::try_from(max_rowid).unwrap_or(0) < limit {
-            return Ok(());
+        // Rowids are distinct and at least 1: while the largest is below the limit, so is the row
+        // count (an O(log n) read instead of counting every row on each insert). A column named
+        // like the rowid would hide it, so such objects are always counted.
+        let rowid_hidden = object.fields.iter().any(|(k, f)| {
+            let column = ObjectDefinition::column_of(k, f);
+            ["rowid", "oid", "_rowid_"]
+                .iter()
+                .any(|alias| column.eq_ignore_ascii_case(alias))
+        });
+        if !rowid_hidden {
+            let max_rowid: i64 = conn
+                .prepare_cached(&format!("SELECT COALESCE(MAX(rowid), 0) FROM {table}"))?
+                .query_row([], |r| r.get(0))?;
+            if u64::try_from(max_rowid).unwrap_or(0) < limit {
+                return Ok(());
+            }
         }
         let used: i64 = conn
             .prepare_cached(&format!("SELECT COUNT(*) FROM {table}"))?
@@ -432,7 +441,8 @@ pub fn delete(
     object: &ObjectDefinition,
     id: &str,
 ) -> DataResult<()> {
-    delete_at(conn, model, object, id, 0)
+    let mut deleting = std::collections::HashSet::new();
+    delete_at(conn, model, object, id, 0, &mut deleting)
 }
 
 fn delete_at(
@@ -441,7 +451,13 @@ fn delete_at(
     object: &ObjectDefinition,
     id: &str,
     depth: usize,
+    deleting: &mut std::collections::HashSet<(String, String)>,
 ) -> DataResult<()> {
+    // A record already being deleted higher up (cascade cycles, siblings reaching each other)
+    // is not deleted twice.
+    if !deleting.insert((object.name.clone(), id.to_owned())) {
+        return Ok(());
+    }
     if depth > MAX_CASCADE_DEPTH {
         return Err(DataError::Restricted {
             message: format!("cascading delete deeper than {MAX_CASCADE_DEPTH} levels refused"),
@@ -453,6 +469,10 @@ fn delete_at(
         .prepare_cached(&format!("SELECT 1 FROM {table} WHERE \"id\" = ?1"))?
         .exists([id])?
     {
+        // A cascaded child may already be gone (deleted through another path of this delete).
+        if depth > 0 {
+            return Ok(());
+        }
         return Err(DataError::NotFound {
             object: object.name.clone(),
             id: truncate(id),
@@ -481,16 +501,14 @@ fn delete_at(
             .query_map([id], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         // A self-reference to the record being deleted does not hold it back.
-        if inbound.object == object.name {
-            referencing.retain(|r| r != id);
-        }
+        referencing.retain(|r| !deleting.contains(&(inbound.object.clone(), r.clone())));
         if referencing.is_empty() {
             continue;
         }
         let behavior = match inbound.delete_behavior {
-            DeleteBehavior::SetNull if inbound.required && !inbound.multiple => {
-                DeleteBehavior::Restrict
-            }
+            // Clearing a required reference (or emptying a required multiple one) would break
+            // the record: the delete is refused instead.
+            DeleteBehavior::SetNull if inbound.required => DeleteBehavior::Restrict,
             other => other,
         };
         match behavior {
@@ -512,7 +530,7 @@ fn delete_at(
             }
             DeleteBehavior::Cascade if !inbound.multiple => {
                 for child in referencing {
-                    delete_at(conn, model, source, &child, depth + 1)?;
+                    delete_at(conn, model, source, &child, depth + 1, deleting)?;
                 }
             }
             DeleteBehavior::Cascade | DeleteBehavior::SetNull if inbound.multiple => {
