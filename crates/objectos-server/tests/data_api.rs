@@ -1693,7 +1693,6 @@ async fn metadata_with_etags_and_discovery() {
     assert_eq!(doc["routes"]["metadata"], "/api/v1/meta");
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Review follow-ups: cascades reaching a record twice, an object named `query`, rowid names
 
@@ -1712,10 +1711,20 @@ async fn cascades_through_siblings_and_cycles_delete_each_record_once() {
     let t1 = create(&app, &key, "task", json!({"title": "t1", "project": p1})).await;
     let t1 = t1["id"].as_str().unwrap();
     // t2 is reached twice: as a task of p1 and as a subtask of t1
-    create(&app, &key, "task", json!({"title": "t2", "project": p1, "parent": t1})).await;
-    app.send(app.keyed(reqwest::Method::DELETE, &data(&format!("project/{p1}")), &key))
-        .await
-        .assert_success(200);
+    create(
+        &app,
+        &key,
+        "task",
+        json!({"title": "t2", "project": p1, "parent": t1}),
+    )
+    .await;
+    app.send(app.keyed(
+        reqwest::Method::DELETE,
+        &data(&format!("project/{p1}")),
+        &key,
+    ))
+    .await
+    .assert_success(200);
     assert_eq!(count_rows(&app, &tenant, "task"), 0);
     assert_eq!(count_rows(&app, &tenant, "project"), 0);
 
@@ -1727,12 +1736,19 @@ async fn cascades_through_siblings_and_cycles_delete_each_record_once() {
     let a1 = a1["id"].as_str().unwrap();
     let b1 = create(&app, &key, "ring_b", json!({"a": a1})).await;
     let b1 = b1["id"].as_str().unwrap();
-    app.send(app.keyed(reqwest::Method::PATCH, &data(&format!("ring_a/{a1}")), &key).json(&json!({"b": b1})))
-        .await
-        .assert_success(200);
-    app.send(app.keyed(reqwest::Method::DELETE, &data(&format!("ring_a/{a1}")), &key))
-        .await
-        .assert_success(200);
+    app.send(
+        app.keyed(reqwest::Method::PATCH, &data(&format!("ring_a/{a1}")), &key)
+            .json(&json!({"b": b1})),
+    )
+    .await
+    .assert_success(200);
+    app.send(app.keyed(
+        reqwest::Method::DELETE,
+        &data(&format!("ring_a/{a1}")),
+        &key,
+    ))
+    .await
+    .assert_success(200);
     assert_eq!(count_rows(&app, &tenant, "ring_a"), 0);
     assert_eq!(count_rows(&app, &tenant, "ring_b"), 0);
 }
@@ -1766,5 +1782,8 @@ async fn the_record_quota_holds_for_an_object_with_a_field_named_rowid() {
     create(&app, &key, "odd", json!({"rowid": 0})).await;
     let refused = post(&app, &key, "odd", json!({"rowid": 0})).await;
     let error = refused.assert_error(403, "quota_exceeded");
-    assert_eq!(error["details"]["exceededQuota"], "maxRecordsPerObject", "{error:#}");
+    assert_eq!(
+        error["details"]["exceededQuota"], "maxRecordsPerObject",
+        "{error:#}"
+    );
 }
