@@ -35,6 +35,11 @@ pub fn success(
     (status, axum::Json(Value::Object(body))).into_response()
 }
 
+/// 201 with `data`.
+pub fn created(data: impl Serialize) -> Response {
+    success(StatusCode::CREATED, data, Map::new(), Map::new())
+}
+
 /// 200 with `data`.
 pub fn ok(data: impl Serialize) -> Response {
     success(StatusCode::OK, data, Map::new(), Map::new())

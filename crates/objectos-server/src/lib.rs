@@ -138,11 +138,11 @@ fn tenant_routes<S: ControlStore, D: TenantDatabases>(
         .route("/api/v1/data/{object}/batch", post(data::run_batch::<S, D>))
         .route(
             "/api/v1/data/{object}/updateMany",
-            post(data::update_many::<S, D>),
+            post(data::run_batch::<S, D>),
         )
         .route(
             "/api/v1/data/{object}/deleteMany",
-            post(data::delete_many::<S, D>),
+            post(data::run_batch::<S, D>),
         )
         .route(
             "/api/v1/data/{object}/{id}",

@@ -570,6 +570,28 @@ fn with_external(data: &Value, object: &ObjectDefinition, op: &Operation) -> Val
     }
 }
 
+/// Creates the record of a `create` (or of an `upsert` that found nothing), with its `id` and
+/// `externalId` put into the data.
+fn create_op(
+    conn: &Connection,
+    model: &TenantModel,
+    object: &ObjectDefinition,
+    op: &Operation,
+    data: &Value,
+    limits: &WriteLimits,
+    now: &str,
+) -> DataResult<(String, Option<Map<String, Value>>)> {
+    let data = with_external(&with_id(data, op.id.as_ref()), object, op);
+    let record = write::create(conn, model, object, &data, limits, now)
+        .map_err(|e| e.prefixed(&op.data_at))?;
+    let id = record
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    Ok((id, Some(record)))
+}
+
 /// Runs one operation; the record (None for deletes) and its id.
 fn apply(
     conn: &Connection,
@@ -582,23 +604,7 @@ fn apply(
     let data = op.data.clone().unwrap_or(Value::Null);
     let prefix = op.data_at.clone();
     match op.action {
-        Action::Create => {
-            let record = write::create(
-                conn,
-                model,
-                object,
-                &with_external(&with_id(&data, op.id.as_ref()), object, op),
-                limits,
-                now,
-            )
-            .map_err(|e| e.prefixed(&prefix))?;
-            let id = record
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            Ok((id, Some(record)))
-        }
+        Action::Create => create_op(conn, model, object, op, &data, limits, now),
         Action::Update | Action::Upsert | Action::Delete => {
             let existing = find_id(conn, object, op)?;
             match (op.action, existing) {
@@ -613,23 +619,7 @@ fn apply(
                             .map_err(|e| e.prefixed(&prefix))?;
                     Ok((id, Some(record)))
                 }
-                (Action::Upsert, None) => {
-                    let record = write::create(
-                        conn,
-                        model,
-                        object,
-                        &with_external(&with_id(&data, op.id.as_ref()), object, op),
-                        limits,
-                        now,
-                    )
-                    .map_err(|e| e.prefixed(&prefix))?;
-                    let id = record
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned();
-                    Ok((id, Some(record)))
-                }
+                (Action::Upsert, None) => create_op(conn, model, object, op, &data, limits, now),
                 (Action::Delete, Some(id)) => {
                     write::delete(conn, model, object, &id)?;
                     Ok((id, None))

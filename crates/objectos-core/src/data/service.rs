@@ -200,6 +200,20 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         self.data_runtime().requests_this_minute(tenant_id)
     }
 
+    /// What a write needs: the object, the model (for references), the quotas and the time.
+    #[allow(clippy::type_complexity)]
+    fn write_context(
+        handle: &TenantHandle,
+        object: &str,
+    ) -> CoreResult<(Arc<ObjectDefinition>, Arc<TenantModel>, WriteLimits, String)> {
+        Ok((
+            Self::object_of(handle, object)?,
+            Arc::clone(&handle.model),
+            limits_of(handle),
+            rfc3339(now_ms()),
+        ))
+    }
+
     fn object_of(handle: &TenantHandle, name: &str) -> CoreResult<Arc<ObjectDefinition>> {
         handle
             .model
@@ -306,10 +320,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         object: &str,
         body: Value,
     ) -> CoreResult<Value> {
-        let definition = Self::object_of(handle, object)?;
-        let model = Arc::clone(&handle.model);
-        let limits = limits_of(handle);
-        let now = rfc3339(now_ms());
+        let (definition, model, limits, now) = Self::write_context(handle, object)?;
         self.grouped_write(handle, move |conn| {
             let record = write::create(conn, &model, &definition, &body, &limits, &now)?;
             let id = record.get("id").cloned().unwrap_or(Value::Null);
@@ -326,10 +337,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         id: &str,
         body: Value,
     ) -> CoreResult<Value> {
-        let definition = Self::object_of(handle, object)?;
-        let model = Arc::clone(&handle.model);
-        let limits = limits_of(handle);
-        let now = rfc3339(now_ms());
+        let (definition, model, limits, now) = Self::write_context(handle, object)?;
         let id = id.to_owned();
         self.grouped_write(handle, move |conn| {
             let record = write::update(conn, &model, &definition, &id, &body, &limits, &now)?;
@@ -362,10 +370,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         object: &str,
         request: BatchRequest,
     ) -> CoreResult<Value> {
-        let definition = Self::object_of(handle, object)?;
-        let model = Arc::clone(&handle.model);
-        let limits = limits_of(handle);
-        let now = rfc3339(now_ms());
+        let (definition, model, limits, now) = Self::write_context(handle, object)?;
         self.on_db(handle, move |conn| {
             batch::run(conn, &model, &definition, &request, &limits, &now)
         })
@@ -379,10 +384,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         object: &str,
         operations: Vec<Operation>,
     ) -> CoreResult<Value> {
-        let definition = Self::object_of(handle, object)?;
-        let model = Arc::clone(&handle.model);
-        let limits = limits_of(handle);
-        let now = rfc3339(now_ms());
+        let (definition, model, limits, now) = Self::write_context(handle, object)?;
         self.on_db(handle, move |conn| {
             let records = in_transaction(conn, |tx| {
                 let mut out: Vec<Value> = Vec::with_capacity(operations.len());

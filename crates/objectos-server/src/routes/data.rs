@@ -1,8 +1,7 @@
 //! The ObjectStack data API: `/api/v1/data/{object}...` (CRUD, query, batches). The tenant comes
 //! from the router's gate ([`crate::tenant_router`]); handlers only parse and answer.
 
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{MatchedPath, Path, Query, State};
 use axum::response::Response;
 use axum::Extension;
 use objectos_core::data::{batch, query, DataError};
@@ -10,10 +9,10 @@ use objectos_spec::{Issue, IssueCode, JsonPath};
 use objectos_store::ControlStore;
 use objectos_tenantdb::TenantDatabases;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::body::JsonBody;
-use crate::envelope::{ok, success};
+use crate::envelope::{created, ok};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::tenant_router::DataTenant;
@@ -130,16 +129,11 @@ pub async fn create<S: ControlStore, D: TenantDatabases>(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let body = record_body(&tenant, &path.object, body);
-    let created = state
+    let result = state
         .platform
         .create_record(&tenant.handle, &path.object, body)
         .await?;
-    Ok(success(
-        StatusCode::CREATED,
-        created,
-        Map::new(),
-        Map::new(),
-    ))
+    Ok(created(result))
 }
 
 /// `PATCH` (or `PUT`) `/api/v1/data/{object}/{id}`: updates the given fields.
@@ -178,60 +172,34 @@ pub async fn create_many<S: ControlStore, D: TenantDatabases>(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let operations = batch::parse_create_many(&body).map_err(invalid)?;
-    let created = state
+    let result = state
         .platform
         .create_many(&tenant.handle, &path.object, operations)
         .await?;
-    Ok(success(
-        StatusCode::CREATED,
-        created,
-        Map::new(),
-        Map::new(),
-    ))
+    Ok(created(result))
 }
 
-/// `POST /api/v1/data/{object}/batch`.
+/// `POST /api/v1/data/{object}/batch` (`{operation, records, options}` or mixed `{operations}`),
+/// `.../updateMany` (`{records: [{id, data}], options}`) and `.../deleteMany` (`{ids, options}`):
+/// the matched route picks the body's parser; all answer a `BatchUpdateResponse`.
 pub async fn run_batch<S: ControlStore, D: TenantDatabases>(
     State(state): State<AppState<S, D>>,
     Extension(tenant): Extension<DataTenant>,
     Path(path): Path<ObjectPath>,
+    route: MatchedPath,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let request = batch::parse_batch(&body).map_err(invalid)?;
-    batch_response(&state, &tenant, &path.object, request).await
-}
-
-/// `POST /api/v1/data/{object}/updateMany`: `{records: [{id, data}], options}`.
-pub async fn update_many<S: ControlStore, D: TenantDatabases>(
-    State(state): State<AppState<S, D>>,
-    Extension(tenant): Extension<DataTenant>,
-    Path(path): Path<ObjectPath>,
-    JsonBody(body): JsonBody,
-) -> ApiResult<Response> {
-    let request = batch::parse_update_many(&body).map_err(invalid)?;
-    batch_response(&state, &tenant, &path.object, request).await
-}
-
-/// `POST /api/v1/data/{object}/deleteMany`: `{ids, options}`.
-pub async fn delete_many<S: ControlStore, D: TenantDatabases>(
-    State(state): State<AppState<S, D>>,
-    Extension(tenant): Extension<DataTenant>,
-    Path(path): Path<ObjectPath>,
-    JsonBody(body): JsonBody,
-) -> ApiResult<Response> {
-    let request = batch::parse_delete_many(&body).map_err(invalid)?;
-    batch_response(&state, &tenant, &path.object, request).await
-}
-
-async fn batch_response<S: ControlStore, D: TenantDatabases>(
-    state: &AppState<S, D>,
-    tenant: &DataTenant,
-    object: &str,
-    request: batch::BatchRequest,
-) -> ApiResult<Response> {
+    let parse = if route.as_str().ends_with("/updateMany") {
+        batch::parse_update_many
+    } else if route.as_str().ends_with("/deleteMany") {
+        batch::parse_delete_many
+    } else {
+        batch::parse_batch
+    };
+    let request = parse(&body).map_err(invalid)?;
     let result = state
         .platform
-        .run_batch(&tenant.handle, object, request)
+        .run_batch(&tenant.handle, &path.object, request)
         .await?;
     Ok(ok(result))
 }
