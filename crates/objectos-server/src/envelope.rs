@@ -15,6 +15,16 @@ pub fn success(
     meta: Map<String, Value>,
     extra: Map<String, Value>,
 ) -> Response {
+    /// Serialised in place: `data` is written straight into the body, never copied into a
+    /// `Value` first (a list of records would otherwise be deep-copied on every response).
+    #[derive(Serialize)]
+    struct Envelope<'a, T: Serialize> {
+        success: bool,
+        data: T,
+        #[serde(flatten)]
+        extra: &'a Map<String, Value>,
+        meta: Map<String, Value>,
+    }
     let mut full_meta = Map::new();
     full_meta.insert(
         "timestamp".to_owned(),
@@ -24,15 +34,13 @@ pub fn success(
         full_meta.insert("requestId".to_owned(), json!(id));
     }
     full_meta.extend(meta);
-    let mut body = Map::new();
-    body.insert("success".to_owned(), json!(true));
-    body.insert(
-        "data".to_owned(),
-        serde_json::to_value(data).unwrap_or(Value::Null),
-    );
-    body.extend(extra);
-    body.insert("meta".to_owned(), Value::Object(full_meta));
-    (status, axum::Json(Value::Object(body))).into_response()
+    let body = Envelope {
+        success: true,
+        data,
+        extra: &extra,
+        meta: full_meta,
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 /// 201 with `data`.

@@ -2,7 +2,7 @@
 //! values (multiselect, tags, address, json...) as JSON text, dates and times as ISO-8601 text.
 //! Reads give each value back with its JSON type.
 
-use objectos_schema::{column_for, ColumnSpec, Ident, IdentKind, SqlType, Storage};
+use objectos_schema::{Ident, IdentKind, SqlType, Storage, StorageOptions};
 use objectos_spec::types::field::{Field, FieldType};
 use objectos_spec::ObjectDefinition;
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -28,8 +28,9 @@ fn quoted(kind: IdentKind, name: &str) -> rusqlite::Result<String> {
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
-fn spec_of(key: &str, field: &Field) -> Option<ColumnSpec> {
-    column_for(key, field).ok().flatten()
+/// How a field's values are stored (cheap: no column definition is rendered).
+fn storage_of(field: &Field) -> Storage {
+    StorageOptions::of(field).storage(field.r#type)
 }
 
 /// The SQL value of a (validated, normalised) JSON value of field `key`.
@@ -37,16 +38,18 @@ pub fn to_sql(object: &ObjectDefinition, key: &str, value: &Value) -> SqlValue {
     if value.is_null() {
         return SqlValue::Null;
     }
-    let Some(spec) = object.fields.get(key).and_then(|f| spec_of(key, f)) else {
-        return match value {
-            Value::String(s) => SqlValue::Text(s.clone()),
-            other => SqlValue::Text(other.to_string()),
-        };
+    let storage = object.fields.get(key).map(storage_of);
+    let sql_type = match storage {
+        Some(Storage::Json(_)) => return SqlValue::Text(value.to_string()),
+        Some(Storage::Column(t)) => t,
+        Some(Storage::Computed) | None => {
+            return match value {
+                Value::String(s) => SqlValue::Text(s.clone()),
+                other => SqlValue::Text(other.to_string()),
+            }
+        }
     };
-    if spec.json {
-        return SqlValue::Text(value.to_string());
-    }
-    match (spec.sql_type, value) {
+    match (sql_type, value) {
         (_, Value::Bool(b)) => SqlValue::Integer(i64::from(*b)),
         (SqlType::Integer, v) => match (v.as_i64(), v.as_f64()) {
             (Some(i), _) => SqlValue::Integer(i),
@@ -64,11 +67,7 @@ pub fn to_sql(object: &ObjectDefinition, key: &str, value: &Value) -> SqlValue {
 
 /// True for fields whose values are never returned (passwords) or have no column (computed).
 pub fn is_hidden(field: &Field) -> bool {
-    field.r#type == FieldType::Password
-        || matches!(
-            objectos_schema::StorageOptions::of(field).storage(field.r#type),
-            Storage::Computed
-        )
+    field.r#type == FieldType::Password || storage_of(field) == Storage::Computed
 }
 
 /// The keys of the fields a read returns by default: every stored field but passwords.
@@ -108,7 +107,7 @@ pub fn decode_row(
     for (i, key) in fields.iter().enumerate() {
         let raw = row.get_ref(i + 3)?;
         let value = match object.fields.get(key) {
-            Some(field) => decode_value(key, field, raw),
+            Some(field) => decode_value(field, raw),
             None => plain(raw),
         };
         out.insert(key.clone(), value);
@@ -126,13 +125,15 @@ fn plain(raw: ValueRef<'_>) -> Value {
 }
 
 /// One stored value back as JSON, with its type.
-pub fn decode_value(key: &str, field: &Field, raw: ValueRef<'_>) -> Value {
-    let Some(spec) = spec_of(key, field) else {
+pub fn decode_value(field: &Field, raw: ValueRef<'_>) -> Value {
+    let storage = storage_of(field);
+    if storage == Storage::Computed {
         return Value::Null;
-    };
+    }
+    let json = matches!(storage, Storage::Json(_));
     match raw {
         ValueRef::Null => Value::Null,
-        ValueRef::Text(t) if spec.json => serde_json::from_slice(t)
+        ValueRef::Text(t) if json => serde_json::from_slice(t)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(t).into())),
         ValueRef::Integer(i) if matches!(field.r#type, FieldType::Boolean | FieldType::Toggle) => {
             Value::Bool(i != 0)
