@@ -424,7 +424,12 @@ test('an atomic data.batch() with an invalid record rejects batch_failed and wri
   assert.equal(result.success, false);
   assert.equal(result.total, 3);
   assert.equal(result.succeeded, 0);
-  assert.equal(result.failed, 1);
+  // operation 0 ran, then was rolled back with the batch: reported as not applied
+  assert.equal(result.failed, 2);
+  const undone = result.results.find((r) => r.index === 0);
+  assert.equal(undone.success, false);
+  assert.equal(undone.errors[0].code, 'rolled_back');
+  assert.equal(undone.data, undefined);
   const bad = result.results.find((r) => r.index === 1);
   assert.equal(bad.success, false);
   assert.equal(bad.errors[0].code, 'validation_error');
