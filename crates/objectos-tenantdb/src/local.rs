@@ -170,6 +170,7 @@ impl LocalSqlite {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.busy_timeout(Duration::from_secs(5))
             .and_then(|()| conn.pragma_update(None, "query_only", true))
+            .and_then(|()| conn.pragma_update(None, "mmap_size", MMAP_SIZE))
             .map_err(|source| sqlite(tenant_id, source))?;
         Ok(self.readers.insert(&key, conn))
     }
@@ -256,8 +257,14 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
 }
+
+/// Bytes of each database read through a memory map instead of `pread` into SQLite's page
+/// cache: the OS page cache is shared by every connection of a tenant, and reads skip a copy.
+/// Writes still go through the WAL (durability is unchanged).
+const MMAP_SIZE: i64 = 256 * 1024 * 1024;
 
 /// Prepared statements kept per connection: the data API prepares a few per object and
 /// operation, more than rusqlite's default of 16.

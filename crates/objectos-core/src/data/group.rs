@@ -54,10 +54,12 @@ fn in_savepoint<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> DataResult<T>,
 ) -> DataResult<T> {
-    conn.execute_batch("SAVEPOINT objectos_write")?;
+    // Prepared once per connection: these run twice per write.
+    conn.prepare_cached("SAVEPOINT objectos_write")?
+        .execute([])?;
     match f(conn) {
         Ok(value) => {
-            conn.execute_batch("RELEASE objectos_write")?;
+            conn.prepare_cached("RELEASE objectos_write")?.execute([])?;
             Ok(value)
         }
         Err(e) => {
