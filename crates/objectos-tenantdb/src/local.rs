@@ -24,6 +24,8 @@ pub struct LocalSqlite {
     spares: Arc<SparePool>,
     /// One gate per tenant whose connection is being opened (single-flight).
     opening: Arc<Mutex<HashMap<String, Arc<Mutex<()>>>>>,
+    /// Tenants whose database is being deleted: no connection may be opened to them meanwhile.
+    deleting: Arc<Mutex<std::collections::HashSet<String>>>,
     /// Connections opened since creation.
     opens: Arc<AtomicU64>,
 }
@@ -87,6 +89,7 @@ impl LocalSqlite {
                 connection_ttl,
             )),
             opening: Arc::new(Mutex::new(HashMap::new())),
+            deleting: Arc::default(),
             opens: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -146,7 +149,7 @@ impl LocalSqlite {
 
     /// Opens an existing database and caches its connection.
     fn open(&self, tenant_id: &str, path: &Path) -> TenantDbResult<SharedConnection> {
-        if !path.exists() {
+        if !path.exists() || self.is_deleting(tenant_id) {
             return Err(TenantDbError::Missing(tenant_id.to_owned()));
         }
         let conn = Connection::open(path).map_err(|source| sqlite(tenant_id, source))?;
@@ -162,7 +165,7 @@ impl LocalSqlite {
             return Ok(conn);
         }
         let path = self.path_of(tenant_id)?;
-        if !path.exists() {
+        if !path.exists() || self.is_deleting(tenant_id) {
             return Err(TenantDbError::Missing(tenant_id.to_owned()));
         }
         let conn = Connection::open(&path).map_err(|source| sqlite(tenant_id, source))?;
@@ -208,6 +211,13 @@ impl LocalSqlite {
         }
     }
 
+    fn is_deleting(&self, tenant_id: &str) -> bool {
+        self.deleting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(tenant_id)
+    }
+
     /// Connections opened since creation (cache misses, plus one per [`TenantDatabases::create`]).
     pub fn opens(&self) -> u64 {
         self.opens.load(Ordering::Relaxed)
@@ -248,6 +258,33 @@ impl LocalSqlite {
         tokio::task::spawn_blocking(move || f(this))
             .await
             .map_err(|e| TenantDbError::Worker(e.to_string()))?
+    }
+}
+
+/// Marks a tenant as being deleted until dropped.
+struct DeletingGuard {
+    set: Arc<Mutex<std::collections::HashSet<String>>>,
+    id: String,
+}
+
+impl DeletingGuard {
+    fn new(set: &Arc<Mutex<std::collections::HashSet<String>>>, id: &str) -> Self {
+        set.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned());
+        Self {
+            set: Arc::clone(set),
+            id: id.to_owned(),
+        }
+    }
+}
+
+impl Drop for DeletingGuard {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
     }
 }
 
@@ -398,6 +435,9 @@ impl TenantDatabases for LocalSqlite {
         let cache = Arc::clone(&self.cache);
         let readers = Arc::clone(&self.readers);
         let id = tenant_id.to_owned();
+        // While the files go, no request may reopen them (a connection opened now and closed
+        // later would remove `-wal`/`-shm` by name, possibly those of a re-created database).
+        let _deleting = DeletingGuard::new(&self.deleting, tenant_id);
         // Close the connections first: a WAL connection closed later would delete `-wal`/`-shm`
         // files by name, possibly those of a database re-created under the same id.
         tokio::task::spawn_blocking(move || {
@@ -656,6 +696,42 @@ mod tests {
             );
         }
         assert_eq!(dbs.readers.len(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_connection_is_opened_while_a_database_is_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbs = LocalSqlite::with_options(dir.path(), 8, 0).unwrap();
+        dbs.create("acme").await.unwrap();
+        dbs.sync_system_schema("acme").await.unwrap();
+        // A request holds the connection, so the delete waits for it before removing files.
+        let held = dbs.connection("acme").unwrap();
+        let holder = std::thread::spawn(move || {
+            let _conn = held.lock().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(400));
+        });
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let deleting = {
+            let dbs = dbs.clone();
+            tokio::spawn(async move { dbs.delete("acme").await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        // Mid-delete: the file still exists, but neither a writer nor a reader may open it.
+        assert!(dbs.path_of("acme").unwrap().exists());
+        assert!(matches!(
+            dbs.connection("acme"),
+            Err(TenantDbError::Missing(_))
+        ));
+        assert!(matches!(
+            dbs.reader("acme", 0),
+            Err(TenantDbError::Missing(_))
+        ));
+        holder.join().unwrap();
+        deleting.await.unwrap().unwrap();
+        assert!(!dbs.path_of("acme").unwrap().exists());
+        // Afterwards the id can be created and opened again.
+        dbs.create("acme").await.unwrap();
+        assert!(dbs.connection("acme").is_ok());
     }
 
     #[tokio::test]
