@@ -216,7 +216,7 @@ impl ApiError {
         use objectos_core::data::DataError;
         match &e {
             DataError::Sql(inner) => tracing::error!(error = %inner, "tenant data error"),
-            DataError::Hash(msg) => tracing::error!(error = %msg, "tenant data error"),
+            DataError::Internal(msg) => tracing::error!(error = %msg, "tenant data error"),
             _ => {}
         }
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -150,28 +150,29 @@ fn is_write(method: &Method, route: &str) -> bool {
 /// rate-limit headers to the response.
 pub async fn gate<S: ControlStore, D: TenantDatabases>(
     State(state): State<AppState<S, D>>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
-    let method = request.method().clone();
+    // The parts (not the body, which is not `Sync`) are borrowed across the awaits below.
+    let (mut parts, body) = request.into_parts();
     // Under `nest("/t/{tenant}", ...)` the request's URI has the prefix stripped: the path
     // strategy needs the path as the client sent it.
-    let path = request
-        .extensions()
+    let path = parts
+        .extensions
         .get::<axum::extract::OriginalUri>()
-        .map_or_else(|| request.uri().path(), |uri| uri.path())
+        .map_or_else(|| parts.uri.path(), |uri| uri.path())
         .to_owned();
-    let route = request
-        .extensions()
+    let route = parts
+        .extensions
         .get::<axum::extract::MatchedPath>()
         .map_or_else(|| path.clone(), |m| m.as_str().to_owned());
-    let headers = request.headers().clone();
-    let (tenant, limit) = match resolve(&state, &headers, &method, &path, &route).await {
+    let (tenant, limit) = match resolve(&state, &parts.headers, &parts.method, &path, &route).await
+    {
         Ok(found) => found,
         Err(e) => return e.into_response(),
     };
-    request.extensions_mut().insert(tenant);
-    let mut response = next.run(request).await;
+    parts.extensions.insert(tenant);
+    let mut response = next.run(Request::from_parts(parts, body)).await;
     if let RateDecision::Allowed { limit, remaining } = limit {
         set_rate_headers(response.headers_mut(), limit, remaining);
     }

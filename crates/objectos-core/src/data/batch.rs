@@ -602,48 +602,36 @@ fn apply(
     now: &str,
 ) -> DataResult<(String, Option<Map<String, Value>>)> {
     let data = op.data.clone().unwrap_or(Value::Null);
-    let prefix = op.data_at.clone();
-    match op.action {
-        Action::Create => create_op(conn, model, object, op, &data, limits, now),
-        Action::Update | Action::Upsert | Action::Delete => {
-            let existing = find_id(conn, object, op)?;
-            match (op.action, existing) {
-                (Action::Update, Some(id)) => {
-                    let record = write::update(conn, model, object, &id, &data, limits, now)
-                        .map_err(|e| e.prefixed(&prefix))?;
-                    Ok((id, Some(record)))
-                }
-                (Action::Upsert, Some(id)) => {
-                    let record =
-                        write::update(conn, model, object, &id, &strip_id(&data), limits, now)
-                            .map_err(|e| e.prefixed(&prefix))?;
-                    Ok((id, Some(record)))
-                }
-                (Action::Upsert, None) => create_op(conn, model, object, op, &data, limits, now),
-                (Action::Delete, Some(id)) => {
-                    write::delete(conn, model, object, &id)?;
-                    Ok((id, None))
-                }
-                (_, None) => Err(DataError::NotFound {
-                    object: object.name.clone(),
-                    id: truncate(
-                        op.id
-                            .as_deref()
-                            .or(op.external_id.as_deref())
-                            .unwrap_or_default(),
-                    ),
-                }),
-                (Action::Create, Some(_)) => unreachable_create(),
-            }
-        }
+    if op.action == Action::Create {
+        return create_op(conn, model, object, op, &data, limits, now);
     }
-}
-
-fn unreachable_create() -> DataResult<(String, Option<Map<String, Value>>)> {
-    // Creates are handled by the first arm; kept as an error rather than a panic.
-    Err(DataError::Hash(
-        "internal: create routed as an update".to_owned(),
-    ))
+    let Some(id) = find_id(conn, object, op)? else {
+        if op.action == Action::Upsert {
+            return create_op(conn, model, object, op, &data, limits, now);
+        }
+        return Err(DataError::NotFound {
+            object: object.name.clone(),
+            id: truncate(
+                op.id
+                    .as_deref()
+                    .or(op.external_id.as_deref())
+                    .unwrap_or_default(),
+            ),
+        });
+    };
+    if op.action == Action::Delete {
+        write::delete(conn, model, object, &id)?;
+        return Ok((id, None));
+    }
+    // Update, or an upsert of an existing record (its id comes from the match, not the data).
+    let patch = if op.action == Action::Upsert {
+        strip_id(&data)
+    } else {
+        data
+    };
+    let record = write::update(conn, model, object, &id, &patch, limits, now)
+        .map_err(|e| e.prefixed(&op.data_at))?;
+    Ok((id, Some(record)))
 }
 
 fn strip_id(data: &Value) -> Value {

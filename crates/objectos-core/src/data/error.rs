@@ -49,9 +49,10 @@ pub enum DataError {
         /// The batch result (every operation, the failed one with its errors).
         result: serde_json::Value,
     },
-    /// Password hashing failed.
-    #[error("password hashing failed: {0}")]
-    Hash(String),
+    /// An internal failure that is not the caller's (password hashing, a lost group commit, a
+    /// tenant database that could not be reached); never described to callers.
+    #[error("internal: {0}")]
+    Internal(String),
     /// SQLite failed.
     #[error("storage error: {0}")]
     Sql(#[from] rusqlite::Error),
@@ -92,7 +93,7 @@ impl DataError {
             Self::Duplicate { .. } | Self::Restricted { .. } => 409,
             Self::Quota(_) => 403,
             Self::BatchFailed { cause, .. } => cause.status(),
-            Self::Hash(_) | Self::Sql(_) => 500,
+            Self::Internal(_) | Self::Sql(_) => 500,
         }
     }
 
@@ -106,7 +107,7 @@ impl DataError {
             Self::Restricted { .. } => "delete_restricted",
             Self::Quota(_) => "quota_exceeded",
             Self::BatchFailed { .. } => "batch_failed",
-            Self::Hash(_) | Self::Sql(_) => "internal",
+            Self::Internal(_) | Self::Sql(_) => "internal",
         }
     }
 
@@ -118,14 +119,14 @@ impl DataError {
             Self::Duplicate { .. } | Self::Restricted { .. } => "conflict",
             Self::Quota(_) => "quota",
             Self::BatchFailed { cause, .. } => cause.category(),
-            Self::Hash(_) | Self::Sql(_) => "server",
+            Self::Internal(_) | Self::Sql(_) => "server",
         }
     }
 
     /// The message shown to callers: storage errors are never described (no SQL text leaks).
     pub fn public_message(&self) -> String {
         match self {
-            Self::Hash(_) | Self::Sql(_) => "internal error".to_owned(),
+            Self::Internal(_) | Self::Sql(_) => "internal error".to_owned(),
             Self::Invalid(issues) => format!(
                 "{} validation issue(s); first: {}",
                 issues.len(),
@@ -149,7 +150,7 @@ impl DataError {
             Self::Restricted { details, .. } => details.clone(),
             Self::Quota(result) => serde_json::to_value(&**result).unwrap_or_default(),
             Self::BatchFailed { result, .. } => result.clone(),
-            Self::Hash(_) | Self::Sql(_) => serde_json::Value::Null,
+            Self::Internal(_) | Self::Sql(_) => serde_json::Value::Null,
         }
     }
 

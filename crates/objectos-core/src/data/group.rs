@@ -131,14 +131,14 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         let job: Job = Box::new(move |conn: Option<&Connection>| {
             let result = match conn {
                 Some(conn) => in_savepoint(conn, f),
-                None => Err(DataError::Hash(
+                None => Err(DataError::Internal(
                     "the tenant database could not be reached".to_owned(),
                 )),
             };
             Box::new(move |committed: Result<(), String>| {
                 let answer = match committed {
                     Ok(()) => result,
-                    Err(reason) => Err(DataError::Hash(format!("commit failed: {reason}"))),
+                    Err(reason) => Err(DataError::Internal(format!("commit failed: {reason}"))),
                 };
                 let _ = tx.send(answer);
             })
@@ -154,7 +154,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             tokio::spawn(async move { this.drain_writes(handle).await });
         }
         rx.await
-            .map_err(|_| CoreError::Data(DataError::Hash("the write was dropped".to_owned())))?
+            .map_err(|_| CoreError::Data(DataError::Internal("the write was dropped".to_owned())))?
             .map_err(CoreError::Data)
     }
 

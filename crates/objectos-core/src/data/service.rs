@@ -55,7 +55,7 @@ impl From<Refusal> for CoreError {
                 message: format!("tenant {id} is scheduled for destruction"),
                 details: json!({"tenantId": id, "status": "destroying"}),
             },
-            Refusal::Internal(message) => CoreError::Data(DataError::Hash(message)),
+            Refusal::Internal(message) => CoreError::Data(DataError::Internal(message)),
         }
     }
 }

@@ -227,11 +227,12 @@ fn check_references(
 pub fn hash_password(clear: &str) -> DataResult<String> {
     use argon2::password_hash::{PasswordHasher, SaltString};
     let salt_bytes: [u8; 16] = rand::random();
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| DataError::Hash(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt_bytes)
+        .map_err(|e| DataError::Internal(format!("password hashing: {e}")))?;
     argon2::Argon2::default()
         .hash_password(clear.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| DataError::Hash(e.to_string()))
+        .map_err(|e| DataError::Internal(format!("password hashing: {e}")))
 }
 
 /// True when `clear` matches a PHC string made by [`hash_password`].
