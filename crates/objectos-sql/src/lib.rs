@@ -1,0 +1,24 @@
+//! The SQL seam between objectos' engine and its tenant databases.
+//!
+//! The engine (deploy pipeline, data API) never names a driver type: it runs SQL through a
+//! [`Session`] with neutral [`SqlValue`]s, learns what failed from a classified [`SqlError`], and
+//! asks the session's [`Dialect`] which SQL to write where the two databases differ. Two sessions
+//! implement it: [`SqliteSession`] (rusqlite, the embedded default and the `memory` provider) and
+//! [`PgSession`] (sqlx, the `postgres` provider), the only places the drivers appear.
+//!
+//! Placeholders are written `$1`, `$2`, … in order of first appearance: PostgreSQL reads them
+//! natively and SQLite reads them as named parameters numbered in that same order, so statements
+//! both dialects share are written once (see `docs/decisions/0009-engine-seam.md`).
+
+mod error;
+mod postgres;
+mod session;
+mod sqlite;
+pub mod testing;
+mod value;
+
+pub use error::{ErrorKind, SqlError, SqlResult};
+pub use postgres::{quote_literal, PgSession, PgTarget};
+pub use session::{Dialect, Row, Session, SessionExt};
+pub use sqlite::SqliteSession;
+pub use value::SqlValue;

@@ -1,0 +1,367 @@
+//! [`Session`] over a PostgreSQL connection (sqlx), driven from a blocking thread.
+//!
+//! The engine is synchronous (it runs on blocking threads, like rusqlite); each call here blocks on
+//! the async driver through the runtime's handle. A session is pinned to one tenant: on open it
+//! switches to the tenant's role and schema (`SET ROLE`, `SET search_path`), so every unqualified
+//! name resolves in the tenant's schema and the role's privileges fence off every other schema;
+//! on drop it rolls back anything left open and resets both before the connection returns to the
+//! pool.
+
+use std::cell::{Cell, RefCell};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArgumentBuffer, PgDatabaseError, PgRow, PgTypeInfo, Postgres};
+use sqlx::{AssertSqlSafe, Column, Row as _, TypeInfo};
+use tokio::runtime::Handle;
+
+use crate::error::{ErrorKind, SqlError, SqlResult};
+use crate::session::{Dialect, Row, Session};
+use crate::value::SqlValue;
+
+/// What a session is pinned to: the tenant's schema and, when isolation by role is on, its role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgTarget {
+    /// The schema unqualified names resolve in.
+    pub schema: String,
+    /// The role the session acts as (`None`: the pool's login role).
+    pub role: Option<String>,
+}
+
+/// A quoted PostgreSQL identifier (`"name"`, inner quotes doubled).
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A quoted PostgreSQL string literal (`'text'`, inner quotes doubled; NUL is refused by callers).
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// A NULL whose type the server infers from where it is used (OID 0, "unspecified"): a typed
+/// NULL (text, say) would be refused by a non-text column.
+struct UntypedNull;
+
+impl sqlx::Type<Postgres> for UntypedNull {
+    fn type_info() -> PgTypeInfo {
+        PgTypeInfo::with_oid(sqlx::postgres::types::Oid(0))
+    }
+}
+
+impl<'q> sqlx::Encode<'q, Postgres> for UntypedNull {
+    fn encode_by_ref(&self, _buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        Ok(IsNull::Yes)
+    }
+}
+
+/// A PostgreSQL session (see the module documentation).
+pub struct PgSession {
+    handle: Handle,
+    conn: RefCell<sqlx::pool::PoolConnection<Postgres>>,
+    in_tx: Cell<bool>,
+    pinned: bool,
+}
+
+impl std::fmt::Debug for PgSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgSession")
+            .field("in_tx", &self.in_tx.get())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Classifies a sqlx error.
+pub fn classify(error: sqlx::Error) -> SqlError {
+    let message = error.to_string();
+    match &error {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned());
+            let detail = db
+                .try_downcast_ref::<PgDatabaseError>()
+                .and_then(|e| e.detail().map(str::to_owned));
+            let kind = match code.as_deref().unwrap_or("") {
+                "23505" => ErrorKind::Unique {
+                    columns: detail.as_deref().map(key_columns).unwrap_or_default(),
+                },
+                "23502" => ErrorKind::NotNull,
+                "23514" | "22P02" | "22003" | "22007" | "22008" | "22023" | "2201B" => {
+                    ErrorKind::Check
+                }
+                c if c.starts_with("23") => ErrorKind::Constraint,
+                "40001" | "40P01" | "55P03" | "57014" => ErrorKind::Busy,
+                "42P01" | "3F000" | "3D000" => ErrorKind::Missing,
+                "42601" | "42703" | "42883" | "42804" => ErrorKind::Syntax,
+                "42501" | "25006" => ErrorKind::ReadOnly,
+                c if c.starts_with("08") || c.starts_with("57") => ErrorKind::Connection,
+                _ => ErrorKind::Other,
+            };
+            SqlError {
+                kind,
+                message,
+                code,
+            }
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => SqlError::new(ErrorKind::Connection, message),
+        _ => SqlError::new(ErrorKind::Other, message),
+    }
+}
+
+/// The columns of a unique violation's detail: `Key (a, b)=(1, 2) already exists.` → `[a, b]`.
+fn key_columns(detail: &str) -> Vec<String> {
+    detail
+        .strip_prefix("Key (")
+        .and_then(|rest| rest.split_once(")="))
+        .map(|(cols, _)| {
+            cols.split(", ")
+                .map(|c| c.trim_matches('"').to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The SQL text of a statement. Every statement objectos runs is built from validated, quoted
+/// identifiers and literals it escaped itself; values are always bound parameters.
+fn sql_text(sql: &str) -> AssertSqlSafe<String> {
+    AssertSqlSafe(sql.to_owned())
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+fn bind<'q>(mut query: PgQuery<'q>, params: &'q [SqlValue]) -> SqlResult<PgQuery<'q>> {
+    for value in params {
+        query = match value {
+            SqlValue::Null => query.bind(UntypedNull),
+            SqlValue::Bool(b) => query.bind(*b),
+            SqlValue::Integer(i) => query.bind(*i),
+            SqlValue::Real(f) => query.bind(*f),
+            SqlValue::Text(s) => query.bind(s.as_str()),
+            SqlValue::Json(s) => {
+                let json: serde_json::Value = serde_json::from_str(s)
+                    .map_err(|e| SqlError::new(ErrorKind::Check, format!("invalid JSON: {e}")))?;
+                query.bind(sqlx::types::Json(json))
+            }
+            SqlValue::Date(s) => {
+                let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| {
+                    SqlError::new(ErrorKind::Check, format!("invalid date {s:?}: {e}"))
+                })?;
+                query.bind(date)
+            }
+            SqlValue::Timestamp(s) => {
+                let at = DateTime::parse_from_rfc3339(s)
+                    .map_err(|e| {
+                        SqlError::new(ErrorKind::Check, format!("invalid timestamp {s:?}: {e}"))
+                    })?
+                    .with_timezone(&Utc);
+                query.bind(at)
+            }
+            SqlValue::Blob(b) => query.bind(b.as_slice()),
+        };
+    }
+    Ok(query)
+}
+
+/// The text form of an instant as objectos stores it: `YYYY-MM-DDTHH:MM:SS.sssZ`.
+fn instant_text(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn decode(row: &PgRow) -> SqlResult<Row> {
+    let mut out = Vec::with_capacity(row.len());
+    for (i, column) in row.columns().iter().enumerate() {
+        let err = |e: sqlx::Error| {
+            SqlError::decode(format!(
+                "column {} ({}): {e}",
+                column.name(),
+                column.type_info()
+            ))
+        };
+        let value = match column.type_info().name() {
+            "BOOL" => row
+                .try_get::<Option<bool>, _>(i)
+                .map_err(err)?
+                .map(SqlValue::Bool),
+            "INT2" => row
+                .try_get::<Option<i16>, _>(i)
+                .map_err(err)?
+                .map(|v| SqlValue::Integer(v.into())),
+            "INT4" => row
+                .try_get::<Option<i32>, _>(i)
+                .map_err(err)?
+                .map(|v| SqlValue::Integer(v.into())),
+            "INT8" => row
+                .try_get::<Option<i64>, _>(i)
+                .map_err(err)?
+                .map(SqlValue::Integer),
+            "FLOAT4" => row
+                .try_get::<Option<f32>, _>(i)
+                .map_err(err)?
+                .map(|v| SqlValue::Real(v.into())),
+            "FLOAT8" => row
+                .try_get::<Option<f64>, _>(i)
+                .map_err(err)?
+                .map(SqlValue::Real),
+            "JSON" | "JSONB" => row
+                .try_get::<Option<serde_json::Value>, _>(i)
+                .map_err(err)?
+                .map(|v| SqlValue::Json(v.to_string())),
+            "DATE" => row
+                .try_get::<Option<NaiveDate>, _>(i)
+                .map_err(err)?
+                .map(|d| SqlValue::Date(d.format("%Y-%m-%d").to_string())),
+            "TIMESTAMPTZ" => row
+                .try_get::<Option<DateTime<Utc>>, _>(i)
+                .map_err(err)?
+                .map(|t| SqlValue::Timestamp(instant_text(t))),
+            "TIMESTAMP" => row
+                .try_get::<Option<NaiveDateTime>, _>(i)
+                .map_err(err)?
+                .map(|t| SqlValue::Timestamp(instant_text(t.and_utc()))),
+            "BYTEA" => row
+                .try_get::<Option<Vec<u8>>, _>(i)
+                .map_err(err)?
+                .map(SqlValue::Blob),
+            "TEXT" | "VARCHAR" | "NAME" | "BPCHAR" | "CHAR" | "UNKNOWN" => row
+                .try_get::<Option<String>, _>(i)
+                .map_err(err)?
+                .map(SqlValue::Text),
+            other => {
+                return Err(SqlError::decode(format!(
+                "column {} has type {other}, which objectos does not read (cast it in the query)",
+                column.name()
+            )))
+            }
+        };
+        out.push(value.unwrap_or(SqlValue::Null));
+    }
+    Ok(out)
+}
+
+impl PgSession {
+    /// A session on `conn` pinned to `target` (role and search path switched at once). Must be
+    /// called from a blocking thread of the runtime behind `handle`.
+    pub fn open(
+        handle: Handle,
+        conn: sqlx::pool::PoolConnection<Postgres>,
+        target: Option<&PgTarget>,
+    ) -> SqlResult<Self> {
+        let session = Self {
+            handle,
+            conn: RefCell::new(conn),
+            in_tx: Cell::new(false),
+            pinned: target.is_some(),
+        };
+        if let Some(target) = target {
+            let mut sql = String::new();
+            if let Some(role) = &target.role {
+                sql.push_str(&format!("SET ROLE {}; ", quote_ident(role)));
+            }
+            sql.push_str(&format!(
+                "SET search_path TO {}",
+                quote_ident(&target.schema)
+            ));
+            session.execute_batch(&sql)?;
+        }
+        Ok(session)
+    }
+
+    fn run<T>(&self, f: impl std::future::Future<Output = Result<T, sqlx::Error>>) -> SqlResult<T> {
+        self.handle.block_on(f).map_err(classify)
+    }
+}
+
+impl Drop for PgSession {
+    fn drop(&mut self) {
+        let mut reset = String::new();
+        if self.in_tx.get() {
+            reset.push_str("ROLLBACK; ");
+        }
+        if self.pinned {
+            reset.push_str("RESET ROLE; RESET search_path; ");
+        }
+        if reset.is_empty() {
+            return;
+        }
+        let conn = self.conn.get_mut();
+        let done = self.handle.block_on(async {
+            sqlx::raw_sql(AssertSqlSafe(reset.clone()))
+                .execute(&mut **conn)
+                .await
+        });
+        if done.is_err() {
+            // A connection whose state is unknown must not serve another tenant.
+            conn.close_on_drop();
+        }
+    }
+}
+
+impl Session for PgSession {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn query(&self, sql: &str, params: &[SqlValue]) -> SqlResult<Vec<Row>> {
+        let query = bind(sqlx::query(sql_text(sql)), params)?;
+        let mut conn = self.conn.borrow_mut();
+        let rows = self.run(async { query.fetch_all(&mut **conn).await })?;
+        rows.iter().map(decode).collect()
+    }
+
+    fn execute(&self, sql: &str, params: &[SqlValue]) -> SqlResult<u64> {
+        let query = bind(sqlx::query(sql_text(sql)), params)?;
+        let mut conn = self.conn.borrow_mut();
+        let done = self.run(async { query.execute(&mut **conn).await })?;
+        Ok(done.rows_affected())
+    }
+
+    fn execute_batch(&self, sql: &str) -> SqlResult<()> {
+        let mut conn = self.conn.borrow_mut();
+        self.run(async { sqlx::raw_sql(sql_text(sql)).execute(&mut **conn).await })?;
+        Ok(())
+    }
+
+    fn begin(&self) -> SqlResult<()> {
+        self.execute_batch("BEGIN")?;
+        self.in_tx.set(true);
+        Ok(())
+    }
+
+    fn commit(&self) -> SqlResult<()> {
+        let done = self.execute_batch("COMMIT");
+        // A failed COMMIT ends the transaction too (PostgreSQL rolls it back).
+        self.in_tx.set(false);
+        done
+    }
+
+    fn rollback(&self) -> SqlResult<()> {
+        if !self.in_tx.get() {
+            return Ok(());
+        }
+        self.in_tx.set(false);
+        self.execute_batch("ROLLBACK")
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.in_tx.get()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_violation_details_name_their_columns() {
+        assert_eq!(
+            key_columns("Key (email)=(a@b.c) already exists."),
+            ["email"]
+        );
+        assert_eq!(key_columns("Key (a, b)=(1, 2) already exists."), ["a", "b"]);
+        assert!(key_columns("something else").is_empty());
+    }
+}

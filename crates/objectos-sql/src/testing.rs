@@ -1,0 +1,123 @@
+//! A throw-away PostgreSQL database for tests: created on the server named by
+//! `OBJECTOS_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`), dropped with
+//! everything in it (and the roles made for it) when the value is dropped. Each instance has its
+//! own database, so test runs and parallel tests never collide.
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
+
+/// The server tests use unless `OBJECTOS_TEST_PG_URL` says otherwise.
+pub const DEFAULT_TEST_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A database created for one test (see the module documentation).
+#[derive(Debug)]
+pub struct TestDatabase {
+    admin_url: String,
+    /// The database's name (`objectos_test_<pid>_<random>`).
+    pub name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+impl TestDatabase {
+    /// Creates a fresh database; panics with a clear message when the server cannot be reached
+    /// (the suite needs it: see README, "Set up").
+    pub async fn create() -> Self {
+        let admin_url = std::env::var("OBJECTOS_TEST_PG_URL")
+            .unwrap_or_else(|_| DEFAULT_TEST_PG_URL.to_owned());
+        let name = format!("objectos_test_{}_{:08x}", std::process::id(), rand_u32());
+        let options: PgConnectOptions = admin_url
+            .parse()
+            .unwrap_or_else(|e| panic!("OBJECTOS_TEST_PG_URL {admin_url:?} is not a URL: {e}"));
+        let mut conn = options.connect().await.unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is needed by this test and is not reachable at {admin_url} ({e}); \
+                 start it or point OBJECTOS_TEST_PG_URL at one"
+            )
+        });
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+        let _ = conn.close().await;
+        let url = options.database(&name).to_url_lossy().to_string();
+        Self {
+            admin_url,
+            name,
+            url,
+        }
+    }
+
+    /// A small pool on the database.
+    pub async fn pool(&self) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(4)
+            .connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", self.url))
+    }
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.finish() as u32
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // Dropped from sync code, possibly inside a runtime: a thread of its own does the work.
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                let Ok(mut conn) = sqlx::postgres::PgConnection::connect(&admin_url).await else {
+                    return;
+                };
+                let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await;
+                // Roles made for this database carry its name as their prefix.
+                let roles: Vec<(String,)> = sqlx::query_as(
+                    "SELECT rolname::text FROM pg_roles WHERE starts_with(rolname, $1)",
+                )
+                .bind(role_prefix(&name))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap_or_default();
+                for (role,) in roles {
+                    let _ = sqlx::raw_sql(AssertSqlSafe(format!("DROP ROLE IF EXISTS \"{role}\"")))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The prefix of the roles a provider makes for the tenants of database `db`: `os_` and a short
+/// hash of the database name, so providers on different databases of one server never share a
+/// role.
+pub fn role_prefix(db: &str) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in db.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("os_{h:08x}_")
+}

@@ -1,0 +1,166 @@
+//! PgSession against the real PostgreSQL of this machine (a database of its own per test).
+
+use objectos_sql::testing::TestDatabase;
+use objectos_sql::{ErrorKind, PgSession, PgTarget, Session, SessionExt, SqlError, SqlValue};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_round_trip_with_their_meaning_and_errors_are_classified() {
+    let db = TestDatabase::create().await;
+    let pool = db.pool().await;
+    let conn = pool.acquire().await.unwrap();
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let s = PgSession::open(handle, conn, None).unwrap();
+        s.execute_batch(
+            "CREATE SCHEMA t1; CREATE TABLE t1.v (id TEXT PRIMARY KEY, b BOOLEAN, i BIGINT, \
+             r DOUBLE PRECISION, j JSONB, d DATE, ts TIMESTAMPTZ, n BIGINT NOT NULL DEFAULT 0, \
+             u TEXT UNIQUE)",
+        )
+        .unwrap();
+        s.execute(
+            "INSERT INTO t1.v (id, b, i, r, j, d, ts, u) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                "a".into(),
+                SqlValue::Bool(true),
+                SqlValue::Integer(42),
+                SqlValue::Real(1.5),
+                SqlValue::Json(r#"["x",1]"#.into()),
+                SqlValue::Date("2026-01-31".into()),
+                SqlValue::Timestamp("2026-01-31T09:30:00.120Z".into()),
+                SqlValue::Null,
+            ],
+        )
+        .unwrap();
+        // A NULL goes into any column type (its type is left for the server to infer).
+        s.execute(
+            "INSERT INTO t1.v (id, b, i, r, j, d, ts) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                "b".into(),
+                SqlValue::Null,
+                SqlValue::Null,
+                SqlValue::Null,
+                SqlValue::Null,
+                SqlValue::Null,
+                SqlValue::Null,
+            ],
+        )
+        .unwrap();
+        let rows = s
+            .query(
+                "SELECT b, i, r, j, d, ts FROM t1.v WHERE id = $1",
+                &["a".into()],
+            )
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![vec![
+                SqlValue::Bool(true),
+                SqlValue::Integer(42),
+                SqlValue::Real(1.5),
+                SqlValue::Json(r#"["x",1]"#.into()),
+                SqlValue::Date("2026-01-31".into()),
+                SqlValue::Timestamp("2026-01-31T09:30:00.120Z".into()),
+            ]]
+        );
+        assert_eq!(s.query_count("SELECT COUNT(*) FROM t1.v", &[]).unwrap(), 2);
+
+        s.execute(
+            "UPDATE t1.v SET u = $1 WHERE id = $2",
+            &["x".into(), "a".into()],
+        )
+        .unwrap();
+        let e = s
+            .execute(
+                "UPDATE t1.v SET u = $1 WHERE id = $2",
+                &["x".into(), "b".into()],
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.kind,
+            ErrorKind::Unique {
+                columns: vec!["u".into()]
+            }
+        );
+        assert_eq!(e.code.as_deref(), Some("23505"));
+        let e = s
+            .execute("UPDATE t1.v SET n = NULL WHERE id = $1", &["a".into()])
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotNull);
+        assert_eq!(
+            s.query("SELECT * FROM t1.nope", &[]).unwrap_err().kind,
+            ErrorKind::Missing
+        );
+        assert_eq!(s.query("SELEC 1", &[]).unwrap_err().kind, ErrorKind::Syntax);
+
+        // A failing statement inside a savepoint undoes only itself.
+        let r: Result<(), SqlError> = s.transaction(|| {
+            s.execute("INSERT INTO t1.v (id) VALUES ($1)", &["c".into()])?;
+            let inner: Result<u64, SqlError> = s.savepoint("sp", || {
+                s.execute("INSERT INTO t1.v (id) VALUES ($1)", &["a".into()])
+            });
+            assert!(inner.unwrap_err().is_unique());
+            s.execute("INSERT INTO t1.v (id) VALUES ($1)", &["d".into()])?;
+            Ok(())
+        });
+        r.unwrap();
+        assert!(!s.in_transaction());
+        assert_eq!(s.query_count("SELECT COUNT(*) FROM t1.v", &[]).unwrap(), 4);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_session_sees_its_schema_only_and_is_reset_on_drop() {
+    let db = TestDatabase::create().await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.url)
+        .await
+        .unwrap();
+    let prefix = objectos_sql::testing::role_prefix(&db.name);
+    let (ra, rb) = (format!("{prefix}a"), format!("{prefix}b"));
+    let handle = tokio::runtime::Handle::current();
+    let p = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let conn = handle.block_on(p.acquire()).unwrap();
+        let admin = PgSession::open(handle.clone(), conn, None).unwrap();
+        for (schema, role) in [("ta", &ra), ("tb", &rb)] {
+            admin
+                .execute_batch(&format!(
+                    "CREATE ROLE \"{role}\" NOLOGIN; GRANT \"{role}\" TO CURRENT_USER; \
+                     CREATE SCHEMA {schema} AUTHORIZATION \"{role}\"; \
+                     CREATE TABLE {schema}.secret (v TEXT); ALTER TABLE {schema}.secret OWNER TO \"{role}\"; \
+                     INSERT INTO {schema}.secret VALUES ('{schema}')"
+                ))
+                .unwrap();
+        }
+        drop(admin);
+        let conn = handle.block_on(p.acquire()).unwrap();
+        let a = PgSession::open(
+            handle.clone(),
+            conn,
+            Some(&PgTarget { schema: "ta".into(), role: Some(ra.clone()) }),
+        )
+        .unwrap();
+        assert_eq!(
+            a.query("SELECT v FROM secret", &[]).unwrap(),
+            vec![vec![SqlValue::Text("ta".into())]]
+        );
+        // Naming the other tenant's schema outright is refused by its role's privileges.
+        let e = a.query("SELECT v FROM tb.secret", &[]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::ReadOnly, "{e}");
+        drop(a);
+        // The same (only) pooled connection, back to the login role and default path.
+        let conn = handle.block_on(p.acquire()).unwrap();
+        let admin = PgSession::open(handle, conn, None).unwrap();
+        assert_eq!(
+            admin.query("SELECT current_user::text = session_user::text", &[]).unwrap(),
+            vec![vec![SqlValue::Bool(true)]]
+        );
+        assert_eq!(admin.query("SELECT v FROM secret", &[]).unwrap_err().kind, ErrorKind::Missing);
+    })
+    .await
+    .unwrap();
+    pool.close().await;
+}
