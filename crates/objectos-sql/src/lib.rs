@@ -18,7 +18,8 @@ pub mod testing;
 mod value;
 
 pub use error::{ErrorKind, SqlError, SqlResult};
+pub use postgres::classify as classify_postgres;
 pub use postgres::{quote_literal, PgSession, PgTarget};
 pub use session::{Dialect, Row, Session, SessionExt};
-pub use sqlite::SqliteSession;
+pub use sqlite::{classify as classify_sqlite, SqliteSession};
 pub use value::SqlValue;

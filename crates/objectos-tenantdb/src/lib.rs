@@ -13,6 +13,8 @@ mod system;
 use std::future::Future;
 use std::path::Path;
 
+pub use objectos_sql::{Dialect, Session, SessionExt, SqlError, SqlValue};
+
 pub use cache::{ConnectionCache, SharedConnection};
 pub use local::{LocalSqlite, DEFAULT_CACHED_CONNECTIONS, DEFAULT_SPARE_DATABASES};
 pub use spare::SPARE_DIR;
@@ -29,13 +31,13 @@ pub enum TenantDbError {
         /// The cause.
         source: std::io::Error,
     },
-    /// SQLite reported an error.
+    /// The database reported an error.
     #[error("tenant database {tenant_id}: {source}")]
-    Sqlite {
+    Sql {
         /// The tenant.
         tenant_id: String,
         /// The cause.
-        source: rusqlite::Error,
+        source: SqlError,
     },
     /// The database does not exist.
     #[error("tenant database {0} does not exist")]
@@ -107,30 +109,33 @@ pub trait TenantDatabases: Send + Sync + 'static {
         day: &str,
     ) -> impl Future<Output = TenantDbResult<DbUsage>> + Send;
 
-    /// Runs `f` on the tenant's SQLite connection on a blocking thread (the deploy pipeline
-    /// plans and applies SQLite DDL through it).
-    fn with_sqlite<T, F>(
-        &self,
-        tenant_id: &str,
-        f: F,
-    ) -> impl Future<Output = TenantDbResult<T>> + Send
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut rusqlite::Connection) -> TenantDbResult<T> + Send + 'static;
+    /// The SQL dialect of the provider's databases.
+    fn dialect(&self) -> Dialect;
 
-    /// Runs a read-only `f` (queries of the data API) on one of the tenant's reader connections,
-    /// so reads run in parallel with each other and with the writer (WAL snapshots). Providers
-    /// without readers run it like [`TenantDatabases::with_sqlite`].
-    fn with_sqlite_read<T, F>(
+    /// Runs `f` with a session on the tenant's database, on a blocking thread. Writes (and the
+    /// deploy pipeline) go through here; sessions of one tenant are handed out one at a time.
+    fn with_session<T, F>(
         &self,
         tenant_id: &str,
         f: F,
     ) -> impl Future<Output = TenantDbResult<T>> + Send
     where
         T: Send + 'static,
-        F: FnOnce(&mut rusqlite::Connection) -> TenantDbResult<T> + Send + 'static,
+        F: FnOnce(&dyn Session) -> TenantDbResult<T> + Send + 'static;
+
+    /// Runs a read-only `f` (queries of the data API) on a reader session, so reads run in
+    /// parallel with each other and with the writer. Providers without readers run it like
+    /// [`TenantDatabases::with_session`].
+    fn with_read_session<T, F>(
+        &self,
+        tenant_id: &str,
+        f: F,
+    ) -> impl Future<Output = TenantDbResult<T>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Session) -> TenantDbResult<T> + Send + 'static,
     {
-        self.with_sqlite(tenant_id, f)
+        self.with_session(tenant_id, f)
     }
 
     /// Drops the cached connection of a tenant (after suspend, destroy or deploy), closing it once

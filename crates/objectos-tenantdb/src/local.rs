@@ -11,7 +11,8 @@ use rusqlite::Connection;
 use crate::cache::{ConnectionCache, SharedConnection};
 use crate::spare::SparePool;
 use crate::system::{SYSTEM_SCHEMA_VERSION, SYSTEM_TABLES};
-use crate::{DbUsage, TenantDatabases, TenantDbError, TenantDbResult};
+use crate::{DbUsage, Dialect, Session, TenantDatabases, TenantDbError, TenantDbResult};
+use objectos_sql::SqliteSession;
 
 /// Tenant databases as local SQLite files, with an LRU of open connections (optionally dropped
 /// after an idle TTL). Concurrent first requests for a tenant open its database once.
@@ -308,7 +309,11 @@ const MMAP_SIZE: i64 = 256 * 1024 * 1024;
 const STATEMENT_CACHE: usize = 256;
 
 fn sqlite(tenant_id: &str, source: rusqlite::Error) -> TenantDbError {
-    TenantDbError::Sqlite {
+    sql(tenant_id, objectos_sql::classify_sqlite(source))
+}
+
+fn sql(tenant_id: &str, source: objectos_sql::SqlError) -> TenantDbError {
+    TenantDbError::Sql {
         tenant_id: tenant_id.to_owned(),
         source,
     }
@@ -510,20 +515,26 @@ impl TenantDatabases for LocalSqlite {
         })
     }
 
-    async fn with_sqlite<T, F>(&self, tenant_id: &str, f: F) -> TenantDbResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut rusqlite::Connection) -> TenantDbResult<T> + Send + 'static,
-    {
-        self.with_connection(tenant_id, f).await
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
     }
 
-    async fn with_sqlite_read<T, F>(&self, tenant_id: &str, f: F) -> TenantDbResult<T>
+    async fn with_session<T, F>(&self, tenant_id: &str, f: F) -> TenantDbResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut rusqlite::Connection) -> TenantDbResult<T> + Send + 'static,
+        F: FnOnce(&dyn Session) -> TenantDbResult<T> + Send + 'static,
     {
-        self.with_reader(tenant_id, f).await
+        self.with_connection(tenant_id, move |conn| f(&SqliteSession::new(conn)))
+            .await
+    }
+
+    async fn with_read_session<T, F>(&self, tenant_id: &str, f: F) -> TenantDbResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Session) -> TenantDbResult<T> + Send + 'static,
+    {
+        self.with_reader(tenant_id, move |conn| f(&SqliteSession::new(conn)))
+            .await
     }
 
     async fn invalidate(&self, tenant_id: &str) {
@@ -568,6 +579,7 @@ impl TenantDatabases for LocalSqlite {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SessionExt;
 
     #[tokio::test]
     async fn create_sync_backup_delete_are_idempotent() {
@@ -657,20 +669,18 @@ mod tests {
         let count = |dbs: &LocalSqlite| {
             let dbs = dbs.clone();
             async move {
-                dbs.with_sqlite_read("acme", |conn| {
-                    conn.query_row("SELECT COUNT(*) FROM _objectos_meta", [], |r| {
-                        r.get::<_, i64>(0)
-                    })
-                    .map_err(|e| sqlite("acme", e))
+                dbs.with_read_session("acme", |s| {
+                    s.query_count("SELECT COUNT(*) FROM _objectos_meta", &[])
+                        .map_err(|e| sql("acme", e))
                 })
                 .await
                 .unwrap()
             }
         };
         let before = count(&dbs).await;
-        dbs.with_sqlite("acme", |conn| {
-            conn.execute("INSERT INTO _objectos_meta VALUES ('k', 'v')", [])
-                .map_err(|e| sqlite("acme", e))
+        dbs.with_session("acme", |s| {
+            s.execute("INSERT INTO _objectos_meta VALUES ('k', 'v')", &[])
+                .map_err(|e| sql("acme", e))
         })
         .await
         .unwrap();
@@ -680,9 +690,9 @@ mod tests {
             "a reader sees the last commit"
         );
         let refused = dbs
-            .with_sqlite_read("acme", |conn| {
-                conn.execute("DELETE FROM _objectos_meta", [])
-                    .map_err(|e| sqlite("acme", e))
+            .with_read_session("acme", |s| {
+                s.execute("DELETE FROM _objectos_meta", &[])
+                    .map_err(|e| sql("acme", e))
             })
             .await;
         assert!(refused.is_err(), "readers are query_only");
@@ -756,13 +766,13 @@ mod tests {
         ));
         std::fs::rename(&copy, &path).unwrap();
         let version: String = dbs
-            .with_sqlite("acme", |conn| {
-                conn.query_row(
+            .with_session("acme", |s| {
+                s.query_value(
                     "SELECT value FROM _objectos_meta WHERE key = 'schema_version'",
-                    [],
-                    |r| r.get(0),
+                    &[],
                 )
-                .map_err(|e| sqlite("acme", e))
+                .map(|v| v.into_string().unwrap_or_default())
+                .map_err(|e| sql("acme", e))
             })
             .await
             .unwrap();
