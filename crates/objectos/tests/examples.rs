@@ -10,7 +10,7 @@ use objectos_core::{Platform, PlatformConfig};
 use objectos_spec::types::deploy::DeployStatus;
 use objectos_spec::types::provisioning::TenantProvisioningRequest;
 use objectos_store::SqliteControlStore;
-use objectos_tenantdb::{LocalSqlite, TenantDatabases};
+use objectos_tenantdb::{LocalSqlite, SessionExt, TenantDatabases};
 use serde_json::{json, Value};
 
 type P = Platform<SqliteControlStore, LocalSqlite>;
@@ -58,8 +58,8 @@ async fn count(env: &Env, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM \"{table}\"");
     env.platform
         .dbs()
-        .with_sqlite(&env.tenant, move |conn| {
-            Ok(conn.query_row(&sql, [], |r| r.get::<_, i64>(0)))
+        .with_session(&env.tenant, move |conn| {
+            Ok(conn.query_count(&sql, &[]).map(|n| n as i64))
         })
         .await
         .unwrap()

@@ -7,7 +7,7 @@
 //! record in its result; `validateOnly` runs the operations and rolls them back.
 
 use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition};
-use rusqlite::Connection;
+use objectos_sql::{Session, SessionExt, SqlValue};
 use serde_json::{json, Map, Value};
 
 use super::error::{DataError, DataResult};
@@ -514,15 +514,16 @@ fn external_id_field(object: &ObjectDefinition) -> Option<&str> {
 }
 
 fn find_id(
-    conn: &Connection,
+    conn: &dyn Session,
     object: &ObjectDefinition,
     op: &Operation,
 ) -> DataResult<Option<String>> {
     let table = super::codec::quoted_table(object)?;
     if let Some(id) = &op.id {
-        let exists = conn
-            .prepare_cached(&format!("SELECT 1 FROM {table} WHERE \"id\" = ?1"))?
-            .exists([id])?;
+        let exists = conn.exists(
+            &format!("SELECT 1 FROM {table} WHERE \"id\" = $1"),
+            &[SqlValue::from(id.as_str())],
+        )?;
         return Ok(exists.then(|| id.clone()));
     }
     let Some(external) = &op.external_id else {
@@ -541,11 +542,12 @@ fn find_id(
     let column = super::codec::quoted_column(object, key)?;
     let value = super::codec::to_sql(object, key, &Value::String(external.clone()));
     Ok(conn
-        .prepare_cached(&format!(
-            "SELECT \"id\" FROM {table} WHERE {column} = ?1 LIMIT 1"
-        ))?
-        .query_row([value], |r| r.get(0))
-        .ok())
+        .query_opt(
+            &format!("SELECT \"id\" FROM {table} WHERE {column} = $1 LIMIT 1"),
+            &[value],
+        )?
+        .and_then(|row| row.into_iter().next())
+        .and_then(SqlValue::into_string))
 }
 
 fn with_id(data: &Value, id: Option<&String>) -> Value {
@@ -573,7 +575,7 @@ fn with_external(data: &Value, object: &ObjectDefinition, op: &Operation) -> Val
 /// Creates the record of a `create` (or of an `upsert` that found nothing), with its `id` and
 /// `externalId` put into the data.
 fn create_op(
-    conn: &Connection,
+    conn: &dyn Session,
     model: &TenantModel,
     object: &ObjectDefinition,
     op: &Operation,
@@ -594,7 +596,7 @@ fn create_op(
 
 /// Runs one operation; the record (None for deletes) and its id.
 fn apply(
-    conn: &Connection,
+    conn: &dyn Session,
     model: &TenantModel,
     object: &ObjectDefinition,
     op: &Operation,
@@ -650,7 +652,24 @@ fn strip_id(data: &Value) -> Value {
 /// An atomic batch that fails returns [`DataError::BatchFailed`] with the response in it, and
 /// writes nothing.
 pub fn run(
-    conn: &mut Connection,
+    conn: &dyn Session,
+    model: &TenantModel,
+    object: &ObjectDefinition,
+    request: &BatchRequest,
+    limits: &WriteLimits,
+    now: &str,
+) -> DataResult<Value> {
+    conn.begin()?;
+    // Whatever happens below, the transaction ends: committed only on the success path.
+    let response = run_in(conn, model, object, request, limits, now);
+    if conn.in_transaction() {
+        let _ = conn.rollback();
+    }
+    response
+}
+
+fn run_in(
+    conn: &dyn Session,
     model: &TenantModel,
     object: &ObjectDefinition,
     request: &BatchRequest,
@@ -658,16 +677,15 @@ pub fn run(
     now: &str,
 ) -> DataResult<Value> {
     let options = request.options;
-    let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut results = Vec::with_capacity(request.operations.len());
     let (mut succeeded, mut failed) = (0usize, 0usize);
     let mut first_failure: Option<(usize, DataError)> = None;
     for (index, op) in request.operations.iter().enumerate() {
-        let sp = tx.savepoint()?;
-        let outcome = apply(&sp, model, object, op, limits, now);
+        let outcome = conn.savepoint("objectos_batch_op", || {
+            apply(conn, model, object, op, limits, now)
+        });
         match outcome {
             Ok((id, record)) => {
-                sp.commit()?;
                 succeeded += 1;
                 let mut result = json!({"id": id, "success": true, "index": index});
                 if options.return_records {
@@ -679,7 +697,6 @@ pub fn run(
             }
             Err(DataError::Sql(e)) => return Err(DataError::Sql(e)),
             Err(e) => {
-                drop(sp);
                 failed += 1;
                 let mut result = json!({"success": false, "index": index, "errors": [e.to_json()]});
                 if let Some(id) = &op.id {
@@ -725,7 +742,6 @@ pub fn run(
     }
     if options.atomic {
         if let Some((index, cause)) = first_failure {
-            drop(tx);
             return Err(DataError::BatchFailed {
                 index,
                 cause: Box::new(cause),
@@ -734,9 +750,9 @@ pub fn run(
         }
     }
     if options.validate_only {
-        tx.rollback()?;
+        conn.rollback()?;
     } else {
-        tx.commit()?;
+        conn.commit()?;
     }
     Ok(response)
 }

@@ -1,15 +1,17 @@
-//! Values between JSON and SQLite, per the field's column mapping: booleans as 0/1 INTEGER, JSON
-//! values (multiselect, tags, address, json...) as JSON text, dates and times as ISO-8601 text.
-//! Reads give each value back with its JSON type.
+//! Values between JSON and the database, per the field's column mapping. Values carry their
+//! meaning ([`SqlValue::Bool`], [`SqlValue::Json`], [`SqlValue::Date`], [`SqlValue::Timestamp`]) so
+//! each dialect stores them natively: SQLite as 0/1 INTEGER, JSON text and ISO-8601 text;
+//! PostgreSQL as boolean, jsonb, date and timestamptz. Reads give each value back with its JSON
+//! type, identical on both.
 
-use objectos_schema::{Ident, IdentKind, SqlType, Storage, StorageOptions};
+use objectos_schema::{Ident, IdentKind, SchemaError, SqlType, Storage, StorageOptions};
+use objectos_sql::{Row, SqlValue};
 use objectos_spec::types::field::{Field, FieldType};
 use objectos_spec::ObjectDefinition;
-use rusqlite::types::{Value as SqlValue, ValueRef};
 use serde_json::{Map, Number, Value};
 
 /// The quoted column of a field key (or of a system column).
-pub fn quoted_column(object: &ObjectDefinition, key: &str) -> rusqlite::Result<String> {
+pub fn quoted_column(object: &ObjectDefinition, key: &str) -> Result<String, SchemaError> {
     let name = match object.fields.get(key) {
         Some(field) => ObjectDefinition::column_of(key, field),
         None => key,
@@ -18,14 +20,12 @@ pub fn quoted_column(object: &ObjectDefinition, key: &str) -> rusqlite::Result<S
 }
 
 /// The quoted table of an object.
-pub fn quoted_table(object: &ObjectDefinition) -> rusqlite::Result<String> {
+pub fn quoted_table(object: &ObjectDefinition) -> Result<String, SchemaError> {
     quoted(IdentKind::Table, &object.name)
 }
 
-fn quoted(kind: IdentKind, name: &str) -> rusqlite::Result<String> {
-    Ident::new(kind, name)
-        .map(|i| i.quoted())
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+fn quoted(kind: IdentKind, name: &str) -> Result<String, SchemaError> {
+    Ident::new(kind, name).map(|i| i.quoted())
 }
 
 /// How a field's values are stored (cheap: no column definition is rendered).
@@ -38,9 +38,15 @@ pub fn to_sql(object: &ObjectDefinition, key: &str, value: &Value) -> SqlValue {
     if value.is_null() {
         return SqlValue::Null;
     }
-    let storage = object.fields.get(key).map(storage_of);
+    let field = object.fields.get(key);
+    let storage = field.map(storage_of);
+    match (field.map(|f| f.r#type), value) {
+        (Some(FieldType::Date), Value::String(s)) => return SqlValue::Date(s.clone()),
+        (Some(FieldType::Datetime), Value::String(s)) => return SqlValue::Timestamp(s.clone()),
+        _ => {}
+    }
     let sql_type = match storage {
-        Some(Storage::Json(_)) => return SqlValue::Text(value.to_string()),
+        Some(Storage::Json(_)) => return SqlValue::Json(value.to_string()),
         Some(Storage::Column(t)) => t,
         Some(Storage::Computed) | None => {
             return match value {
@@ -50,7 +56,7 @@ pub fn to_sql(object: &ObjectDefinition, key: &str, value: &Value) -> SqlValue {
         }
     };
     match (sql_type, value) {
-        (_, Value::Bool(b)) => SqlValue::Integer(i64::from(*b)),
+        (_, Value::Bool(b)) => SqlValue::Bool(*b),
         (SqlType::Integer, v) => match (v.as_i64(), v.as_f64()) {
             (Some(i), _) => SqlValue::Integer(i),
             (None, Some(f)) => SqlValue::Real(f),
@@ -81,7 +87,7 @@ pub fn readable_fields(object: &ObjectDefinition) -> Vec<String> {
 }
 
 /// `"id", "created_at", "updated_at", <fields...>` for a SELECT list.
-pub fn select_list(object: &ObjectDefinition, fields: &[String]) -> rusqlite::Result<String> {
+pub fn select_list(object: &ObjectDefinition, fields: &[String]) -> Result<String, SchemaError> {
     let mut columns = vec![
         "\"id\"".to_owned(),
         "\"created_at\"".to_owned(),
@@ -93,52 +99,51 @@ pub fn select_list(object: &ObjectDefinition, fields: &[String]) -> rusqlite::Re
     Ok(columns.join(", "))
 }
 
-/// Decodes a row selected with [`select_list`] into the record's JSON.
-pub fn decode_row(
-    object: &ObjectDefinition,
-    fields: &[String],
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<Map<String, Value>> {
+/// Decodes a row selected with [`select_list`] into the record's JSON (the row is consumed: its
+/// text moves into the JSON without a copy).
+pub fn decode_row(object: &ObjectDefinition, fields: &[String], row: Row) -> Map<String, Value> {
     let mut out = Map::new();
-    for (i, name) in ["id", "created_at", "updated_at"].iter().enumerate() {
-        let v: Option<String> = row.get(i)?;
-        out.insert((*name).to_owned(), v.map_or(Value::Null, Value::String));
+    let mut values = row.into_iter();
+    for name in ["id", "created_at", "updated_at"] {
+        let v = values.next().unwrap_or(SqlValue::Null);
+        out.insert(name.to_owned(), plain(v));
     }
-    for (i, key) in fields.iter().enumerate() {
-        let raw = row.get_ref(i + 3)?;
+    for key in fields {
+        let raw = values.next().unwrap_or(SqlValue::Null);
         let value = match object.fields.get(key) {
             Some(field) => decode_value(field, raw),
             None => plain(raw),
         };
         out.insert(key.clone(), value);
     }
-    Ok(out)
+    out
 }
 
-fn plain(raw: ValueRef<'_>) -> Value {
+fn plain(raw: SqlValue) -> Value {
     match raw {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => Value::from(i),
-        ValueRef::Real(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Value::String(String::from_utf8_lossy(t).into()),
+        SqlValue::Null => Value::Null,
+        SqlValue::Bool(b) => Value::Bool(b),
+        SqlValue::Integer(i) => Value::from(i),
+        SqlValue::Real(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
+        SqlValue::Json(t) => serde_json::from_str(&t).unwrap_or(Value::String(t)),
+        SqlValue::Text(t) | SqlValue::Date(t) | SqlValue::Timestamp(t) => Value::String(t),
+        SqlValue::Blob(b) => Value::String(String::from_utf8_lossy(&b).into_owned()),
     }
 }
 
 /// One stored value back as JSON, with its type.
-pub fn decode_value(field: &Field, raw: ValueRef<'_>) -> Value {
+pub fn decode_value(field: &Field, raw: SqlValue) -> Value {
     let storage = storage_of(field);
     if storage == Storage::Computed {
         return Value::Null;
     }
     let json = matches!(storage, Storage::Json(_));
     match raw {
-        ValueRef::Null => Value::Null,
-        ValueRef::Text(t) if json => serde_json::from_slice(t)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(t).into())),
-        ValueRef::Integer(i) if matches!(field.r#type, FieldType::Boolean | FieldType::Toggle) => {
+        SqlValue::Text(t) if json => serde_json::from_str(&t).unwrap_or(Value::String(t)),
+        SqlValue::Integer(i) if matches!(field.r#type, FieldType::Boolean | FieldType::Toggle) => {
             Value::Bool(i != 0)
         }
-        ValueRef::Integer(i) if field.r#type == FieldType::Autonumber => {
+        SqlValue::Integer(i) if field.r#type == FieldType::Autonumber => {
             match field.autonumber_format.as_deref() {
                 Some(format) => Value::String(format_autonumber(format, i)),
                 None => Value::from(i),

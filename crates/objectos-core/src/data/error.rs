@@ -53,9 +53,17 @@ pub enum DataError {
     /// tenant database that could not be reached); never described to callers.
     #[error("internal: {0}")]
     Internal(String),
-    /// SQLite failed.
+    /// The database failed.
     #[error("storage error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(#[from] objectos_sql::SqlError),
+}
+
+impl From<objectos_schema::SchemaError> for DataError {
+    /// Identifiers come from the deployed (validated) model: one that does not validate is a bug,
+    /// never the caller's.
+    fn from(e: objectos_schema::SchemaError) -> Self {
+        Self::Internal(e.to_string())
+    }
 }
 
 impl DataError {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use objectos_store::ControlStore;
 use objectos_tenantdb::TenantDatabases;
-use rusqlite::Connection;
+use objectos_sql::Session;
 
 use super::error::{DataError, DataResult};
 use super::runtime::TenantHandle;
@@ -17,7 +17,7 @@ use crate::platform::Platform;
 /// Answers a caller once the group's fate is known (`Err` when the COMMIT failed).
 type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// A queued write: runs on the connection (`None`: the database could not be reached).
-type Job = Box<dyn FnOnce(Option<&Connection>) -> Completion + Send>;
+type Job = Box<dyn FnOnce(Option<&dyn Session>) -> Completion + Send>;
 
 /// Most groups one drain commits before letting other users of the connection in.
 const ROUNDS_PER_DRAIN: usize = 8;
@@ -51,15 +51,14 @@ impl WriteQueue {
 }
 
 fn in_savepoint<T>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> DataResult<T>,
+    conn: &dyn Session,
+    f: impl FnOnce(&dyn Session) -> DataResult<T>,
 ) -> DataResult<T> {
-    // Prepared once per connection: these run twice per write.
-    conn.prepare_cached("SAVEPOINT objectos_write")?
-        .execute([])?;
+    // Through the statement cache (SQLite): these run twice per write.
+    conn.execute("SAVEPOINT objectos_write", &[])?;
     match f(conn) {
         Ok(value) => {
-            conn.prepare_cached("RELEASE objectos_write")?.execute([])?;
+            conn.execute("RELEASE objectos_write", &[])?;
             Ok(value)
         }
         Err(e) => {
@@ -71,17 +70,17 @@ fn in_savepoint<T>(
 }
 
 /// Runs queued groups until the queue is empty (at most [`ROUNDS_PER_DRAIN`] groups).
-fn drain_rounds(conn: &Connection, queue: &WriteQueue) {
+fn drain_rounds(conn: &dyn Session, queue: &WriteQueue) {
     for _ in 0..ROUNDS_PER_DRAIN {
         let jobs = queue.take();
         if jobs.is_empty() {
             return;
         }
         // A transaction left open by an interrupted user of the connection is not ours to keep.
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
+        if conn.in_transaction() {
+            let _ = conn.rollback();
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = conn.begin() {
             let reason = e.to_string();
             for job in jobs {
                 job(None)(Err(reason.clone()));
@@ -92,23 +91,24 @@ fn drain_rounds(conn: &Connection, queue: &WriteQueue) {
         let mut jobs = jobs.into_iter();
         for job in jobs.by_ref() {
             completions.push(job(Some(conn)));
-            // SQLite rolled the whole transaction back (disk full, I/O error...): the group is
-            // lost; the writes not yet run fail without running (else each would commit alone).
-            if conn.is_autocommit() {
+            // The database rolled the whole transaction back (disk full, I/O error...): the
+            // group is lost; the writes not yet run fail without running (else each would
+            // commit alone).
+            if !conn.in_transaction() {
                 break;
             }
         }
-        let lost = conn.is_autocommit();
+        let lost = !conn.in_transaction();
         for job in jobs {
             completions.push(job(None));
         }
         let committed = if lost {
             Err("the transaction was rolled back by the database".to_owned())
         } else {
-            conn.execute_batch("COMMIT").map_err(|e| e.to_string())
+            conn.commit().map_err(|e| e.to_string())
         };
         if committed.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = conn.rollback();
         }
         for complete in completions {
             complete(committed.clone());
@@ -125,10 +125,10 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     ) -> CoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> DataResult<T> + Send + 'static,
+        F: FnOnce(&dyn Session) -> DataResult<T> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel::<DataResult<T>>();
-        let job: Job = Box::new(move |conn: Option<&Connection>| {
+        let job: Job = Box::new(move |conn: Option<&dyn Session>| {
             let result = match conn {
                 Some(conn) => in_savepoint(conn, f),
                 None => Err(DataError::Internal(
@@ -163,7 +163,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             let queued = Arc::clone(&handle);
             let drained = self
                 .dbs()
-                .with_sqlite(&handle.tenant_id, move |conn| {
+                .with_session(&handle.tenant_id, move |conn| {
                     drain_rounds(conn, &queued.writes);
                     Ok(())
                 })

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use objectos_spec::types::field::{DeleteBehavior, FieldType};
 use objectos_spec::ObjectDefinition;
-use rusqlite::Connection;
+use objectos_sql::{Session, SqlError};
 use sha2::{Digest, Sha256};
 
 /// A reference from one object's field to another object.
@@ -54,22 +54,23 @@ pub fn etag_of(text: &str) -> String {
 
 impl TenantModel {
     /// Reads the registered objects; a database without deployments has an empty model.
-    pub fn load(conn: &Connection) -> rusqlite::Result<Self> {
-        let mut stmt = conn.prepare_cached(
+    pub fn load(session: &dyn Session) -> Result<Self, SqlError> {
+        let rows = session.query(
             "SELECT name, definition FROM _objectos_metadata WHERE type = 'object' ORDER BY name",
+            &[],
         )?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-            .collect::<Result<Vec<_>, _>>()?;
         let mut objects = IndexMap::new();
         let mut all = String::new();
-        for (name, canonical) in rows {
+        for row in rows {
+            let mut row = row.into_iter();
+            let (Some(name), Some(canonical)) = (
+                row.next().and_then(|v| v.into_string()),
+                row.next().and_then(|v| v.into_string()),
+            ) else {
+                return Err(SqlError::decode("a metadata row without name or definition"));
+            };
             let definition: ObjectDefinition = serde_json::from_str(&canonical).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    1,
-                    rusqlite::types::Type::Text,
-                    Box::new(e),
-                )
+                SqlError::decode(format!("the registered definition of '{name}': {e}"))
             })?;
             all.push_str(&canonical);
             all.push('\n');

@@ -55,7 +55,7 @@ use objectos_schema::{column_for, Ident, IdentKind, JsonShape, SqlType, Storage}
 use objectos_spec::model::{normalise_datetime, normalise_time, SYSTEM_COLUMNS};
 use objectos_spec::types::field::FieldType;
 use objectos_spec::{json_type_name, Issue, IssueCode, JsonPath, ObjectDefinition};
-use rusqlite::types::Value as SqlValue;
+use objectos_sql::{Dialect, SqlValue};
 use serde_json::{Map, Value};
 
 /// Rows returned when the request names no limit.
@@ -1866,7 +1866,11 @@ pub fn compile_filter(
 }
 
 /// Compiles `query` against `object`: the page query (fetching `limit + 1` rows) and the count query.
-pub fn compile(object: &ObjectDefinition, query: &Query) -> Result<CompiledQuery, Vec<Issue>> {
+pub fn compile(
+    _dialect: Dialect,
+    object: &ObjectDefinition,
+    query: &Query,
+) -> Result<CompiledQuery, Vec<Issue>> {
     let mut issues = Vec::new();
     if query.limit > MAX_LIMIT {
         issues.push(Issue::new(

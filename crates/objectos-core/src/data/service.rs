@@ -7,7 +7,7 @@ use objectos_spec::types::provisioning::TenantProvisioningStatus;
 use objectos_spec::ObjectDefinition;
 use objectos_store::ControlStore;
 use objectos_tenantdb::TenantDatabases;
-use rusqlite::{params_from_iter, Connection, TransactionBehavior};
+use objectos_sql::{Session, SessionExt, SqlValue};
 use serde_json::{json, Map, Value};
 
 use super::batch::{self, BatchRequest, Operation};
@@ -67,15 +67,6 @@ fn limits_of(handle: &TenantHandle) -> WriteLimits {
     }
 }
 
-fn in_transaction<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&Connection) -> DataResult<T>,
-) -> DataResult<T> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let out = f(&tx)?;
-    tx.commit()?;
-    Ok(out)
-}
 
 impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// The tenant as the data API serves it, from the router cache (loaded once on concurrent
@@ -123,7 +114,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         }
         let model = self
             .dbs()
-            .with_sqlite(&tenant.id, |conn| Ok(TenantModel::load(conn)))
+            .with_session(&tenant.id, |conn| Ok(TenantModel::load(conn)))
             .await
             .map_err(|e| Refusal::Internal(e.to_string()))?
             .map_err(|e| Refusal::Internal(e.to_string()))?;
@@ -225,10 +216,10 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     async fn on_db<T, F>(&self, handle: &TenantHandle, f: F) -> CoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> DataResult<T> + Send + 'static,
+        F: FnOnce(&dyn Session) -> DataResult<T> + Send + 'static,
     {
         self.dbs()
-            .with_sqlite(&handle.tenant_id, move |conn| Ok(f(conn)))
+            .with_session(&handle.tenant_id, move |conn| Ok(f(conn)))
             .await?
             .map_err(CoreError::Data)
     }
@@ -236,10 +227,10 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     async fn on_reader<T, F>(&self, handle: &TenantHandle, f: F) -> CoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> DataResult<T> + Send + 'static,
+        F: FnOnce(&dyn Session) -> DataResult<T> + Send + 'static,
     {
         self.dbs()
-            .with_sqlite_read(&handle.tenant_id, move |conn| Ok(f(conn)))
+            .with_read_session(&handle.tenant_id, move |conn| Ok(f(conn)))
             .await?
             .map_err(CoreError::Data)
     }
@@ -252,23 +243,20 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         query: Query,
     ) -> CoreResult<Value> {
         let definition = Self::object_of(handle, object)?;
-        let compiled = query::compile(&definition, &query)
+        let compiled = query::compile(self.dbs().dialect(), &definition, &query)
             .map_err(|issues| CoreError::Data(DataError::Invalid(issues)))?;
         let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
         self.on_reader(handle, move |conn| {
-            let mut stmt = conn.prepare_cached(&compiled.sql)?;
-            let mut records: Vec<Value> = stmt
-                .query_map(params_from_iter(compiled.params.iter()), |row| {
-                    decode_row(&definition, &compiled.fields, row).map(Value::Object)
-                })?
-                .collect::<Result<_, _>>()?;
+            let mut records: Vec<Value> = conn
+                .query(&compiled.sql, &compiled.params)?
+                .into_iter()
+                .map(|row| Value::Object(decode_row(&definition, &compiled.fields, row)))
+                .collect();
             let has_more = records.len() > limit;
             records.truncate(limit);
             let mut out = json!({"object": definition.name, "records": records});
             if let Some(count_sql) = &compiled.count_sql {
-                let total: i64 = conn
-                    .prepare_cached(count_sql)?
-                    .query_row(params_from_iter(compiled.count_params.iter()), |r| r.get(0))?;
+                let total = conn.query_count(count_sql, &compiled.count_params)?;
                 out["total"] = json!(total);
             }
             out["hasMore"] = json!(has_more);
@@ -300,7 +288,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
                     ),
                     ..Query::default()
                 };
-                let compiled = query::compile(&definition, &q)
+                let compiled = query::compile(self.dbs().dialect(), &definition, &q)
                     .map_err(|issues| CoreError::Data(DataError::Invalid(issues)))?;
                 Some(compiled.fields)
             }
@@ -386,15 +374,15 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     ) -> CoreResult<Value> {
         let (definition, model, limits, now) = Self::write_context(handle, object)?;
         self.on_db(handle, move |conn| {
-            let records = in_transaction(conn, |tx| {
+            let records = conn.transaction(|| {
                 let mut out: Vec<Value> = Vec::with_capacity(operations.len());
                 for op in &operations {
                     let data = op.data.clone().unwrap_or(Value::Object(Map::new()));
-                    let record = write::create(tx, &model, &definition, &data, &limits, &now)
+                    let record = write::create(conn, &model, &definition, &data, &limits, &now)
                         .map_err(|e| e.prefixed(&op.data_at))?;
                     out.push(Value::Object(record));
                 }
-                Ok(out)
+                Ok::<_, DataError>(out)
             })?;
             Ok(json!({"object": definition.name, "count": records.len(), "records": records}))
         })
@@ -443,15 +431,17 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         let kind = kind.to_owned();
         let rows = self
             .on_reader(handle, move |conn| {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT name, definition FROM _objectos_metadata WHERE type = ?1 ORDER BY name",
+                let rows = conn.query(
+                    "SELECT name, definition FROM _objectos_metadata WHERE type = $1 ORDER BY name",
+                    &[SqlValue::Text(kind)],
                 )?;
-                let rows = stmt
-                    .query_map([&kind], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|row| {
+                        let mut row = row.into_iter();
+                        Some((row.next()?.into_string()?, row.next()?.into_string()?))
+                    })
+                    .collect::<Vec<_>>())
             })
             .await?;
         Ok(Some(

@@ -12,8 +12,7 @@ use objectos_spec::model::{check_record, CheckedRecord, WriteMode};
 use objectos_spec::types::field::{DeleteBehavior, FieldType};
 use objectos_spec::types::tenant::QuotaEnforcementResult;
 use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition};
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{params_from_iter, Connection, OptionalExtension};
+use objectos_sql::{Dialect, ErrorKind, Session, SessionExt, SqlError, SqlValue};
 use serde_json::{json, Map, Value};
 
 use super::codec::{decode_row, quoted_column, quoted_table, readable_fields, select_list, to_sql};
@@ -53,7 +52,7 @@ pub fn truncate(s: &str) -> String {
 
 /// A record by id, with every readable field (or `fields`).
 pub fn get(
-    conn: &Connection,
+    conn: &dyn Session,
     object: &ObjectDefinition,
     id: &str,
     fields: Option<&[String]>,
@@ -67,13 +66,12 @@ pub fn get(
         }
     };
     let sql = format!(
-        "SELECT {} FROM {} WHERE \"id\" = ?1",
+        "SELECT {} FROM {} WHERE \"id\" = $1",
         select_list(object, fields)?,
         quoted_table(object)?
     );
-    conn.prepare_cached(&sql)?
-        .query_row([id], |row| decode_row(object, fields, row))
-        .optional()?
+    conn.query_opt(&sql, &[SqlValue::from(id)])?
+        .map(|row| decode_row(object, fields, row))
         .ok_or_else(|| DataError::NotFound {
             object: object.name.clone(),
             id: truncate(id),
@@ -91,14 +89,20 @@ fn quota(name: &str, used: u64, limit: u64, message: String) -> DataError {
 }
 
 /// Refuses a write when the database already uses `maxStorageBytes`.
-pub fn check_storage(conn: &Connection, limits: &WriteLimits) -> DataResult<()> {
+pub fn check_storage(conn: &dyn Session, limits: &WriteLimits) -> DataResult<()> {
     if let Some(limit) = limits.max_storage_bytes {
-        let used: i64 = conn.query_row(
-            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
-            [],
-            |r| r.get(0),
-        )?;
-        let used = u64::try_from(used).unwrap_or(0);
+        let sql = match conn.dialect() {
+            Dialect::Sqlite => {
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+            }
+            // The tenant's schema: its tables with their indexes and TOAST.
+            Dialect::Postgres => {
+                "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+            }
+        };
+        let used = conn.query_count(sql, &[])?;
         if used >= limit {
             return Err(quota(
                 "maxStorageBytes",
@@ -112,33 +116,41 @@ pub fn check_storage(conn: &Connection, limits: &WriteLimits) -> DataResult<()> 
 }
 
 fn check_record_count(
-    conn: &Connection,
+    conn: &dyn Session,
     object: &ObjectDefinition,
     limits: &WriteLimits,
 ) -> DataResult<()> {
     if let Some(limit) = limits.max_records_per_object {
         let table = quoted_table(object)?;
-        // Rowids are distinct and at least 1: while the largest is below the limit, so is the row
-        // count (an O(log n) read instead of counting every row on each insert). A column named
-        // like the rowid would hide it, so such objects are always counted.
-        let rowid_hidden = object.fields.iter().any(|(k, f)| {
-            let column = ObjectDefinition::column_of(k, f);
-            ["rowid", "oid", "_rowid_"]
-                .iter()
-                .any(|alias| column.eq_ignore_ascii_case(alias))
-        });
-        if !rowid_hidden {
-            let max_rowid: i64 = conn
-                .prepare_cached(&format!("SELECT COALESCE(MAX(rowid), 0) FROM {table}"))?
-                .query_row([], |r| r.get(0))?;
-            if u64::try_from(max_rowid).unwrap_or(0) < limit {
-                return Ok(());
+        let used = match conn.dialect() {
+            Dialect::Sqlite => {
+                // Rowids are distinct and at least 1: while the largest is below the limit, so is
+                // the row count (an O(log n) read instead of counting every row on each insert).
+                // A column named like the rowid would hide it, so such objects are always counted.
+                let rowid_hidden = object.fields.iter().any(|(k, f)| {
+                    let column = ObjectDefinition::column_of(k, f);
+                    ["rowid", "oid", "_rowid_"]
+                        .iter()
+                        .any(|alias| column.eq_ignore_ascii_case(alias))
+                });
+                if !rowid_hidden {
+                    let max_rowid = conn.query_count(
+                        &format!("SELECT COALESCE(MAX(rowid), 0) FROM {table}"),
+                        &[],
+                    )?;
+                    if max_rowid < limit {
+                        return Ok(());
+                    }
+                }
+                conn.query_count(&format!("SELECT COUNT(*) FROM {table}"), &[])?
             }
-        }
-        let used: i64 = conn
-            .prepare_cached(&format!("SELECT COUNT(*) FROM {table}"))?
-            .query_row([], |r| r.get(0))?;
-        let used = u64::try_from(used).unwrap_or(0);
+            // No rowid: an exact count that stops at the limit (it reads at most `limit` index
+            // entries, and only the objects that hold that many pay for it).
+            Dialect::Postgres => conn.query_count(
+                &format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT $1) AS bounded"),
+                &[SqlValue::Integer(i64::try_from(limit).unwrap_or(i64::MAX))],
+            )?,
+        };
         if used >= limit {
             return Err(quota(
                 "maxRecordsPerObject",
@@ -183,7 +195,7 @@ pub fn json_type(v: &Value) -> &'static str {
 }
 
 fn check_references(
-    conn: &Connection,
+    conn: &dyn Session,
     model: &TenantModel,
     checked: &CheckedRecord,
 ) -> DataResult<()> {
@@ -200,10 +212,9 @@ fn check_references(
             ));
             continue;
         };
-        let sql = format!("SELECT 1 FROM {} WHERE \"id\" = ?1", quoted_table(target)?);
-        let mut stmt = conn.prepare_cached(&sql)?;
+        let sql = format!("SELECT 1 FROM {} WHERE \"id\" = $1", quoted_table(target)?);
         for id in &reference.ids {
-            if !stmt.exists([id])? {
+            if !conn.exists(&sql, &[SqlValue::from(id.as_str())])? {
                 issues.push(Issue::new(
                     JsonPath::root().key(&reference.field),
                     IssueCode::Custom,
@@ -268,15 +279,13 @@ fn storage_values(
     Ok(out)
 }
 
-/// Maps SQLite constraint failures to 409 (unique) or 422 (others); everything else stays a
-/// storage error.
-pub fn constraint_error(object: &ObjectDefinition, error: rusqlite::Error) -> DataError {
-    if let rusqlite::Error::SqliteFailure(code, Some(message)) = &error {
-        if code.code == rusqlite::ErrorCode::ConstraintViolation {
-            if let Some(columns) = message.strip_prefix("UNIQUE constraint failed: ") {
+/// Maps constraint failures to 409 (unique) or 400 (others); everything else stays a storage
+/// error. Both dialects name the columns of a unique violation, so the answer is the same.
+pub fn constraint_error(object: &ObjectDefinition, error: SqlError) -> DataError {
+    if error.is_constraint() {
+            if let ErrorKind::Unique { columns } = &error.kind {
                 let fields: Vec<String> = columns
-                    .split(", ")
-                    .filter_map(|qualified| qualified.rsplit('.').next())
+                    .iter()
                     .map(|column| field_of_column(object, column))
                     .collect();
                 let message = if fields == ["id"] {
@@ -299,7 +308,6 @@ pub fn constraint_error(object: &ObjectDefinition, error: rusqlite::Error) -> Da
                 IssueCode::Custom,
                 format!("the record breaks a constraint of '{}'", object.name),
             ));
-        }
     }
     DataError::Sql(error)
 }
@@ -314,7 +322,7 @@ fn field_of_column(object: &ObjectDefinition, column: &str) -> String {
 
 /// Creates a record; returns it as stored (with id, timestamps, defaults and autonumbers).
 pub fn create(
-    conn: &Connection,
+    conn: &dyn Session,
     model: &TenantModel,
     object: &ObjectDefinition,
     record: &Value,
@@ -344,16 +352,18 @@ pub fn create(
     for (key, field) in &object.fields {
         if field.r#type == FieldType::Autonumber {
             let column = quoted_column(object, key)?;
-            let next: i64 = conn
-                .prepare_cached(&format!(
-                    "SELECT COALESCE(MAX({column}), 0) + 1 FROM {table}"
-                ))?
-                .query_row([], |r| r.get(0))?;
+            let next = conn
+                .query_value(
+                    &format!("SELECT COALESCE(MAX({column}), 0) + 1 FROM {table}"),
+                    &[],
+                )?
+                .as_i64()
+                .unwrap_or(1);
             columns.push(column);
             values.push(SqlValue::Integer(next));
         }
     }
-    let marks: Vec<String> = (1..=values.len()).map(|n| format!("?{n}")).collect();
+    let marks: Vec<String> = (1..=values.len()).map(|n| format!("${n}")).collect();
     let fields = readable_fields(object);
     let sql = format!(
         "INSERT INTO {table} ({}) VALUES ({}) RETURNING {}",
@@ -367,19 +377,18 @@ pub fn create(
 /// Runs an INSERT/UPDATE … RETURNING of one record and decodes it (one statement instead of a
 /// write and a read).
 fn returning(
-    conn: &Connection,
+    conn: &dyn Session,
     object: &ObjectDefinition,
     fields: &[String],
     sql: &str,
     values: Vec<SqlValue>,
     id: &str,
 ) -> DataResult<Map<String, Value>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt
-        .query(params_from_iter(values))
+    let row = conn
+        .query_opt(sql, &values)
         .map_err(|e| constraint_error(object, e))?;
-    match rows.next().map_err(|e| constraint_error(object, e))? {
-        Some(row) => Ok(decode_row(object, fields, row)?),
+    match row {
+        Some(row) => Ok(decode_row(object, fields, row)),
         None => Err(DataError::NotFound {
             object: object.name.clone(),
             id: truncate(id),
@@ -395,7 +404,7 @@ pub fn new_record_id() -> String {
 
 /// Applies a partial update; returns the record as stored.
 pub fn update(
-    conn: &Connection,
+    conn: &dyn Session,
     model: &TenantModel,
     object: &ObjectDefinition,
     id: &str,
@@ -405,10 +414,10 @@ pub fn update(
 ) -> DataResult<Map<String, Value>> {
     let (_, checked) = checked(object, patch, WriteMode::Update)?;
     let table = quoted_table(object)?;
-    if !conn
-        .prepare_cached(&format!("SELECT 1 FROM {table} WHERE \"id\" = ?1"))?
-        .exists([id])?
-    {
+    if !conn.exists(
+        &format!("SELECT 1 FROM {table} WHERE \"id\" = $1"),
+        &[SqlValue::from(id)],
+    )? {
         return Err(DataError::NotFound {
             object: object.name.clone(),
             id: truncate(id),
@@ -420,14 +429,14 @@ pub fn update(
     let mut values = Vec::new();
     for (column, value) in storage_values(object, &checked, true)? {
         values.push(value);
-        sets.push(format!("{column} = ?{}", values.len()));
+        sets.push(format!("{column} = ${}", values.len()));
     }
     values.push(SqlValue::Text(now.to_owned()));
-    sets.push(format!("\"updated_at\" = ?{}", values.len()));
+    sets.push(format!("\"updated_at\" = ${}", values.len()));
     values.push(SqlValue::Text(id.to_owned()));
     let fields = readable_fields(object);
     let sql = format!(
-        "UPDATE {table} SET {} WHERE \"id\" = ?{} RETURNING {}",
+        "UPDATE {table} SET {} WHERE \"id\" = ${} RETURNING {}",
         sets.join(", "),
         values.len(),
         select_list(object, &fields)?
@@ -437,7 +446,7 @@ pub fn update(
 
 /// Deletes a record, applying the delete behaviour of every reference to it.
 pub fn delete(
-    conn: &Connection,
+    conn: &dyn Session,
     model: &TenantModel,
     object: &ObjectDefinition,
     id: &str,
@@ -447,7 +456,7 @@ pub fn delete(
 }
 
 fn delete_at(
-    conn: &Connection,
+    conn: &dyn Session,
     model: &TenantModel,
     object: &ObjectDefinition,
     id: &str,
@@ -466,10 +475,11 @@ fn delete_at(
         });
     }
     let table = quoted_table(object)?;
-    if !conn
-        .prepare_cached(&format!("SELECT 1 FROM {table} WHERE \"id\" = ?1"))?
-        .exists([id])?
-    {
+    let id_param = [SqlValue::from(id)];
+    if !conn.exists(
+        &format!("SELECT 1 FROM {table} WHERE \"id\" = $1"),
+        &id_param,
+    )? {
         // A cascaded child may already be gone (deleted through another path of this delete).
         if depth > 0 {
             return Ok(());
@@ -490,17 +500,21 @@ fn delete_at(
         };
         let source_table = quoted_table(source)?;
         let column = quoted_column(source, &inbound.field)?;
-        let matching = if inbound.multiple {
-            format!("EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = ?1)")
-        } else {
-            format!("{column} = ?1")
+        let matching = match (inbound.multiple, conn.dialect()) {
+            (false, _) => format!("{column} = $1"),
+            (true, Dialect::Sqlite) => format!(
+                "EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = $1)"
+            ),
+            (true, Dialect::Postgres) => format!("{column} @> jsonb_build_array($1::text)"),
         };
         let mut referencing: Vec<String> = conn
-            .prepare_cached(&format!(
-                "SELECT \"id\" FROM {source_table} WHERE {matching}"
-            ))?
-            .query_map([id], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+            .query(
+                &format!("SELECT \"id\" FROM {source_table} WHERE {matching}"),
+                &id_param,
+            )?
+            .into_iter()
+            .filter_map(|row| row.into_iter().next().and_then(SqlValue::into_string))
+            .collect();
         // A self-reference to the record being deleted does not hold it back.
         referencing.retain(|r| !deleting.contains(&(inbound.object.clone(), r.clone())));
         if referencing.is_empty() {
@@ -535,20 +549,31 @@ fn delete_at(
                 }
             }
             DeleteBehavior::Cascade | DeleteBehavior::SetNull if inbound.multiple => {
-                conn.prepare_cached(&format!(
-                    "UPDATE {source_table} SET {column} = (SELECT json_group_array(value) FROM json_each({column}) WHERE value != ?1) WHERE {matching}"
-                ))?
-                .execute([id])?;
+                let remaining = match conn.dialect() {
+                    Dialect::Sqlite => format!(
+                        "(SELECT json_group_array(value) FROM json_each({column}) WHERE value != $1)"
+                    ),
+                    Dialect::Postgres => format!(
+                        "COALESCE((SELECT jsonb_agg(e) FROM jsonb_array_elements({column}) AS e \
+                         WHERE e <> to_jsonb($1::text)), '[]'::jsonb)"
+                    ),
+                };
+                conn.execute(
+                    &format!("UPDATE {source_table} SET {column} = {remaining} WHERE {matching}"),
+                    &id_param,
+                )?;
             }
             _ => {
-                conn.prepare_cached(&format!(
-                    "UPDATE {source_table} SET {column} = NULL WHERE {matching}"
-                ))?
-                .execute([id])?;
+                conn.execute(
+                    &format!("UPDATE {source_table} SET {column} = NULL WHERE {matching}"),
+                    &id_param,
+                )?;
             }
         }
     }
-    conn.prepare_cached(&format!("DELETE FROM {table} WHERE \"id\" = ?1"))?
-        .execute([id])?;
+    conn.execute(
+        &format!("DELETE FROM {table} WHERE \"id\" = $1"),
+        &id_param,
+    )?;
     Ok(())
 }

@@ -7,7 +7,7 @@
 
 use objectos_spec::canonical::canonical_json;
 use objectos_spec::ObjectDefinition;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use objectos_sql::{Session, SessionExt, SqlError, SqlValue};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -62,23 +62,24 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> CoreError {
 
 const COLUMNS: &str = "seq, hash, checksum, model, bundle, record";
 
-fn decode(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(i64, String, String, String, String, String)> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-    ))
-}
-
-fn typed(raw: (i64, String, String, String, String, String)) -> CoreResult<Row> {
-    let (seq, hash, checksum, model, bundle, record) = raw;
+fn typed(row: objectos_sql::Row) -> CoreResult<Row> {
+    let mut values = row.into_iter();
+    let seq = values.next().map_or(0, |v| v.as_count());
+    let mut text = |what: &str| {
+        values
+            .next()
+            .and_then(SqlValue::into_string)
+            .ok_or_else(|| corrupt(what, "missing"))
+    };
+    let (hash, checksum, model, bundle, record) = (
+        text("hash")?,
+        text("checksum")?,
+        text("model")?,
+        text("bundle")?,
+        text("record")?,
+    );
     Ok(Row {
-        seq: u64::try_from(seq).unwrap_or(0),
+        seq,
         hash,
         checksum,
         model: serde_json::from_str(&model).map_err(|e| corrupt("model", e))?,
@@ -88,83 +89,76 @@ fn typed(raw: (i64, String, String, String, String, String)) -> CoreResult<Row> 
 }
 
 /// The head (highest `seq`), if any deployment was made.
-pub(crate) fn head(conn: &Connection) -> CoreResult<Option<Row>> {
-    conn.query_row(
+pub(crate) fn head(conn: &dyn Session) -> CoreResult<Option<Row>> {
+    conn.query_opt(
         &format!("SELECT {COLUMNS} FROM _objectos_deployments ORDER BY seq DESC LIMIT 1"),
-        [],
-        decode,
+        &[],
     )
-    .optional()
     .map_err(sql_err)?
     .map(typed)
     .transpose()
 }
 
 /// The row of deployment `id`.
-pub(crate) fn row(conn: &Connection, id: &str) -> CoreResult<Option<Row>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM _objectos_deployments WHERE id = ?1"),
-        [id],
-        decode,
+pub(crate) fn row(conn: &dyn Session, id: &str) -> CoreResult<Option<Row>> {
+    conn.query_opt(
+        &format!("SELECT {COLUMNS} FROM _objectos_deployments WHERE id = $1"),
+        &[SqlValue::from(id)],
     )
-    .optional()
     .map_err(sql_err)?
     .map(typed)
     .transpose()
 }
 
 /// Every recorded deployment, newest first.
-pub(crate) fn list(conn: &Connection) -> CoreResult<Vec<DeploymentRecord>> {
-    let mut stmt = conn
-        .prepare("SELECT record FROM _objectos_deployments ORDER BY seq DESC")
-        .map_err(sql_err)?;
-    let texts = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-        .map_err(sql_err)?;
-    texts
-        .iter()
-        .map(|t| serde_json::from_str(t).map_err(|e| corrupt("record", e)))
-        .collect()
+pub(crate) fn list(conn: &dyn Session) -> CoreResult<Vec<DeploymentRecord>> {
+    conn.query(
+        "SELECT record FROM _objectos_deployments ORDER BY seq DESC",
+        &[],
+    )
+    .map_err(sql_err)?
+    .into_iter()
+    .map(|row| {
+        let text = row.into_iter().next().and_then(SqlValue::into_string);
+        serde_json::from_str(text.as_deref().unwrap_or("")).map_err(|e| corrupt("record", e))
+    })
+    .collect()
 }
 
 /// Deployments recorded on the UTC day `day` (`YYYY-MM-DD`).
-pub(crate) fn deployments_on(conn: &Connection, day: &str) -> CoreResult<u64> {
-    let n: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM _objectos_deployments WHERE substr(created_at, 1, 10) = ?1",
-            [day],
-            |r| r.get(0),
-        )
-        .map_err(sql_err)?;
-    Ok(u64::try_from(n).unwrap_or(0))
+pub(crate) fn deployments_on(conn: &dyn Session, day: &str) -> CoreResult<u64> {
+    conn.query_count(
+        "SELECT COUNT(*) FROM _objectos_deployments WHERE substr(created_at, 1, 10) = $1",
+        &[SqlValue::from(day)],
+    )
+    .map_err(sql_err)
 }
 
 /// Inserts the ledger row of `record`.
 pub(crate) fn insert(
-    tx: &Transaction<'_>,
+    tx: &dyn Session,
     record: &DeploymentRecord,
     entry: &Entry,
-) -> rusqlite::Result<()> {
+) -> Result<(), SqlError> {
     let hash = chain_hash(entry.prev_hash.as_deref(), &record.checksum, &entry.model);
     let record_json = serde_json::to_string(record)
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        .map_err(|e| SqlError::decode(format!("deployment record: {e}")))?;
     tx.execute(
         "INSERT INTO _objectos_deployments \
          (id, seq, parent_id, status, checksum, prev_hash, hash, bundle, model, record, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            record.id,
-            i64::try_from(entry.seq).unwrap_or(i64::MAX),
-            record.parent_id,
-            record.status.as_str(),
-            record.checksum,
-            entry.prev_hash,
-            hash,
-            entry.bundle,
-            entry.model,
-            record_json,
-            record.created_at,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &[
+            record.id.as_str().into(),
+            SqlValue::Integer(i64::try_from(entry.seq).unwrap_or(i64::MAX)),
+            record.parent_id.clone().into(),
+            record.status.as_str().into(),
+            record.checksum.as_str().into(),
+            entry.prev_hash.clone().into(),
+            hash.into(),
+            entry.bundle.as_str().into(),
+            entry.model.as_str().into(),
+            record_json.into(),
+            record.created_at.as_str().into(),
         ],
     )?;
     Ok(())
@@ -172,29 +166,32 @@ pub(crate) fn insert(
 
 /// Replaces the registered metadata with the bundle's: objects, views, flows and permissions.
 pub(crate) fn register_metadata(
-    tx: &Transaction<'_>,
+    tx: &dyn Session,
     validated: &ValidatedBundle,
     deployment_id: &str,
     now: &str,
-) -> rusqlite::Result<()> {
+) -> Result<(), SqlError> {
     tx.execute(
         "DELETE FROM _objectos_metadata WHERE type IN ('object', 'view', 'flow', 'permission')",
-        [],
+        &[],
     )?;
-    let mut insert = tx.prepare(
-        "INSERT INTO _objectos_metadata (type, name, definition, deployment_id, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
+    let insert = |kind: &str, name: &str, definition: String| {
+        tx.execute(
+            "INSERT INTO _objectos_metadata (type, name, definition, deployment_id, updated_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                kind.into(),
+                name.into(),
+                definition.into(),
+                deployment_id.into(),
+                now.into(),
+            ],
+        )
+    };
     let bundle = &validated.bundle;
     for object in &bundle.objects {
         let definition = canonical_json(&serde_json::to_value(object).unwrap_or(Value::Null));
-        insert.execute(params![
-            "object",
-            object.name,
-            definition,
-            deployment_id,
-            now
-        ])?;
+        insert("object", &object.name, definition)?;
     }
     for (kind, entries) in [
         ("view", &bundle.views),
@@ -207,7 +204,7 @@ pub(crate) fn register_metadata(
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             let definition = canonical_json(&Value::Object(entry.clone()));
-            insert.execute(params![kind, name, definition, deployment_id, now])?;
+            insert(kind, name, definition)?;
         }
     }
     Ok(())

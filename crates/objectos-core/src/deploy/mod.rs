@@ -41,7 +41,7 @@ use objectos_spec::types::tenant::{QuotaEnforcementResult, TenantQuota};
 use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition, ValidationError};
 use objectos_store::ControlStore;
 use objectos_tenantdb::TenantDatabases;
-use rusqlite::{Connection, TransactionBehavior};
+use objectos_sql::{Dialect, Session, SessionExt, SqlError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -142,8 +142,8 @@ fn schema_err(e: SchemaError) -> CoreError {
     CoreError::Schema(e)
 }
 
-fn sql_err(e: rusqlite::Error) -> CoreError {
-    CoreError::Schema(SchemaError::Sqlite(e))
+fn sql_err(e: SqlError) -> CoreError {
+    CoreError::Schema(SchemaError::Sql(e))
 }
 
 fn invalid(issues: Vec<Issue>) -> CoreError {
@@ -224,7 +224,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         };
         let record = self
             .dbs()
-            .with_sqlite(tenant_id, move |conn| Ok(run(conn, job)))
+            .with_session(tenant_id, move |conn| Ok(run(conn, job)))
             .await??;
         if record.seq.is_some() {
             // The model changed: the data API must not serve the old one.
@@ -254,7 +254,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         };
         let record = self
             .dbs()
-            .with_sqlite(tenant_id, move |conn| Ok(run(conn, job)))
+            .with_session(tenant_id, move |conn| Ok(run(conn, job)))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
@@ -268,7 +268,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     pub async fn list_deployments(&self, tenant_id: &str) -> CoreResult<Vec<DeploymentRecord>> {
         self.require_tenant(tenant_id).await?;
         self.dbs()
-            .with_sqlite(tenant_id, |conn| Ok(ledger::list(conn)))
+            .with_session(tenant_id, |conn| Ok(ledger::list(conn)))
             .await?
     }
 
@@ -282,7 +282,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         let id = deployment_id.to_owned();
         let row = self
             .dbs()
-            .with_sqlite(tenant_id, move |conn| Ok(ledger::row(conn, &id)))
+            .with_session(tenant_id, move |conn| Ok(ledger::row(conn, &id)))
             .await??;
         row.map(|r| r.record).ok_or_else(|| CoreError::NotFound {
             what: "deployment",
@@ -303,7 +303,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         let id = deployment_id.to_owned();
         let (target, parent) = self
             .dbs()
-            .with_sqlite(tenant_id, move |conn| {
+            .with_session(tenant_id, move |conn| {
                 Ok(ledger::row(conn, &id).and_then(|target| {
                     let parent = match target.as_ref().and_then(|t| t.record.parent_id.clone()) {
                         Some(pid) => ledger::row(conn, &pid)?,
@@ -352,8 +352,18 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     }
 }
 
-/// The whole pipeline on the tenant's connection.
-fn run(conn: &mut Connection, job: Job) -> CoreResult<DeploymentRecord> {
+/// The whole pipeline on the tenant's session: reads, then one transaction that is committed only
+/// at the very end; every way out before that rolls it back.
+fn run(conn: &dyn Session, job: Job) -> CoreResult<DeploymentRecord> {
+    let outcome = run_pipeline(conn, job);
+    if conn.in_transaction() {
+        let _ = conn.rollback();
+    }
+    outcome
+}
+
+fn run_pipeline(conn: &dyn Session, job: Job) -> CoreResult<DeploymentRecord> {
+    let dialect = conn.dialect();
     let started = Instant::now();
     let head = ledger::head(conn)?;
     let previous: Vec<ObjectDefinition> =
@@ -366,7 +376,7 @@ fn run(conn: &mut Connection, job: Job) -> CoreResult<DeploymentRecord> {
         status: DeployStatus::Ready,
         validation: validation_result(&[]),
         diff: empty_diff(),
-        plan: objectos_schema::SqlitePlan::default().to_migration_plan(),
+        plan: objectos_schema::Plan::empty(dialect).to_migration_plan(),
         timings: Timings {
             validating_ms: ms(started),
             ..Timings::default()
@@ -385,7 +395,7 @@ fn run(conn: &mut Connection, job: Job) -> CoreResult<DeploymentRecord> {
 
     // Diffing: drift, diff, no-op, quotas, gates, probes, plan.
     let phase = Instant::now();
-    check_drift(conn, &previous)?;
+    check_drift(conn, dialect, &previous)?;
     let diff =
         objectos_schema::diff(&previous, objects, &job.options.renames).map_err(diff_issues)?;
     record.diff = diff.to_deploy_diff();
@@ -403,21 +413,19 @@ fn run(conn: &mut Connection, job: Job) -> CoreResult<DeploymentRecord> {
     check_quotas(conn, &job.quota, objects.len() as u64)?;
     check_acknowledged(conn, &diff, &job.options.acknowledge)?;
     check_data(conn, &diff)?;
-    let plan = objectos_schema::plan(&diff, objects).map_err(schema_err)?;
+    let plan = objectos_schema::plan(dialect, &diff, objects).map_err(schema_err)?;
     record.plan = plan.to_migration_plan();
     record.timings.diffing_ms = ms(phase);
 
-    // Migrating and registering, in one transaction.
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql_err)?;
+    // Migrating and registering, in one transaction (rolled back by `run` on every early return).
+    let tx = conn;
+    tx.begin().map_err(sql_err)?;
     let phase = Instant::now();
     let failpoints = &job.failpoints;
-    let applied = objectos_schema::apply_in_with(&tx, &plan, &mut |index| {
+    let applied = objectos_schema::apply_in_with(tx, &plan, &mut |index| {
         failpoints.check_sync(&deploy_statement(index))
     });
     if let Err(e) = applied {
-        drop(tx);
         record.status = DeployStatus::Failed;
         record.error = Some(e.to_string());
         record.timings.migrating_ms = ms(phase);
@@ -426,17 +434,15 @@ fn run(conn: &mut Connection, job: Job) -> CoreResult<DeploymentRecord> {
     }
     record.timings.migrating_ms = ms(phase);
     let phase = Instant::now();
-    let registered = ledger::register_metadata(&tx, &validated, &record.id, &record.created_at)
+    let registered = ledger::register_metadata(tx, &validated, &record.id, &record.created_at)
         .map_err(seed::SeedError::Sql)
-        .and_then(|()| seed::apply_seed(&tx, &validated, &record.created_at));
+        .and_then(|()| seed::apply_seed(tx, &validated, &record.created_at));
     match registered {
         Ok(()) => {}
         Err(seed::SeedError::Conflict(issues)) => {
-            drop(tx);
             return Err(invalid(issues));
         }
         Err(seed::SeedError::Sql(e)) => {
-            drop(tx);
             record.status = DeployStatus::Failed;
             record.error = Some(format!("registering failed: {e}"));
             record.timings.registering_ms = ms(phase);
@@ -457,18 +463,15 @@ fn run(conn: &mut Connection, job: Job) -> CoreResult<DeploymentRecord> {
         model,
         bundle: canonical_json(&validated.raw),
     };
-    if let Err(e) = ledger::insert(&tx, &record, &entry) {
-        drop(tx);
+    if let Err(e) = ledger::insert(tx, &record, &entry) {
         record.status = DeployStatus::Failed;
         record.seq = None;
         record.error = Some(format!("recording the deployment failed: {e}"));
         return Ok(record);
     }
     if job.options.dry_run {
-        // Dropping the transaction rolls it back.
-        drop(tx);
+        tx.rollback().map_err(sql_err)?;
     } else if let Err(e) = job.failpoints.check_sync(DEPLOY_BEFORE_COMMIT) {
-        drop(tx);
         record.status = DeployStatus::Failed;
         record.seq = None;
         record.error = Some(format!("interrupted before the commit: {e}"));
@@ -507,10 +510,14 @@ fn diff_issues(e: objectos_schema::DiffError) -> CoreError {
 }
 
 /// Refuses when a deployed table differs from what its model says (column order aside).
-fn check_drift(conn: &Connection, previous: &[ObjectDefinition]) -> CoreResult<()> {
+fn check_drift(
+    conn: &dyn Session,
+    dialect: Dialect,
+    previous: &[ObjectDefinition],
+) -> CoreResult<()> {
     let mut drifted = Vec::new();
     for object in previous {
-        let mut expected = objectos_schema::expected_schema(object).map_err(schema_err)?;
+        let mut expected = objectos_schema::expected_schema(dialect, object).map_err(schema_err)?;
         let differences = match introspect_table(conn, &expected.name) {
             Err(SchemaError::TableNotFound { .. }) => vec!["table is missing".to_owned()],
             Err(e) => return Err(schema_err(e)),
@@ -552,7 +559,7 @@ fn quota_refusal(name: &str, used: u64, limit: u64, message: String) -> CoreErro
     }))
 }
 
-fn check_quotas(conn: &Connection, quota: &TenantQuota, objects: u64) -> CoreResult<()> {
+fn check_quotas(conn: &dyn Session, quota: &TenantQuota, objects: u64) -> CoreResult<()> {
     if let Some(limit) = quota.max_objects {
         if objects > limit {
             return Err(quota_refusal(
@@ -577,9 +584,8 @@ fn check_quotas(conn: &Connection, quota: &TenantQuota, objects: u64) -> CoreRes
     Ok(())
 }
 
-fn count(conn: &Connection, sql: &str) -> CoreResult<u64> {
-    let n: i64 = conn.query_row(sql, [], |r| r.get(0)).map_err(sql_err)?;
-    Ok(u64::try_from(n).unwrap_or(0))
+fn count(conn: &dyn Session, sql: &str) -> CoreResult<u64> {
+    conn.query_count(sql, &[]).map_err(sql_err)
 }
 
 fn quoted(kind: objectos_schema::IdentKind, name: &str) -> CoreResult<String> {
@@ -589,7 +595,7 @@ fn quoted(kind: objectos_schema::IdentKind, name: &str) -> CoreResult<String> {
 }
 
 /// Refuses destructive changes whose token is not acknowledged, with what each would lose.
-fn check_acknowledged(conn: &Connection, diff: &ModelDiff, acks: &[String]) -> CoreResult<()> {
+fn check_acknowledged(conn: &dyn Session, diff: &ModelDiff, acks: &[String]) -> CoreResult<()> {
     use objectos_schema::{ChangeClass, IdentKind};
     let missing = diff.unacknowledged(acks);
     if missing.is_empty() {
@@ -646,7 +652,7 @@ fn check_acknowledged(conn: &Connection, diff: &ModelDiff, acks: &[String]) -> C
 }
 
 /// Runs the data probes; refuses with counts when any fails.
-fn check_data(conn: &Connection, diff: &ModelDiff) -> CoreResult<()> {
+fn check_data(conn: &dyn Session, diff: &ModelDiff) -> CoreResult<()> {
     let checks: Vec<DataCheck> = diff.data_checks().into_iter().cloned().collect();
     let results = objectos_schema::probe(conn, &checks).map_err(schema_err)?;
     let failed: Vec<Value> = results

@@ -17,8 +17,7 @@ use objectos_schema::{Ident, IdentKind};
 use objectos_spec::model::CheckedRecord;
 use objectos_spec::types::field::{DatasetMode, FieldType};
 use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition};
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{params_from_iter, OptionalExtension, Transaction};
+use objectos_sql::{Session, SessionExt, SqlError, SqlValue};
 use serde_json::Value;
 
 use super::validate::external_key;
@@ -29,20 +28,36 @@ use super::ValidatedBundle;
 pub(crate) enum SeedError {
     /// Records conflicting with existing rows (`insert` of an existing key).
     Conflict(Vec<Issue>),
-    /// SQLite failed.
-    Sql(rusqlite::Error),
+    /// The database failed.
+    Sql(SqlError),
 }
 
-impl From<rusqlite::Error> for SeedError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<SqlError> for SeedError {
+    fn from(e: SqlError) -> Self {
         Self::Sql(e)
     }
 }
 
+impl From<objectos_schema::SchemaError> for SeedError {
+    fn from(e: objectos_schema::SchemaError) -> Self {
+        Self::Sql(SqlError::decode(e.to_string()))
+    }
+}
+
 fn ident(kind: IdentKind, name: &str) -> Result<String, SeedError> {
-    Ident::new(kind, name)
-        .map(|i| i.quoted())
-        .map_err(|e| SeedError::Sql(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
+    Ok(Ident::new(kind, name).map(|i| i.quoted())?)
+}
+
+/// True when a stored key equals a dataset's key: the text of dates, instants and JSON is
+/// compared as text (the database gives them back as plain text on SQLite), numbers as numbers.
+fn same_key(stored: &SqlValue, key: &SqlValue) -> bool {
+    if let (Some(a), Some(b)) = (stored.as_str(), key.as_str()) {
+        return a == b;
+    }
+    if let (Some(a), Some(b)) = (stored.as_i64(), key.as_i64()) {
+        return a == b;
+    }
+    stored == key
 }
 
 /// The SQL value of a field's JSON value, per its column mapping (shared with the data API).
@@ -56,7 +71,7 @@ fn column_of(object: &ObjectDefinition, key: &str) -> Result<String, SeedError> 
 
 /// Applies every applicable dataset of the bundle.
 pub(crate) fn apply_seed(
-    tx: &Transaction<'_>,
+    tx: &dyn Session,
     validated: &ValidatedBundle,
     now: &str,
 ) -> Result<(), SeedError> {
@@ -85,27 +100,26 @@ pub(crate) fn apply_seed(
             .collect::<Result<_, _>>()?;
 
         if dataset.mode == DatasetMode::Replace {
-            let mut stmt = tx.prepare(&format!("SELECT id, {key_col} FROM {table}"))?;
-            let existing = stmt
-                .query_map([], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, SqlValue>(1)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            for (id, value) in existing {
-                if !keyed.iter().any(|(_, _, _, k)| *k == value) {
-                    tx.execute(&format!("DELETE FROM {table} WHERE id = ?1"), [id])?;
+            let existing = tx.query(&format!("SELECT id, {key_col} FROM {table}"), &[])?;
+            for row in existing {
+                let mut row = row.into_iter();
+                let (Some(id), Some(value)) = (row.next(), row.next()) else {
+                    continue;
+                };
+                if !keyed.iter().any(|(_, _, _, k)| same_key(&value, k)) {
+                    tx.execute(&format!("DELETE FROM {table} WHERE id = $1"), &[id])?;
                 }
             }
         }
 
         for (j, checked, key_json, key_value) in keyed {
             let existing: Option<String> = tx
-                .query_row(
-                    &format!("SELECT id FROM {table} WHERE {key_col} = ?1"),
-                    [&key_value],
-                    |r| r.get(0),
-                )
-                .optional()?;
+                .query_opt(
+                    &format!("SELECT id FROM {table} WHERE {key_col} = $1"),
+                    std::slice::from_ref(&key_value),
+                )?
+                .and_then(|row| row.into_iter().next())
+                .and_then(SqlValue::into_string);
             match (dataset.mode, existing) {
                 (DatasetMode::Insert, Some(_)) => conflicts.push(Issue::new(
                     JsonPath::root()
@@ -136,7 +150,7 @@ pub(crate) fn apply_seed(
 }
 
 fn insert(
-    tx: &Transaction<'_>,
+    tx: &dyn Session,
     object: &ObjectDefinition,
     table: &str,
     checked: &CheckedRecord,
@@ -160,29 +174,31 @@ fn insert(
     for (key, field) in &object.fields {
         if field.r#type == FieldType::Autonumber && !checked.values.contains_key(key) {
             let column = column_of(object, key)?;
-            let next: i64 = tx.query_row(
-                &format!("SELECT COALESCE(MAX({column}), 0) + 1 FROM {table}"),
-                [],
-                |r| r.get(0),
-            )?;
+            let next = tx
+                .query_value(
+                    &format!("SELECT COALESCE(MAX({column}), 0) + 1 FROM {table}"),
+                    &[],
+                )?
+                .as_i64()
+                .unwrap_or(1);
             columns.push(column);
             values.push(SqlValue::Integer(next));
         }
     }
-    let marks: Vec<String> = (1..=values.len()).map(|n| format!("?{n}")).collect();
+    let marks: Vec<String> = (1..=values.len()).map(|n| format!("${n}")).collect();
     tx.execute(
         &format!(
             "INSERT INTO {table} ({}) VALUES ({})",
             columns.join(", "),
             marks.join(", ")
         ),
-        params_from_iter(values),
+        &values,
     )?;
     Ok(())
 }
 
 fn update(
-    tx: &Transaction<'_>,
+    tx: &dyn Session,
     object: &ObjectDefinition,
     table: &str,
     id: &str,
@@ -199,8 +215,11 @@ fn update(
         let column = column_of(object, key)?;
         values.push(to_sql(object, key, value)?);
         let n = values.len();
-        sets.push(format!("{column} = ?{n}"));
-        same.push(format!("{column} IS ?{n}"));
+        sets.push(format!("{column} = ${n}"));
+        same.push(match tx.dialect() {
+            objectos_sql::Dialect::Sqlite => format!("{column} IS ${n}"),
+            objectos_sql::Dialect::Postgres => format!("{column} IS NOT DISTINCT FROM ${n}"),
+        });
     }
     if sets.is_empty() {
         return Ok(());
@@ -211,11 +230,11 @@ fn update(
     let id_mark = values.len();
     tx.execute(
         &format!(
-            "UPDATE {table} SET {}, \"updated_at\" = ?{now_mark} WHERE \"id\" = ?{id_mark} AND NOT ({})",
+            "UPDATE {table} SET {}, \"updated_at\" = ${now_mark} WHERE \"id\" = ${id_mark} AND NOT ({})",
             sets.join(", "),
             same.join(" AND ")
         ),
-        params_from_iter(values),
+        &values,
     )?;
     Ok(())
 }
