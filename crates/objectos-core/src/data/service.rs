@@ -252,7 +252,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         query: Query,
     ) -> CoreResult<Value> {
         let definition = Self::object_of(handle, object)?;
-        let compiled = query::compile(&definition, &query)
+        let compiled = query::compile(objectos_sql::Dialect::Sqlite, &definition, &query)
             .map_err(|issues| CoreError::Data(DataError::Invalid(issues)))?;
         let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
         self.on_reader(handle, move |conn| {
@@ -300,7 +300,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
                     ),
                     ..Query::default()
                 };
-                let compiled = query::compile(&definition, &q)
+                let compiled = query::compile(objectos_sql::Dialect::Sqlite, &definition, &q)
                     .map_err(|issues| CoreError::Data(DataError::Invalid(issues)))?;
                 Some(compiled.fields)
             }
