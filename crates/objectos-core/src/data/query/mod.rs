@@ -86,4 +86,6 @@ pub use parse::{
 };
 
 #[cfg(test)]
+mod dialect_tests;
+#[cfg(test)]
 mod tests;
