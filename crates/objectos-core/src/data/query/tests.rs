@@ -1154,3 +1154,17 @@ fn parse_filter_builds_the_tree() {
         ])
     );
 }
+
+#[test]
+fn nul_characters_are_refused_in_values() {
+    assert_eq!(
+        paths(&get_issues(&[("name", "a\u{0}b")])),
+        [("name".to_owned(), IssueCode::InvalidString)]
+    );
+    assert_eq!(
+        paths(&ast_issues(
+            json!({"where": ["stage", "in", ["open", "\u{0}"]]})
+        )),
+        [("where[2][1]".to_owned(), IssueCode::InvalidString)]
+    );
+}
