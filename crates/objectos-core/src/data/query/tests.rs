@@ -6,6 +6,10 @@ use objectos_schema::TableDef;
 use rusqlite::{params_from_iter, Connection};
 use serde_json::{json, Value};
 
+use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition};
+use objectos_sql::{Dialect, SqlValue};
+
+use super::compile::prefix_upper_bound;
 use super::*;
 
 fn deal() -> ObjectDefinition {
@@ -124,7 +128,7 @@ fn db() -> (ObjectDefinition, Connection) {
     for (n, row) in rows.iter().enumerate() {
         let created = format!("2026-01-0{}T00:00:00.000Z", n + 1);
         conn.execute(
-            "INSERT INTO \"deal\" (\"id\", \"created_at\", \"updated_at\", \"name\", \"amount\", \"score\", \"active\", \"close_date\", \"closed_at\", \"stage\", \"labels\", \"secret\") VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO \"deal\" (\"id\", \"created_at\", \"updated_at\", \"name\", \"amount\", \"score\", \"active\", \"close_date\", \"closed_at\", \"stage\", \"labels\", \"secret\") VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             rusqlite::params![row.0, created, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9],
         )
         .unwrap();
@@ -153,7 +157,8 @@ fn count(conn: &Connection, compiled: &CompiledQuery) -> i64 {
 }
 
 fn ids_of(conn: &Connection, object: &ObjectDefinition, query: &Query) -> Vec<String> {
-    let compiled = compile(object, query).unwrap_or_else(|e| panic!("{query:?}: {e:?}"));
+    let compiled =
+        compile(Dialect::Sqlite, object, query).unwrap_or_else(|e| panic!("{query:?}: {e:?}"));
     run(conn, &compiled)
 }
 
@@ -166,7 +171,8 @@ fn filtered(conn: &Connection, object: &ObjectDefinition, filter: &Value) -> Vec
         limit: MAX_LIMIT,
         ..Query::default()
     };
-    let compiled = compile(object, &query).unwrap_or_else(|e| panic!("{query:?}: {e:?}"));
+    let compiled =
+        compile(Dialect::Sqlite, object, &query).unwrap_or_else(|e| panic!("{query:?}: {e:?}"));
     let rows = run(conn, &compiled);
     assert_eq!(
         count(conn, &compiled),
@@ -201,14 +207,14 @@ fn paths(issues: &[Issue]) -> Vec<(String, IssueCode)> {
 fn get_issues(pairs: &[(&str, &str)]) -> Vec<Issue> {
     match from_params(&params(pairs)) {
         Err(issues) => issues,
-        Ok(query) => compile(&deal(), &query).expect_err("expected issues"),
+        Ok(query) => compile(Dialect::Sqlite, &deal(), &query).expect_err("expected issues"),
     }
 }
 
 fn ast_issues(body: Value) -> Vec<Issue> {
     match from_ast(&body) {
         Err(issues) => issues,
-        Ok(query) => compile(&deal(), &query).expect_err("expected issues"),
+        Ok(query) => compile(Dialect::Sqlite, &deal(), &query).expect_err("expected issues"),
     }
 }
 
@@ -426,6 +432,7 @@ fn sorts_by_several_fields_in_every_syntax() {
         ["d1", "d3", "d2", "d5", "d4"]
     );
     let sql = compile(
+        Dialect::Sqlite,
         &object,
         &from_params(&params(&[("sort", "-amount,name")])).unwrap(),
     )
@@ -435,16 +442,20 @@ fn sorts_by_several_fields_in_every_syntax() {
         sql.contains(r#"ORDER BY "amount" DESC, "name" ASC, "id" ASC LIMIT"#),
         "{sql}"
     );
-    let sql = compile(&object, &from_params(&params(&[("sort", "-id")])).unwrap())
-        .unwrap()
-        .sql;
+    let sql = compile(
+        Dialect::Sqlite,
+        &object,
+        &from_params(&params(&[("sort", "-id")])).unwrap(),
+    )
+    .unwrap()
+    .sql;
     assert!(sql.contains(r#"ORDER BY "id" DESC LIMIT"#), "{sql}");
 }
 
 #[test]
 fn select_picks_columns_after_the_system_ones() {
     let (object, conn) = db();
-    let all = compile(&object, &Query::default()).unwrap();
+    let all = compile(Dialect::Sqlite, &object, &Query::default()).unwrap();
     assert_eq!(
         all.fields,
         [
@@ -460,7 +471,7 @@ fn select_picks_columns_after_the_system_ones() {
     );
     assert!(all
         .sql
-        .starts_with(r#"SELECT "id", "created_at", "updated_at", "name", "amount", "score", "active", "close_date", "closed_at", "stage", "labels" FROM "deal" ORDER BY "id" ASC LIMIT ?1 OFFSET ?2"#));
+        .starts_with(r#"SELECT "id", "created_at", "updated_at", "name", "amount", "score", "active", "close_date", "closed_at", "stage", "labels" FROM "deal" ORDER BY "id" ASC LIMIT $1 OFFSET $2"#));
     assert!(!all.sql.contains("secret"));
 
     let query = from_params(&params(&[
@@ -468,7 +479,7 @@ fn select_picks_columns_after_the_system_ones() {
         ("id", "d2"),
     ]))
     .unwrap();
-    let compiled = compile(&object, &query).unwrap();
+    let compiled = compile(Dialect::Sqlite, &object, &query).unwrap();
     assert_eq!(compiled.fields, ["amount", "name"]);
     let row: (String, String, String, i64, String) = conn
         .query_row(
@@ -489,7 +500,10 @@ fn select_picks_columns_after_the_system_ones() {
     );
 
     let ast = from_ast(&json!({"fields": ["stage", "labels"]})).unwrap();
-    assert_eq!(compile(&object, &ast).unwrap().fields, ["stage", "labels"]);
+    assert_eq!(
+        compile(Dialect::Sqlite, &object, &ast).unwrap().fields,
+        ["stage", "labels"]
+    );
 }
 
 #[test]
@@ -497,11 +511,11 @@ fn pages_fetch_one_extra_row_and_count_the_total() {
     let (object, conn) = db();
     let query = from_params(&params(&[("top", "2"), ("skip", "1"), ("amount", "!=10")]));
     // `!=10` is not a number: plain parameters are equalities, never operators.
-    assert!(compile(&object, &query.unwrap()).is_err());
+    assert!(compile(Dialect::Sqlite, &object, &query.unwrap()).is_err());
 
     let query = from_params(&params(&[("top", "2"), ("skip", "1")])).unwrap();
     assert_eq!((query.limit, query.offset), (2, 1));
-    let compiled = compile(&object, &query).unwrap();
+    let compiled = compile(Dialect::Sqlite, &object, &query).unwrap();
     assert_eq!(run(&conn, &compiled), ["d2", "d3", "d4"]);
     assert_eq!(
         compiled.params,
@@ -519,17 +533,17 @@ fn pages_fetch_one_extra_row_and_count_the_total() {
         ("filter", r#"["amount",">",10]"#),
     ]))
     .unwrap();
-    let compiled = compile(&object, &query).unwrap();
+    let compiled = compile(Dialect::Sqlite, &object, &query).unwrap();
     assert_eq!(run(&conn, &compiled), ["d3", "d5"]);
     assert_eq!(count(&conn, &compiled), 3);
     assert_eq!(
         compiled.count_sql.as_deref(),
-        Some(r#"SELECT COUNT(*) FROM "deal" WHERE "amount" > ?1"#)
+        Some(r#"SELECT COUNT(*) FROM "deal" WHERE "amount" > $1"#)
     );
     assert_eq!(compiled.count_params, [SqlValue::Integer(10)]);
 
     let query = from_params(&params(&[("top", "0"), ("count", "false")])).unwrap();
-    let compiled = compile(&object, &query).unwrap();
+    let compiled = compile(Dialect::Sqlite, &object, &query).unwrap();
     assert_eq!(run(&conn, &compiled), ["d1"]);
     assert_eq!(compiled.count_sql, None);
     assert!(compiled.count_params.is_empty());
@@ -588,7 +602,7 @@ fn query_ast_bodies() {
         "count": true
     }))
     .unwrap();
-    let compiled = compile(&object, &query).unwrap();
+    let compiled = compile(Dialect::Sqlite, &object, &query).unwrap();
     assert_eq!(run(&conn, &compiled), ["d5", "d3", "d2"]);
     assert_eq!(count(&conn, &compiled), 3);
     assert_eq!(compiled.fields, ["name"]);
@@ -601,7 +615,7 @@ fn query_ast_bodies() {
         "withTotal": false
     }))
     .unwrap();
-    let compiled = compile(&object, &query).unwrap();
+    let compiled = compile(Dialect::Sqlite, &object, &query).unwrap();
     assert_eq!(run(&conn, &compiled), ["d2", "d1"]);
     assert!(compiled.count_sql.is_none());
     assert_eq!(from_ast(&json!({})).unwrap(), Query::default());
@@ -699,7 +713,7 @@ fn indexed_filters_use_the_index() {
             filter: Some(parse_filter(&filter, &JsonPath::root()).unwrap()),
             ..Query::default()
         };
-        let compiled = compile(&object, &query).unwrap();
+        let compiled = compile(Dialect::Sqlite, &object, &query).unwrap();
         for (sql, params) in [
             (compiled.sql.as_str(), compiled.params.as_slice()),
             (
@@ -723,7 +737,7 @@ fn indexed_filters_use_the_index() {
     }
     // Sorting by an indexed column walks the index instead of sorting the whole table.
     let query = from_params(&params(&[("sort", "name")])).unwrap();
-    let compiled = compile(&object, &query).unwrap();
+    let compiled = compile(Dialect::Sqlite, &object, &query).unwrap();
     let details = plan(&conn, &compiled.sql, &compiled.params);
     assert!(
         details.iter().any(|d| d.contains("idx_deal_name")),
@@ -747,11 +761,11 @@ fn compiled_sql_binds_every_value() {
         ),
     ]))
     .unwrap();
-    let compiled = compile(&object, &query).unwrap();
+    let compiled = compile(Dialect::Sqlite, &object, &query).unwrap();
     assert!(!compiled.sql.contains(hostile), "{}", compiled.sql);
     assert_eq!(
         compiled.sql,
-        r#"SELECT "id", "created_at", "updated_at", "name", "amount", "score", "active", "close_date", "closed_at", "stage", "labels" FROM "deal" WHERE ("name" = ?1 AND "stage" IN (?2, ?3)) ORDER BY +"id" ASC LIMIT ?4 OFFSET ?5"#
+        r#"SELECT "id", "created_at", "updated_at", "name", "amount", "score", "active", "close_date", "closed_at", "stage", "labels" FROM "deal" WHERE ("name" = $1 AND "stage" IN ($2, $3)) ORDER BY +"id" ASC LIMIT $4 OFFSET $5"#
     );
     assert_eq!(compiled.params[0], SqlValue::Text(hostile.to_owned()));
 }
@@ -765,10 +779,10 @@ fn compile_filter_numbers_after_the_callers_params() {
     )
     .unwrap();
     let mut params = vec![SqlValue::Text("now".to_owned())];
-    let sql = compile_filter(&object, &filter, &mut params).unwrap();
+    let sql = compile_filter(Dialect::Sqlite, &object, &filter, &mut params).unwrap();
     assert_eq!(
         sql,
-        r#"(("amount" >= ?2 AND "amount" <= ?3) AND ("name" >= ?4 AND "name" < ?5))"#
+        r#"(("amount" >= $2 AND "amount" <= $3) AND ("name" >= $4 AND "name" < $5))"#
     );
     assert_eq!(
         params,
@@ -782,7 +796,7 @@ fn compile_filter_numbers_after_the_callers_params() {
     );
     // On error the caller's params are left alone.
     let bad = parse_filter(&json!(["nope", "=", 1]), &JsonPath::root()).unwrap();
-    assert!(compile_filter(&object, &bad, &mut params).is_err());
+    assert!(compile_filter(Dialect::Sqlite, &object, &bad, &mut params).is_err());
     assert_eq!(params.len(), 5);
 }
 
@@ -1138,5 +1152,19 @@ fn parse_filter_builds_the_tree() {
                 at: at.key("a").key("$lt"),
             },
         ])
+    );
+}
+
+#[test]
+fn nul_characters_are_refused_in_values() {
+    assert_eq!(
+        paths(&get_issues(&[("name", "a\u{0}b")])),
+        [("name".to_owned(), IssueCode::InvalidString)]
+    );
+    assert_eq!(
+        paths(&ast_issues(
+            json!({"where": ["stage", "in", ["open", "\u{0}"]]})
+        )),
+        [("where[2][1]".to_owned(), IssueCode::InvalidString)]
     );
 }

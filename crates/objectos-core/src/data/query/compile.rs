@@ -1,0 +1,739 @@
+//! Compiling a parsed [`Query`] for one [`Dialect`]. Field resolution, value conversion and every
+//! issue are shared, so both dialects accept and refuse exactly the same queries; only the SQL
+//! fragments of [`super::sql`] differ.
+
+use objectos_schema::{column_for, Ident, IdentKind, JsonShape, SqlType, Storage};
+use objectos_spec::model::{normalise_datetime, normalise_time, SYSTEM_COLUMNS};
+use objectos_spec::types::field::FieldType;
+use objectos_spec::{json_type_name, Issue, IssueCode, JsonPath, ObjectDefinition};
+use objectos_sql::{Dialect, SqlValue};
+use serde_json::Value;
+
+use super::parse::{show, show_value, Filter, Op, Query, MAX_LIMIT};
+use super::sql;
+
+/// A query compiled for one dialect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledQuery {
+    /// `SELECT "id", "created_at", "updated_at", <fields> FROM … ORDER BY …, "id" LIMIT $n OFFSET $m`,
+    /// fetching `limit + 1` rows so the caller can tell whether there are more.
+    pub sql: String,
+    /// The bound values of `sql`, in `$N` order.
+    pub params: Vec<SqlValue>,
+    /// `SELECT COUNT(*) FROM … [WHERE …]` when the total is wanted.
+    pub count_sql: Option<String>,
+    /// The bound values of `count_sql`.
+    pub count_params: Vec<SqlValue>,
+    /// The field keys of the selected columns after the three system columns, in column order.
+    pub fields: Vec<String>,
+}
+
+/// What a column holds, as far as comparisons are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// Text (SQLite `TEXT`; PostgreSQL `TEXT COLLATE "C"`, or `DATE`/`TIMESTAMPTZ` for dates and
+    /// instants); the [`TextKind`] says how comparison values are normalised.
+    Text(TextKind),
+    /// Whole numbers.
+    Integer,
+    /// Doubles.
+    Real,
+    /// Booleans (SQLite: 0/1).
+    Bool,
+    /// A JSON array (multiselect, tags, `multiple` fields…).
+    JsonArray,
+    /// Another JSON value (json, location, address).
+    Json,
+}
+
+/// How a text column's comparison values are normalised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TextKind {
+    /// Compared as given.
+    Plain,
+    /// A `date` field: `YYYY-MM-DD`.
+    Date,
+    /// A `datetime` field or `created_at`/`updated_at`: normalised RFC 3339.
+    Datetime,
+    /// A `time` field: normalised `HH:MM:SS[.sss]`.
+    Time,
+}
+
+/// A resolved column.
+struct Col {
+    sql: String,
+    kind: Kind,
+    /// Whether the column may hold NULL (system columns never do).
+    nullable: bool,
+    /// How the field is described in messages: `'name', a text field`.
+    describe: String,
+}
+
+/// Why a column is resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Filter,
+    Sort,
+    Select,
+}
+
+impl Purpose {
+    fn verb(self) -> &'static str {
+        match self {
+            Self::Filter => "filtered on",
+            Self::Sort => "sorted by",
+            Self::Select => "selected",
+        }
+    }
+}
+
+fn quoted(kind: IdentKind, name: &str, at: &JsonPath) -> Result<String, Issue> {
+    Ident::new(kind, name)
+        .map(|i| i.quoted())
+        .map_err(|e| Issue::new(at.clone(), IssueCode::Custom, e.to_string()))
+}
+
+/// The column of a field key or system column, refusing what may not be used for `purpose`.
+fn resolve(
+    object: &ObjectDefinition,
+    name: &str,
+    at: &JsonPath,
+    purpose: Purpose,
+) -> Result<Col, Issue> {
+    if SYSTEM_COLUMNS.contains(&name) {
+        return Ok(Col {
+            sql: quoted(IdentKind::Column, name, at)?,
+            kind: Kind::Text(if name == "id" {
+                TextKind::Plain
+            } else {
+                TextKind::Datetime
+            }),
+            nullable: false,
+            describe: format!("'{name}', a system column"),
+        });
+    }
+    let Some(field) = object.fields.get(name) else {
+        return Err(Issue::new(
+            at.clone(),
+            IssueCode::Custom,
+            format!("Unknown field '{}' of object '{}'", show(name), object.name),
+        ));
+    };
+    let ty = field.r#type;
+    if ty == FieldType::Password {
+        return Err(Issue::new(
+            at.clone(),
+            IssueCode::Custom,
+            format!(
+                "'{name}' is a password field: it is write-only and cannot be {}",
+                purpose.verb()
+            ),
+        ));
+    }
+    let spec = column_for(name, field)
+        .map_err(|e| Issue::new(at.clone(), IssueCode::Custom, e.to_string()))?;
+    let Some(spec) = spec else {
+        return Err(Issue::new(
+            at.clone(),
+            IssueCode::Custom,
+            format!(
+                "'{name}' is a {ty} field, computed when read: it has no column and cannot be {}",
+                purpose.verb()
+            ),
+        ));
+    };
+    let kind = match spec.storage {
+        Storage::Json(JsonShape::Array) => Kind::JsonArray,
+        Storage::Json(_) => Kind::Json,
+        Storage::Column(SqlType::Integer)
+            if matches!(ty, FieldType::Boolean | FieldType::Toggle) =>
+        {
+            Kind::Bool
+        }
+        Storage::Column(SqlType::Integer) => Kind::Integer,
+        Storage::Column(SqlType::Real) => Kind::Real,
+        Storage::Column(SqlType::Text) => Kind::Text(match ty {
+            FieldType::Date => TextKind::Date,
+            FieldType::Datetime => TextKind::Datetime,
+            FieldType::Time => TextKind::Time,
+            _ => TextKind::Plain,
+        }),
+        Storage::Computed => Kind::Json,
+    };
+    Ok(Col {
+        sql: spec.name.quoted(),
+        kind,
+        nullable: true,
+        describe: format!("'{name}', a {ty} field"),
+    })
+}
+
+/// The operators a kind of column accepts.
+fn allowed_ops(kind: Kind) -> &'static [Op] {
+    use Op::*;
+    match kind {
+        Kind::Text(_) => &[
+            Eq, Ne, Gt, Gte, Lt, Lte, In, Nin, Contains, StartsWith, EndsWith, Between, IsNull,
+            IsNotNull, Like,
+        ],
+        Kind::Integer | Kind::Real => &[
+            Eq, Ne, Gt, Gte, Lt, Lte, In, Nin, Between, IsNull, IsNotNull,
+        ],
+        Kind::Bool => &[Eq, Ne, In, Nin, IsNull, IsNotNull],
+        Kind::JsonArray => &[Eq, Ne, Contains, In, Nin, IsNull, IsNotNull],
+        Kind::Json => &[IsNull, IsNotNull],
+    }
+}
+
+/// Builds WHERE fragments and their parameters, collecting issues.
+struct FilterCompiler<'a> {
+    dialect: Dialect,
+    object: &'a ObjectDefinition,
+    params: &'a mut Vec<SqlValue>,
+    issues: Vec<Issue>,
+}
+
+impl FilterCompiler<'_> {
+    fn bind(&mut self, value: SqlValue) -> String {
+        self.params.push(value);
+        format!("${}", self.params.len())
+    }
+
+    fn never(&self) -> String {
+        sql::truth(self.dialect, false).to_owned()
+    }
+
+    fn filter(&mut self, filter: &Filter) -> String {
+        match filter {
+            Filter::And(children) if children.is_empty() => {
+                sql::truth(self.dialect, true).to_owned()
+            }
+            Filter::Or(children) if children.is_empty() => self.never(),
+            Filter::And(children) | Filter::Or(children) if children.len() == 1 => {
+                self.filter(&children[0])
+            }
+            Filter::And(children) => self.join(children, " AND "),
+            Filter::Or(children) => self.join(children, " OR "),
+            Filter::Not(child) => {
+                let inner = self.filter(child);
+                sql::not(self.dialect, &inner)
+            }
+            Filter::Cmp {
+                field,
+                op,
+                value,
+                at,
+            } => self.cmp(field, *op, value, at),
+        }
+    }
+
+    fn join(&mut self, children: &[Filter], separator: &str) -> String {
+        let parts: Vec<String> = children.iter().map(|c| self.filter(c)).collect();
+        format!("({})", parts.join(separator))
+    }
+
+    fn cmp(&mut self, field: &str, op: Op, value: &Value, at: &JsonPath) -> String {
+        let col = match resolve(self.object, field, at, Purpose::Filter) {
+            Ok(col) => col,
+            Err(issue) => {
+                self.issues.push(issue);
+                return self.never();
+            }
+        };
+        if !allowed_ops(col.kind).contains(&op) {
+            let valid: Vec<&str> = allowed_ops(col.kind).iter().map(|o| o.as_str()).collect();
+            self.issues.push(Issue::new(
+                at.clone(),
+                IssueCode::Custom,
+                format!(
+                    "Operator '{}' does not apply to {}; use one of {}",
+                    op.as_str(),
+                    col.describe,
+                    valid.join(", ")
+                ),
+            ));
+            return self.never();
+        }
+        let d = self.dialect;
+        let c = col.sql.as_str();
+        match (col.kind, op) {
+            (_, Op::IsNull) => format!("{c} IS NULL"),
+            (_, Op::IsNotNull) => format!("{c} IS NOT NULL"),
+            // The parser already turns these into is_null/is_not_null; a hand-built Query may not.
+            (_, Op::Eq) if value.is_null() => format!("{c} IS NULL"),
+            (_, Op::Ne) if value.is_null() => format!("{c} IS NOT NULL"),
+            (Kind::JsonArray, Op::Eq | Op::Contains | Op::Ne | Op::In | Op::Nin) => {
+                let values = if matches!(op, Op::In | Op::Nin) {
+                    self.list(&col, value, at, true)
+                } else {
+                    self.element(&col, value, at).map(|v| vec![v])
+                };
+                let Some(values) = values else {
+                    return self.never();
+                };
+                let marks: Vec<String> = values
+                    .into_iter()
+                    .map(|v| {
+                        let cast = sql::element_cast(d, &v);
+                        format!("{}{cast}", self.bind(v))
+                    })
+                    .collect();
+                sql::json_array_has(
+                    d,
+                    c,
+                    &marks,
+                    matches!(op, Op::In | Op::Nin),
+                    matches!(op, Op::Ne | Op::Nin),
+                )
+            }
+            (_, Op::Eq | Op::Ne | Op::Gt | Op::Gte | Op::Lt | Op::Lte) => {
+                let Some(v) = self.convert(&col, value, at) else {
+                    return self.never();
+                };
+                let (c, mut values) = self.operand_column(&col, vec![v]);
+                let p = self.bind(values.remove(0));
+                let sql_op = match op {
+                    Op::Eq => "=",
+                    Op::Ne => sql::is_distinct(d),
+                    Op::Gt => ">",
+                    Op::Gte => ">=",
+                    Op::Lt => "<",
+                    _ => "<=",
+                };
+                format!("{c} {sql_op} {p}")
+            }
+            (_, Op::In | Op::Nin | Op::Between) => {
+                let Some(values) = self.list(&col, value, at, false) else {
+                    return self.never();
+                };
+                let (c, values) = self.operand_column(&col, values);
+                let marks: Vec<String> = values.into_iter().map(|v| self.bind(v)).collect();
+                match (op, marks.as_slice()) {
+                    (Op::In, []) => self.never(),
+                    (Op::In, _) => format!("{c} IN ({})", marks.join(", ")),
+                    (Op::Nin, []) => sql::truth(d, true).to_owned(),
+                    (Op::Nin, _) => format!("({c} IS NULL OR {c} NOT IN ({}))", marks.join(", ")),
+                    (_, [low, high]) => format!("({c} >= {low} AND {c} <= {high})"),
+                    _ => {
+                        self.issues.push(Issue::new(
+                            at.clone(),
+                            IssueCode::InvalidType,
+                            "'between' needs exactly 2 values [low, high]",
+                        ));
+                        self.never()
+                    }
+                }
+            }
+            (_, Op::StartsWith) => {
+                let Some(prefix) = self.text(value, at, op) else {
+                    return self.never();
+                };
+                if prefix.is_empty() {
+                    return format!("{c} IS NOT NULL");
+                }
+                let c = self.text_column(&col);
+                let upper = prefix_upper_bound(&prefix);
+                let low = self.bind(SqlValue::Text(prefix));
+                match upper {
+                    Some(upper) => {
+                        let high = self.bind(SqlValue::Text(upper));
+                        format!("({c} >= {low} AND {c} < {high})")
+                    }
+                    None => format!("{c} >= {low}"),
+                }
+            }
+            (_, Op::Contains | Op::EndsWith) => {
+                let Some(needle) = self.text(value, at, op) else {
+                    return self.never();
+                };
+                let c = self.text_column(&col);
+                let p = self.bind(SqlValue::Text(sql::match_pattern(
+                    d,
+                    &needle,
+                    op == Op::Contains,
+                )));
+                sql::match_op(d, &c, &p)
+            }
+            (_, Op::Like) => {
+                let Some(pattern) = self.text(value, at, op) else {
+                    return self.never();
+                };
+                if !sql::like_pattern_can_match(d, &pattern) {
+                    return self.never();
+                }
+                let c = self.text_column(&col);
+                let p = self.bind(SqlValue::Text(pattern));
+                sql::like(d, &c, &p)
+            }
+        }
+    }
+
+    /// The column expression compared with `values`, and the values as bound. Dates and instants
+    /// are compared natively when every value is one; a value that is not (a bare `2026-02` bound,
+    /// say) is compared as text with the column's stored text form, as SQLite does.
+    fn operand_column(&self, col: &Col, values: Vec<SqlValue>) -> (String, Vec<SqlValue>) {
+        let temporal = matches!(col.kind, Kind::Text(TextKind::Date | TextKind::Datetime));
+        if !temporal || !values.iter().any(|v| matches!(v, SqlValue::Text(_))) {
+            return (col.sql.clone(), values);
+        }
+        let values = values
+            .into_iter()
+            .map(|v| match v {
+                SqlValue::Date(s) | SqlValue::Timestamp(s) => SqlValue::Text(s),
+                other => other,
+            })
+            .collect();
+        (self.text_column(col), values)
+    }
+
+    /// The column as text, for text operators and text comparisons.
+    fn text_column(&self, col: &Col) -> String {
+        match col.kind {
+            Kind::Text(kind) => sql::as_text(self.dialect, kind, &col.sql),
+            _ => col.sql.clone(),
+        }
+    }
+
+    /// The text operand of a text operator (numbers are taken as their JSON text).
+    fn text(&mut self, value: &Value, at: &JsonPath, op: Op) -> Option<String> {
+        match value {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            other => {
+                self.issues.push(Issue::new(
+                    at.clone(),
+                    IssueCode::InvalidType,
+                    format!(
+                        "'{}' needs a string, received {}",
+                        op.as_str(),
+                        json_type_name(other)
+                    ),
+                ));
+                None
+            }
+        }
+    }
+
+    /// Converts each item of an `in`/`nin`/`between` list; `None` after an issue.
+    fn list(
+        &mut self,
+        col: &Col,
+        value: &Value,
+        at: &JsonPath,
+        elements: bool,
+    ) -> Option<Vec<SqlValue>> {
+        let Value::Array(items) = value else {
+            self.issues.push(Issue::new(
+                at.clone(),
+                IssueCode::InvalidType,
+                format!("Expected an array, received {}", json_type_name(value)),
+            ));
+            return None;
+        };
+        let mut converted = Vec::with_capacity(items.len());
+        for item in items {
+            let v = if elements {
+                self.element(col, item, at)
+            } else {
+                self.convert(col, item, at)
+            };
+            converted.push(v?);
+        }
+        Some(converted)
+    }
+
+    /// A JSON array element to look for: strings as text, numbers as numbers, booleans as 1/0 (as
+    /// SQLite's JSON functions read `true`/`false`; stored arrays hold strings or numbers only).
+    fn element(&mut self, col: &Col, value: &Value, at: &JsonPath) -> Option<SqlValue> {
+        match value {
+            Value::String(s) => Some(SqlValue::Text(s.clone())),
+            Value::Bool(b) => Some(SqlValue::Integer(i64::from(*b))),
+            Value::Number(n) => Some(number(n.as_i64(), n.as_f64())),
+            other => {
+                self.issues.push(Issue::new(
+                    at.clone(),
+                    IssueCode::InvalidType,
+                    format!(
+                        "Expected one element of {}, received {}",
+                        col.describe,
+                        json_type_name(other)
+                    ),
+                ));
+                None
+            }
+        }
+    }
+
+    /// A comparison value with its meaning (boolean, number, text, date, instant); `None` after an
+    /// issue.
+    fn convert(&mut self, col: &Col, value: &Value, at: &JsonPath) -> Option<SqlValue> {
+        let converted = match (col.kind, value) {
+            (Kind::Bool, Value::Bool(b)) => Some(SqlValue::Bool(*b)),
+            (Kind::Bool, Value::Number(n)) => match n.as_i64() {
+                Some(i @ (0 | 1)) => Some(SqlValue::Bool(i == 1)),
+                _ => None,
+            },
+            (Kind::Bool, Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+                "true" | "1" => Some(SqlValue::Bool(true)),
+                "false" | "0" => Some(SqlValue::Bool(false)),
+                _ => None,
+            },
+            (Kind::Integer | Kind::Real, Value::Number(n)) => Some(number(n.as_i64(), n.as_f64())),
+            (Kind::Integer | Kind::Real, Value::String(s)) => {
+                let t = s.trim();
+                match (t.parse::<i64>().ok(), t.parse::<f64>().ok()) {
+                    (i @ Some(_), f) => Some(number(i, f)),
+                    (None, Some(f)) if f.is_finite() => Some(SqlValue::Real(f)),
+                    _ => None,
+                }
+            }
+            (Kind::Text(text), Value::String(s)) => Some(match text {
+                TextKind::Plain => SqlValue::Text(s.clone()),
+                TextKind::Date if is_date(s) => SqlValue::Date(s.clone()),
+                TextKind::Datetime => match normalise_datetime(s) {
+                    Some(at) => SqlValue::Timestamp(at),
+                    None => SqlValue::Text(s.clone()),
+                },
+                TextKind::Time => SqlValue::Text(normalise_time(s).unwrap_or_else(|| s.clone())),
+                TextKind::Date => SqlValue::Text(s.clone()),
+            }),
+            (Kind::Text(_), Value::Number(n)) => Some(SqlValue::Text(n.to_string())),
+            _ => None,
+        };
+        if converted.is_none() {
+            let expected = match col.kind {
+                Kind::Bool => "true or false",
+                Kind::Integer | Kind::Real => "a number",
+                Kind::Text(_) => "a string",
+                Kind::JsonArray | Kind::Json => "a JSON value",
+            };
+            self.issues.push(Issue::new(
+                at.clone(),
+                IssueCode::InvalidType,
+                format!(
+                    "Expected {expected} for {}, received {}",
+                    col.describe,
+                    show_value(value)
+                ),
+            ));
+        }
+        converted
+    }
+}
+
+/// An integer when the number is whole and fits, else a double.
+fn number(int: Option<i64>, float: Option<f64>) -> SqlValue {
+    match (int, float) {
+        (Some(i), _) => SqlValue::Integer(i),
+        (None, Some(f)) => SqlValue::Real(f),
+        (None, None) => SqlValue::Null,
+    }
+}
+
+/// Whether `s` is a calendar date in the stored form `YYYY-MM-DD`.
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+}
+
+/// The smallest string greater than every string starting with `prefix` (in code point order, which is
+/// SQLite's BINARY order and PostgreSQL's `"C"` order for UTF-8): the prefix with its last character
+/// incremented. `None` when every character is `char::MAX`.
+pub(super) fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(u32::from(c) + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// Issues without repeats, in first-seen order (one bad field in several conditions is one issue per
+/// path).
+fn dedupe(issues: Vec<Issue>) -> Vec<Issue> {
+    let mut out: Vec<Issue> = Vec::with_capacity(issues.len());
+    for issue in issues {
+        if !out.contains(&issue) {
+            out.push(issue);
+        }
+    }
+    out
+}
+
+/// WHERE fragment only (no "WHERE"), appending bound values to `params`; used by
+/// updateMany/deleteMany-by-filter and reference checks.
+///
+/// Placeholders are numbered (`$N`, N = the value's position in `params`), so `params` may already
+/// hold the caller's values; on SQLite, where `$N` are bound in order of first appearance, the
+/// caller's own placeholders must appear before the fragment. On error `params` is left as it was.
+pub fn compile_filter(
+    dialect: Dialect,
+    object: &ObjectDefinition,
+    filter: &Filter,
+    params: &mut Vec<SqlValue>,
+) -> Result<String, Vec<Issue>> {
+    let start = params.len();
+    let mut compiler = FilterCompiler {
+        dialect,
+        object,
+        params,
+        issues: Vec::new(),
+    };
+    let sql = compiler.filter(filter);
+    let issues = compiler.issues;
+    if issues.is_empty() {
+        Ok(sql)
+    } else {
+        params.truncate(start);
+        Err(dedupe(issues))
+    }
+}
+
+/// Compiles `query` against `object`: the page query (fetching `limit + 1` rows) and the count query.
+pub fn compile(
+    dialect: Dialect,
+    object: &ObjectDefinition,
+    query: &Query,
+) -> Result<CompiledQuery, Vec<Issue>> {
+    let mut issues = Vec::new();
+    if query.limit > MAX_LIMIT {
+        issues.push(Issue::new(
+            JsonPath::root().key("limit"),
+            IssueCode::TooBig,
+            format!("Expected at most {MAX_LIMIT}, received {}", query.limit),
+        ));
+    }
+    let table = match quoted(IdentKind::Table, &object.name, &JsonPath::root()) {
+        Ok(table) => table,
+        Err(issue) => return Err(vec![issue]),
+    };
+
+    let mut params = Vec::new();
+    let where_sql = match &query.filter {
+        None => None,
+        Some(filter) => match compile_filter(dialect, object, filter, &mut params) {
+            Ok(sql) => Some(sql),
+            Err(found) => {
+                issues.extend(found);
+                None
+            }
+        },
+    };
+
+    let mut fields: Vec<String> = Vec::new();
+    let mut columns: Vec<String> = Vec::new();
+    match &query.fields {
+        None => {
+            for (key, field) in &object.fields {
+                if field.r#type == FieldType::Password {
+                    continue;
+                }
+                match column_for(key, field) {
+                    Ok(Some(spec)) => {
+                        fields.push(key.clone());
+                        columns.push(spec.name.quoted());
+                    }
+                    Ok(None) => {}
+                    Err(e) => issues.push(Issue::new(
+                        JsonPath::root(),
+                        IssueCode::Custom,
+                        e.to_string(),
+                    )),
+                }
+            }
+        }
+        Some(selected) => {
+            for (name, at) in selected {
+                if SYSTEM_COLUMNS.contains(&name.as_str()) || fields.contains(name) {
+                    continue;
+                }
+                match resolve(object, name, at, Purpose::Select) {
+                    Ok(col) => {
+                        fields.push(name.clone());
+                        columns.push(col.sql);
+                    }
+                    Err(issue) => issues.push(issue),
+                }
+            }
+        }
+    }
+
+    let mut order = Vec::new();
+    let mut has_id = false;
+    for sort in &query.sort {
+        match resolve(object, &sort.field, &sort.at, Purpose::Sort) {
+            Ok(col) if matches!(col.kind, Kind::Json | Kind::JsonArray) => issues.push(Issue::new(
+                sort.at.clone(),
+                IssueCode::Custom,
+                format!("{} holds JSON and cannot be sorted by", col.describe),
+            )),
+            Ok(col) => {
+                has_id |= sort.field == "id";
+                order.push(sql::order_key(
+                    dialect,
+                    &col.sql,
+                    sort.descending,
+                    col.nullable,
+                ));
+            }
+            Err(issue) => issues.push(issue),
+        }
+    }
+    if !has_id {
+        order.push(sql::id_tiebreak(dialect, where_sql.is_some()).to_owned());
+    }
+
+    if !issues.is_empty() {
+        return Err(dedupe(issues));
+    }
+
+    let mut select = vec![
+        "\"id\"".to_owned(),
+        "\"created_at\"".to_owned(),
+        "\"updated_at\"".to_owned(),
+    ];
+    select.extend(columns);
+    let where_clause = where_sql.map(|w| format!(" WHERE {w}")).unwrap_or_default();
+    let count_sql = query
+        .with_total
+        .then(|| format!("SELECT COUNT(*) FROM {table}{where_clause}"));
+    let count_params = if query.with_total {
+        params.clone()
+    } else {
+        Vec::new()
+    };
+    // Both fit in i64: limit ≤ MAX_LIMIT + 1 and offset ≤ MAX_OFFSET (checked by the parsers; a Query
+    // built by hand is clamped rather than wrapped).
+    let fetch = i64::try_from(query.limit.saturating_add(1)).unwrap_or(i64::MAX);
+    let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+    params.push(SqlValue::Integer(fetch));
+    let limit_mark = params.len();
+    params.push(SqlValue::Integer(offset));
+    let offset_mark = params.len();
+    let sql = format!(
+        "SELECT {} FROM {table}{where_clause} ORDER BY {} LIMIT ${limit_mark} OFFSET ${offset_mark}",
+        select.join(", "),
+        order.join(", ")
+    );
+    Ok(CompiledQuery {
+        sql,
+        params,
+        count_sql,
+        count_params,
+        fields,
+    })
+}
