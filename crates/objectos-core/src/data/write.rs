@@ -342,8 +342,8 @@ pub fn create(
     ];
     let mut values = vec![
         SqlValue::Text(id.clone()),
-        SqlValue::Text(now.to_owned()),
-        SqlValue::Text(now.to_owned()),
+        SqlValue::Timestamp(now.to_owned()),
+        SqlValue::Timestamp(now.to_owned()),
     ];
     for (column, value) in storage_values(object, &checked, false)? {
         columns.push(column);
@@ -431,7 +431,7 @@ pub fn update(
         values.push(value);
         sets.push(format!("{column} = ${}", values.len()));
     }
-    values.push(SqlValue::Text(now.to_owned()));
+    values.push(SqlValue::Timestamp(now.to_owned()));
     sets.push(format!("\"updated_at\" = ${}", values.len()));
     values.push(SqlValue::Text(id.to_owned()));
     let fields = readable_fields(object);

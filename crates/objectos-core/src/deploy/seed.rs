@@ -164,8 +164,8 @@ fn insert(
     ];
     let mut values = vec![
         SqlValue::Text(id),
-        SqlValue::Text(now.to_owned()),
-        SqlValue::Text(now.to_owned()),
+        SqlValue::Timestamp(now.to_owned()),
+        SqlValue::Timestamp(now.to_owned()),
     ];
     for (key, value) in &checked.values {
         columns.push(column_of(object, key)?);
@@ -224,7 +224,7 @@ fn update(
     if sets.is_empty() {
         return Ok(());
     }
-    values.push(SqlValue::Text(now.to_owned()));
+    values.push(SqlValue::Timestamp(now.to_owned()));
     let now_mark = values.len();
     values.push(SqlValue::Text(id.to_owned()));
     let id_mark = values.len();
