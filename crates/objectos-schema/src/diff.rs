@@ -11,8 +11,10 @@
 //!   [`crate::mapping`]), not on their type names: `text` → `email` is the same TEXT column and needs
 //!   nothing, `number` (REAL) → `number` with `scale: 0` (INTEGER) is a narrowing.
 //! - Indexes are compared by the names [`crate::ddl`] gives them, declared and implied alike.
-//! - [`ModelDiff::per_table_actions`] says, per table, whether native `ALTER TABLE` suffices or the
-//!   table must be rebuilt; it is the planner's input.
+//! - [`ModelDiff::per_table_actions`] is the planners' input: per table, the neutral [`TableDelta`]
+//!   (columns dropped, renamed, kept with their conversion, added; indexes dropped and created),
+//!   which the PostgreSQL planner turns into `ALTER TABLE` steps, and the SQLite strategy
+//!   ([`TableStrategy`]: native `ALTER TABLE` or a rebuild, SQLite's own constraint).
 //!
 //! Names in [`DataCheck`]s are the **live** names (the deployed model's), since probes run before
 //! anything changes. Names in [`ChangeKind`] are the new model's, except for what no longer exists
@@ -596,6 +598,40 @@ pub struct TableAction {
     pub create_indexes: Vec<IndexSpec>,
     /// Positions in [`ModelDiff::changes`] of the changes to this table.
     pub changes: Vec<usize>,
+    /// What changed in a surviving table's columns and indexes, whatever the strategy: the input of
+    /// planners that alter in place (PostgreSQL). Empty for created and dropped tables.
+    pub delta: TableDelta,
+}
+
+/// A stored field present on both sides of a surviving table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnPair {
+    /// The field key in the new model.
+    pub key: String,
+    /// The deployed column (live name).
+    pub old: ColumnSpec,
+    /// The new column.
+    pub new: ColumnSpec,
+    /// How its values convert.
+    pub conversion: Conversion,
+}
+
+/// The dialect-neutral difference of one surviving table: *what* changed, for a planner to decide
+/// *how*.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableDelta {
+    /// Columns dropped (dropped fields, fields made computed), live names.
+    pub dropped: Vec<ColumnSpec>,
+    /// Column renames in execution order (swaps go through `_objectos_tmp_<n>`).
+    pub renames: Vec<(Ident, Ident)>,
+    /// Every column kept (changed or not), old and new.
+    pub kept: Vec<ColumnPair>,
+    /// New columns (added fields, materialised fields), in model order.
+    pub added: Vec<ColumnSpec>,
+    /// Indexes that no longer exist as they are (dropped, renamed or redefined).
+    pub drop_indexes: Vec<Ident>,
+    /// Indexes to create (new, renamed or redefined).
+    pub create_indexes: Vec<IndexSpec>,
 }
 
 /// The per-table view of a diff.
@@ -1061,14 +1097,6 @@ struct Builder {
     plan: TablePlan,
 }
 
-/// A stored field present on both sides.
-struct ColumnPair {
-    key: String,
-    old: ColumnSpec,
-    new: ColumnSpec,
-    conversion: Conversion,
-}
-
 fn table_def(object: &ObjectDefinition, side: ModelSide) -> Result<TableDef, DiffError> {
     TableDef::from_object(object).map_err(|source| model_error(object, side, source))
 }
@@ -1130,6 +1158,7 @@ impl Builder {
             strategy: TableStrategy::Create(table),
             drop_indexes: Vec::new(),
             changes: vec![at],
+            delta: TableDelta::default(),
         });
         Ok(())
     }
@@ -1155,6 +1184,7 @@ impl Builder {
             drop_indexes: Vec::new(),
             create_indexes: Vec::new(),
             changes: vec![at],
+            delta: TableDelta::default(),
         });
         Ok(())
     }
@@ -1364,7 +1394,24 @@ impl Builder {
             return Ok(None);
         }
 
-        // Strategy.
+        let column_renames: Vec<(Ident, Ident)> = pairs
+            .iter()
+            .filter(|p| p.old.name != p.new.name)
+            .map(|p| (p.old.name.clone(), p.new.name.clone()))
+            .collect();
+        let mut used: BTreeSet<String> = pt.columns.iter().map(|c| c.name.to_string()).collect();
+        used.extend(nt.columns.iter().map(|c| c.name.to_string()));
+        let ordered_renames = order_renames(column_renames.clone(), &used);
+        let delta = TableDelta {
+            dropped: dropped.clone(),
+            renames: ordered_renames.clone(),
+            kept: pairs.clone(),
+            added: added.iter().map(|(_, c)| c.clone()).collect(),
+            drop_indexes: drop_indexes.clone(),
+            create_indexes: create_indexes.clone(),
+        };
+
+        // Strategy (SQLite's: native ALTER TABLE or a rebuild).
         let mut reasons = Vec::new();
         for pair in &pairs {
             let (o, n) = (&pair.old, &pair.new);
@@ -1437,21 +1484,13 @@ impl Builder {
                 .map(|c| c.name.clone())
                 .filter(|c| !dropped.iter().any(|d| &d.name == c))
                 .collect();
-            let column_renames: Vec<(Ident, Ident)> = pairs
-                .iter()
-                .filter(|p| p.old.name != p.new.name)
-                .map(|p| (p.old.name.clone(), p.new.name.clone()))
-                .collect();
             for c in order.iter_mut() {
                 if let Some((_, to)) = column_renames.iter().find(|(from, _)| from == c) {
                     *c = to.clone();
                 }
             }
-            let mut used: BTreeSet<String> =
-                pt.columns.iter().map(|c| c.name.to_string()).collect();
-            used.extend(nt.columns.iter().map(|c| c.name.to_string()));
             steps.extend(
-                order_renames(column_renames, &used)
+                ordered_renames
                     .into_iter()
                     .map(|(from, to)| ColumnStep::RenameColumn { from, to }),
             );
@@ -1479,6 +1518,7 @@ impl Builder {
             drop_indexes,
             create_indexes,
             changes: mine,
+            delta,
         });
         Ok((p.name != n.name).then_some((pt.name, nt.name)))
     }

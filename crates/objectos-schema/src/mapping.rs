@@ -203,6 +203,12 @@ pub struct ColumnSpec {
     pub primary_key: bool,
     /// How values are stored (the JSON shape for JSON columns).
     pub storage: Storage,
+    /// The field type (`None` for system columns): PostgreSQL stores dates, datetimes and booleans
+    /// natively, so its column type depends on more than [`Storage`].
+    pub field_type: Option<FieldType>,
+    /// The default as a JSON value, shaped as stored (a scalar for a list field is a list of one);
+    /// each dialect renders its own literal from it.
+    pub default_value: Option<Value>,
 }
 
 impl ColumnSpec {
@@ -245,6 +251,8 @@ pub fn system_columns() -> Vec<ColumnSpec> {
             json: false,
             primary_key: name == "id",
             storage: Storage::Column(SqlType::Text),
+            field_type: None,
+            default_value: None,
         })
         .collect()
 }
@@ -265,9 +273,14 @@ pub fn column_for(key: &str, field: &Field) -> Result<Option<ColumnSpec>, Schema
         format!("fields.{key}")
     };
     let name = Ident::at(&path, IdentKind::Column, column)?;
-    let default_sql = match &field.default_value {
-        None => None,
-        Some(value) => render_default(&format!("fields.{key}.defaultValue"), ty, storage, value)?,
+    let (default_sql, default_value) = match &field.default_value {
+        None => (None, None),
+        Some(value) => {
+            match render_default(&format!("fields.{key}.defaultValue"), ty, storage, value)? {
+                Some((sql, value)) => (Some(sql), Some(value)),
+                None => (None, None),
+            }
+        }
     };
     Ok(Some(ColumnSpec {
         check: check_sql(&name, ty, storage),
@@ -278,6 +291,8 @@ pub fn column_for(key: &str, field: &Field) -> Result<Option<ColumnSpec>, Schema
         json: matches!(storage, Storage::Json(_)),
         primary_key: false,
         storage,
+        field_type: Some(ty),
+        default_value,
     }))
 }
 
@@ -307,7 +322,7 @@ fn render_default(
     ty: FieldType,
     storage: Storage,
     value: &Value,
-) -> Result<Option<String>, SchemaError> {
+) -> Result<Option<(String, Value)>, SchemaError> {
     let invalid = |reason: String| SchemaError::InvalidDefault {
         path: path.to_owned(),
         reason,
@@ -333,6 +348,7 @@ fn render_default(
         text_literal(s)
             .ok_or_else(|| invalid("a default cannot contain a NUL character".to_owned()))
     };
+    let mut stored = value.clone();
     let literal = match storage {
         Storage::Computed => return Ok(None),
         Storage::Json(shape) => {
@@ -354,7 +370,9 @@ fn render_default(
                     )))
                 }
             };
-            text(&shaped.to_string())?
+            let literal = text(&shaped.to_string())?;
+            stored = shaped;
+            literal
         }
         Storage::Column(SqlType::Integer) if is_boolean(ty) => match value {
             Value::Bool(b) => integer_literal(i64::from(*b)),
@@ -374,7 +392,10 @@ fn render_default(
                     .map(|f| f as i64)
             });
             match whole {
-                Some(i) => integer_literal(i),
+                Some(i) => {
+                    stored = Value::from(i);
+                    integer_literal(i)
+                }
                 None => {
                     return Err(invalid(format!(
                     "expected a whole number for a {ty} field stored as INTEGER, received {value}"
@@ -401,7 +422,7 @@ fn render_default(
             }
         },
     };
-    Ok(Some(literal))
+    Ok(Some((literal, stored)))
 }
 
 /// One row of the documented mapping: a field type with its default options.

@@ -8,14 +8,45 @@
 use std::collections::BTreeMap;
 
 use objectos_schema::{
-    apply, apply_in, diff, dry_run, expected_schema, introspect_table, plan, probe, ApplyError,
-    DataCheck, ModelDiff, Phase, Rename, SqlitePlan, TableSchema, TableStrategy,
+    diff, ApplyError, ApplyReport, DataCheck, DryRunReport, ModelDiff, Phase, Plan, ProbeResult,
+    Rename, SchemaError, TableSchema, TableStrategy,
 };
 use objectos_spec::ObjectDefinition;
+use objectos_sql::{Dialect, SqliteSession};
 use proptest::prelude::*;
 use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection};
 use serde_json::{json, Value};
+
+// The crate's functions take a session; these run them on a rusqlite connection (or transaction).
+
+fn plan(d: &ModelDiff, next: &[ObjectDefinition]) -> Result<Plan, SchemaError> {
+    objectos_schema::plan(Dialect::Sqlite, d, next)
+}
+
+fn apply(conn: &Connection, p: &Plan) -> Result<ApplyReport, ApplyError> {
+    objectos_schema::apply(&SqliteSession::new(conn), p)
+}
+
+fn apply_in(conn: &Connection, p: &Plan) -> Result<ApplyReport, ApplyError> {
+    objectos_schema::apply_in(&SqliteSession::new(conn), p)
+}
+
+fn dry_run(conn: &Connection, p: &Plan) -> Result<DryRunReport, ApplyError> {
+    objectos_schema::dry_run(&SqliteSession::new(conn), p)
+}
+
+fn probe(conn: &Connection, checks: &[DataCheck]) -> Result<Vec<ProbeResult>, SchemaError> {
+    objectos_schema::probe(&SqliteSession::new(conn), checks)
+}
+
+fn introspect_table(conn: &Connection, table: &str) -> Result<TableSchema, SchemaError> {
+    objectos_schema::introspect_table(&SqliteSession::new(conn), table)
+}
+
+fn expected_schema(object: &ObjectDefinition) -> Result<TableSchema, SchemaError> {
+    objectos_schema::expected_schema(Dialect::Sqlite, object)
+}
 
 fn object(name: &str, fields: Value) -> ObjectDefinition {
     object_with(name, fields, json!([]))
@@ -54,7 +85,7 @@ fn make_plan(
     prev: &[ObjectDefinition],
     next: &[ObjectDefinition],
     renames: &[Rename],
-) -> (ModelDiff, SqlitePlan) {
+) -> (ModelDiff, Plan) {
     let d = diff(prev, next, renames).unwrap();
     let p = plan(&d, next).unwrap();
     let mp = p.to_migration_plan();
@@ -93,7 +124,7 @@ fn deploy(
     prev: &[ObjectDefinition],
     next: &[ObjectDefinition],
     renames: &[Rename],
-) -> (ModelDiff, SqlitePlan) {
+) -> (ModelDiff, Plan) {
     let (d, p) = make_plan(prev, next, renames);
     apply(conn, &p).unwrap_or_else(|e| panic!("{e}\n{p:#?}"));
     assert_schema(conn, next, &d);
@@ -224,7 +255,7 @@ fn file_bytes(dir: &tempfile::TempDir) -> (usize, u64) {
     (bytes.len(), hash)
 }
 
-fn statement<'a>(p: &'a SqlitePlan, prefix: &str) -> &'a objectos_schema::PlannedStatement {
+fn statement<'a>(p: &'a Plan, prefix: &str) -> &'a objectos_schema::PlannedStatement {
     p.statements
         .iter()
         .find(|s| s.sql.starts_with(prefix))
@@ -1296,7 +1327,8 @@ fn interrupted_after_any_statement_nothing_changes() {
     conn.pragma_update(None, "cache_size", 1).unwrap();
     let before = dump(&conn);
     for k in 0..=p.statements.len() {
-        let prefix = SqlitePlan {
+        let prefix = Plan {
+            dialect: Dialect::Sqlite,
             statements: p.statements[..k].to_vec(),
         };
         let tx = conn.transaction().unwrap();
