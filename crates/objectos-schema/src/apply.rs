@@ -253,7 +253,7 @@ fn statement_error(order: usize, sql: &str, source: SqlError) -> ApplyError {
         order: order as u64,
         sql: sql.to_owned(),
         code: source.code.clone(),
-        source,
+        source: Box::new(source),
     }
 }
 

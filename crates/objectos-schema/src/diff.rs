@@ -172,7 +172,8 @@ pub struct Conversion {
 }
 
 impl Conversion {
-    fn new(from: Repr, to: Repr) -> Self {
+    /// The conversion from `from` to `to`, classified by [`conversion`].
+    pub fn new(from: Repr, to: Repr) -> Self {
         Self {
             from,
             to,
@@ -626,8 +627,8 @@ pub struct TableDelta {
     pub renames: Vec<(Ident, Ident)>,
     /// Every column kept (changed or not), old and new.
     pub kept: Vec<ColumnPair>,
-    /// New columns (added fields, materialised fields), in model order.
-    pub added: Vec<ColumnSpec>,
+    /// New columns (added fields, materialised fields) with their field keys, in model order.
+    pub added: Vec<(String, ColumnSpec)>,
     /// Indexes that no longer exist as they are (dropped, renamed or redefined).
     pub drop_indexes: Vec<Ident>,
     /// Indexes to create (new, renamed or redefined).
@@ -1401,122 +1402,23 @@ impl Builder {
             .collect();
         let mut used: BTreeSet<String> = pt.columns.iter().map(|c| c.name.to_string()).collect();
         used.extend(nt.columns.iter().map(|c| c.name.to_string()));
-        let ordered_renames = order_renames(column_renames.clone(), &used);
         let delta = TableDelta {
-            dropped: dropped.clone(),
-            renames: ordered_renames.clone(),
-            kept: pairs.clone(),
-            added: added.iter().map(|(_, c)| c.clone()).collect(),
-            drop_indexes: drop_indexes.clone(),
-            create_indexes: create_indexes.clone(),
+            dropped,
+            renames: order_renames(column_renames, &used),
+            kept: pairs,
+            added,
+            drop_indexes,
+            create_indexes,
         };
 
-        // Strategy (SQLite's: native ALTER TABLE or a rebuild).
-        let mut reasons = Vec::new();
-        for pair in &pairs {
-            let (o, n) = (&pair.old, &pair.new);
-            // The representation decides type, CHECK and JSON; comparing CHECK text would see a
-            // renamed column as a change, while RENAME COLUMN rewrites the CHECK itself.
-            if pair.conversion.kind != ConversionKind::Same {
-                reasons.push(format!(
-                    "field '{}': {} → {} changes the column type or CHECK",
-                    pair.key,
-                    pair.conversion.from.describe(),
-                    pair.conversion.to.describe()
-                ));
-            }
-            if o.not_null != n.not_null {
-                reasons.push(format!(
-                    "field '{}': NOT NULL {}",
-                    pair.key,
-                    if n.not_null { "added" } else { "removed" }
-                ));
-            }
-            if o.default_sql != n.default_sql {
-                reasons.push(format!("field '{}': DEFAULT changed", pair.key));
-            }
-        }
-        for (key, col) in &added {
-            if col.not_null && col.default_sql.is_none() {
-                reasons.push(format!(
-                    "field '{key}': ALTER TABLE cannot add a NOT NULL column without a default"
-                ));
-            }
-        }
-
-        let strategy = if !reasons.is_empty() {
-            drop_indexes = pt.indexes.iter().map(|i| i.name.clone()).collect();
-            create_indexes = nt.indexes.clone();
-            let mut copy: Vec<ColumnCopy> = pt
-                .columns
-                .iter()
-                .filter(|c| objectos_spec::model::SYSTEM_COLUMNS.contains(&c.name.as_str()))
-                .map(|c| ColumnCopy {
-                    to: c.name.clone(),
-                    from: c.name.clone(),
-                    conversion: Conversion::new(Repr::Text, Repr::Text),
-                    fill_nulls: None,
-                })
-                .collect();
-            copy.extend(pairs.iter().map(|pair| {
-                ColumnCopy {
-                    to: pair.new.name.clone(),
-                    from: pair.old.name.clone(),
-                    conversion: pair.conversion,
-                    fill_nulls: (pair.new.not_null && !pair.old.not_null)
-                        .then(|| pair.new.default_sql.clone())
-                        .flatten(),
-                }
-            }));
-            TableStrategy::Rebuild {
-                target: nt.clone(),
-                copy,
-                reasons,
-            }
-        } else {
-            let mut steps: Vec<ColumnStep> = dropped
-                .iter()
-                .map(|c| ColumnStep::DropColumn(c.name.clone()))
-                .collect();
-            let mut order: Vec<Ident> = pt
-                .columns
-                .iter()
-                .map(|c| c.name.clone())
-                .filter(|c| !dropped.iter().any(|d| &d.name == c))
-                .collect();
-            for c in order.iter_mut() {
-                if let Some((_, to)) = column_renames.iter().find(|(from, _)| from == c) {
-                    *c = to.clone();
-                }
-            }
-            steps.extend(
-                ordered_renames
-                    .into_iter()
-                    .map(|(from, to)| ColumnStep::RenameColumn { from, to }),
-            );
-            for (_, col) in &added {
-                order.push(col.name.clone());
-                steps.push(ColumnStep::AddColumn(col.clone()));
-            }
-            if steps.is_empty()
-                && drop_indexes.is_empty()
-                && create_indexes.is_empty()
-                && p.name == n.name
-            {
-                TableStrategy::MetadataOnly
-            } else {
-                TableStrategy::Alter {
-                    steps,
-                    column_order: order,
-                }
-            }
-        };
+        // SQLite's strategy (native ALTER TABLE or a rebuild) is SQLite's to decide.
+        let sqlite = crate::sqlite::decide(&pt, &nt, &delta, p.name != n.name);
         self.plan.tables.push(TableAction {
             previous: Some(pt.name.clone()),
             next: Some(nt.name.clone()),
-            strategy,
-            drop_indexes,
-            create_indexes,
+            strategy: sqlite.strategy,
+            drop_indexes: sqlite.drop_indexes,
+            create_indexes: sqlite.create_indexes,
             changes: mine,
             delta,
         });

@@ -322,9 +322,9 @@ pub enum ApplyError {
         /// The database's error code (`SQLITE_CONSTRAINT_UNIQUE`, SQLSTATE `23505`), when known:
         /// `source.code`.
         code: Option<String>,
-        /// The database's error.
+        /// The database's error (boxed: it is large and failures are rare).
         #[source]
-        source: SqlError,
+        source: Box<SqlError>,
     },
     /// The per-statement hook of [`crate::apply_in_with`] stopped the run after a statement.
     #[error("interrupted after statement {after}: {message}")]

@@ -120,7 +120,7 @@ fn make_plan(
 
 /// Plans and applies `prev` → `next`, then checks the live schema against `next`.
 fn deploy(
-    conn: &mut Connection,
+    conn: &Connection,
     prev: &[ObjectDefinition],
     next: &[ObjectDefinition],
     renames: &[Rename],
@@ -268,11 +268,11 @@ fn task(fields: Value) -> ObjectDefinition {
 
 /// `task` with title/points and three rows.
 fn seeded() -> (tempfile::TempDir, Connection, Vec<ObjectDefinition>) {
-    let (dir, mut conn) = db();
+    let (dir, conn) = db();
     let a = vec![task(
         json!({"title": {"type": "text", "index": true}, "points": {"type": "number"}}),
     )];
-    deploy(&mut conn, &[], &a, &[]);
+    deploy(&conn, &[], &a, &[]);
     insert(
         &conn,
         "task",
@@ -305,13 +305,13 @@ fn column(r: &Rows, column: &str) -> BTreeMap<String, Sql> {
 
 #[test]
 fn create_table_is_reversible() {
-    let (_dir, mut conn) = db();
+    let (_dir, conn) = db();
     let next = vec![object_with(
         "task",
         json!({"title": {"type": "text", "unique": true}, "done": {"type": "boolean", "required": true, "defaultValue": false}}),
         json!([{"fields": ["done", "title"]}]),
     )];
-    let (_, p) = deploy(&mut conn, &[], &next, &[]);
+    let (_, p) = deploy(&conn, &[], &next, &[]);
     assert!(p.reversible());
     let create = statement(&p, "CREATE TABLE");
     assert_eq!(create.rollback_sql.as_deref(), Some("DROP TABLE \"task\""));
@@ -330,12 +330,12 @@ fn create_table_is_reversible() {
 
 #[test]
 fn add_optional_column_alters_and_reverses() {
-    let (_dir, mut conn, a) = seeded();
+    let (_dir, conn, a) = seeded();
     let before = rows(&conn, "task");
     let b = vec![task(
         json!({"title": {"type": "text", "index": true}, "points": {"type": "number"}, "notes": {"type": "textarea"}}),
     )];
-    let (_, p) = deploy(&mut conn, &a, &b, &[]);
+    let (_, p) = deploy(&conn, &a, &b, &[]);
     assert_eq!(p.statements.len(), 1);
     let add = &p.statements[0];
     assert_eq!(add.phase, Phase::Alter);
@@ -355,11 +355,11 @@ fn add_optional_column_alters_and_reverses() {
 
 #[test]
 fn add_required_column_with_default_to_populated_table() {
-    let (_dir, mut conn, a) = seeded();
+    let (_dir, conn, a) = seeded();
     let b = vec![task(
         json!({"title": {"type": "text", "index": true}, "points": {"type": "number"}, "status": {"type": "text", "required": true, "defaultValue": "open"}, "done": {"type": "boolean", "required": true, "defaultValue": true}}),
     )];
-    let (_, p) = deploy(&mut conn, &a, &b, &[]);
+    let (_, p) = deploy(&conn, &a, &b, &[]);
     assert!(!p.has_rebuild(), "{p:#?}");
     let after = rows(&conn, "task");
     assert_eq!(after.len(), 3);
@@ -371,17 +371,12 @@ fn add_required_column_with_default_to_populated_table() {
 
 #[test]
 fn rename_column_keeps_values_and_reverses() {
-    let (_dir, mut conn, a) = seeded();
+    let (_dir, conn, a) = seeded();
     let before = rows(&conn, "task");
     let b = vec![task(
         json!({"subject": {"type": "text", "index": true}, "points": {"type": "number"}}),
     )];
-    let (_, p) = deploy(
-        &mut conn,
-        &a,
-        &b,
-        &[field_rename("task", "title", "subject")],
-    );
+    let (_, p) = deploy(&conn, &a, &b, &[field_rename("task", "title", "subject")]);
     assert!(!p.has_rebuild());
     let rename = statement(&p, "ALTER TABLE \"task\" RENAME COLUMN");
     assert_eq!(
@@ -396,13 +391,13 @@ fn rename_column_keeps_values_and_reverses() {
 
 #[test]
 fn swap_two_columns() {
-    let (_dir, mut conn) = db();
+    let (_dir, conn) = db();
     let a = vec![task(json!({"a": {"type": "text"}, "b": {"type": "text"}}))];
-    deploy(&mut conn, &[], &a, &[]);
+    deploy(&conn, &[], &a, &[]);
     insert(&conn, "task", "x", &[("a", text("A")), ("b", text("B"))]);
     let b = vec![task(json!({"b": {"type": "text"}, "a": {"type": "text"}}))];
     let (_, p) = deploy(
-        &mut conn,
+        &conn,
         &a,
         &b,
         &[
@@ -418,13 +413,13 @@ fn swap_two_columns() {
 
 #[test]
 fn rename_table_keeps_rows() {
-    let (_dir, mut conn, a) = seeded();
+    let (_dir, conn, a) = seeded();
     let before = rows(&conn, "task");
     let b = vec![object(
         "todo",
         json!({"title": {"type": "text", "index": true}, "points": {"type": "number"}}),
     )];
-    let (_, p) = deploy(&mut conn, &a, &b, &[object_rename("task", "todo")]);
+    let (_, p) = deploy(&conn, &a, &b, &[object_rename("task", "todo")]);
     let rename = statement(&p, "ALTER TABLE \"task\" RENAME TO \"todo\"");
     assert_eq!(
         rename.rollback_sql.as_deref(),
@@ -435,12 +430,12 @@ fn rename_table_keeps_rows() {
 
 #[test]
 fn swap_two_tables() {
-    let (_dir, mut conn) = db();
+    let (_dir, conn) = db();
     let a = vec![
         object("a", json!({"x": {"type": "text", "unique": true}})),
         object("b", json!({"y": {"type": "number"}})),
     ];
-    deploy(&mut conn, &[], &a, &[]);
+    deploy(&conn, &[], &a, &[]);
     insert(&conn, "a", "a1", &[("x", text("hello"))]);
     insert(&conn, "b", "b1", &[("y", Sql::Real(4.5))]);
     let (ra, rb) = (rows(&conn, "a"), rows(&conn, "b"));
@@ -449,7 +444,7 @@ fn swap_two_tables() {
         object("b", json!({"x": {"type": "text", "unique": true}})),
     ];
     let (_, p) = deploy(
-        &mut conn,
+        &conn,
         &a,
         &b,
         &[object_rename("a", "b"), object_rename("b", "a")],
@@ -464,11 +459,11 @@ fn swap_two_tables() {
 
 #[test]
 fn drop_column_indexed_and_not() {
-    let (_dir, mut conn, a) = seeded();
+    let (_dir, conn, a) = seeded();
     let before = rows(&conn, "task");
     // `title` is indexed: its index goes first, then the column.
     let b = vec![task(json!({"points": {"type": "number"}}))];
-    let (_, p) = deploy(&mut conn, &a, &b, &[]);
+    let (_, p) = deploy(&conn, &a, &b, &[]);
     assert!(!p.has_rebuild(), "{p:#?}");
     assert_eq!(p.statements[0].sql, "DROP INDEX \"idx_task_title\"");
     assert!(p.statements[0].reversible);
@@ -481,19 +476,19 @@ fn drop_column_indexed_and_not() {
     );
     // Not indexed.
     let c = vec![task(json!({}))];
-    let (_, p) = deploy(&mut conn, &b, &c, &[]);
+    let (_, p) = deploy(&conn, &b, &c, &[]);
     assert_eq!(p.statements.len(), 1);
     assert_eq!(rows(&conn, "task").len(), 3);
 }
 
 #[test]
 fn drop_table_is_not_reversible() {
-    let (_dir, mut conn, a) = seeded();
+    let (_dir, conn, a) = seeded();
     let keep = object("note", json!({"body": {"type": "text"}}));
     let mut with_note = a.clone();
     with_note.push(keep.clone());
-    deploy(&mut conn, &a, &with_note, &[]);
-    let (_, p) = deploy(&mut conn, &with_note, &[keep], &[]);
+    deploy(&conn, &a, &with_note, &[]);
+    let (_, p) = deploy(&conn, &with_note, &[keep], &[]);
     assert_eq!(p.statements.len(), 1);
     assert_eq!(p.statements[0].sql, "DROP TABLE \"task\"");
     assert!(!p.reversible());
@@ -502,14 +497,14 @@ fn drop_table_is_not_reversible() {
 
 #[test]
 fn widening_integer_to_real_and_anything_to_text() {
-    let (_dir, mut conn) = db();
+    let (_dir, conn) = db();
     let a = vec![task(json!({
         "n": {"type": "number", "scale": 0},
         "r": {"type": "number"},
         "b": {"type": "boolean"},
         "i": {"type": "number", "scale": 0, "index": true}
     }))];
-    deploy(&mut conn, &[], &a, &[]);
+    deploy(&conn, &[], &a, &[]);
     insert(
         &conn,
         "task",
@@ -537,7 +532,7 @@ fn widening_integer_to_real_and_anything_to_text() {
         "b": {"type": "text"},
         "i": {"type": "text", "index": true}
     }))];
-    let (d, p) = deploy(&mut conn, &a, &b, &[]);
+    let (d, p) = deploy(&conn, &a, &b, &[]);
     assert!(!d.has_breaking_changes());
     assert!(p.has_rebuild());
     assert!(!p.reversible());
@@ -565,8 +560,8 @@ fn narrowing_real_to_integer_is_probed() {
     let b = vec![task(json!({"points": {"type": "number", "scale": 0}}))];
 
     // Fractional values: the probe counts them, the dry run fails on the STRICT copy.
-    let (dir, mut conn) = db();
-    deploy(&mut conn, &[], &a, &[]);
+    let (dir, conn) = db();
+    deploy(&conn, &[], &a, &[]);
     insert(&conn, "task", "a", &[("points", Sql::Real(1.5))]);
     insert(&conn, "task", "b", &[("points", Sql::Real(2.0))]);
     insert(&conn, "task", "c", &[("points", Sql::Real(-0.25))]);
@@ -586,15 +581,15 @@ fn narrowing_real_to_integer_is_probed() {
     assert_eq!(file_bytes(&dir), bytes);
 
     // Whole values: the probe passes and the data converts.
-    let (_dir, mut conn) = db();
-    deploy(&mut conn, &[], &a, &[]);
+    let (_dir, conn) = db();
+    deploy(&conn, &[], &a, &[]);
     insert(&conn, "task", "a", &[("points", Sql::Real(3.0))]);
     insert(&conn, "task", "b", &[("points", Sql::Null)]);
     let found = probe(&conn, &checks).unwrap();
     assert!(!found[0].failed);
     assert_eq!(found[0].rows, 0);
     assert!(dry_run(&conn, &p).unwrap().ok());
-    deploy(&mut conn, &a, &b, &[]);
+    deploy(&conn, &a, &b, &[]);
     let r = rows(&conn, "task");
     assert_eq!(r["a"]["points"], Sql::Integer(3));
     assert_eq!(r["b"]["points"], Sql::Null);
@@ -602,9 +597,9 @@ fn narrowing_real_to_integer_is_probed() {
 
 #[test]
 fn narrowing_text_to_number_probe_counts_non_numeric() {
-    let (_dir, mut conn) = db();
+    let (_dir, conn) = db();
     let a = vec![task(json!({"code": {"type": "text"}}))];
-    deploy(&mut conn, &[], &a, &[]);
+    deploy(&conn, &[], &a, &[]);
     for (id, v) in [
         ("a", "12"),
         ("b", "1.5"),
@@ -628,7 +623,7 @@ fn narrowing_text_to_number_probe_counts_non_numeric() {
 
 #[test]
 fn required_toggle_with_and_without_nulls() {
-    let (dir, mut conn, a) = seeded();
+    let (dir, conn, a) = seeded();
     let b = vec![task(
         json!({"title": {"type": "text", "index": true, "required": true}, "points": {"type": "number"}}),
     )];
@@ -644,7 +639,7 @@ fn required_toggle_with_and_without_nulls() {
     assert_eq!(failure.code.as_deref(), Some("SQLITE_CONSTRAINT_NOTNULL"));
     assert!(failure.message.contains("title"), "{failure:?}");
     assert_eq!(file_bytes(&dir), bytes);
-    let err = apply(&mut conn, &p).unwrap_err();
+    let err = apply(&conn, &p).unwrap_err();
     assert!(matches!(err, ApplyError::Statement { .. }), "{err}");
 
     // Without nulls it applies; relaxing it again is safe.
@@ -652,20 +647,20 @@ fn required_toggle_with_and_without_nulls() {
         .unwrap();
     assert!(!probe(&conn, &checks).unwrap()[0].failed);
     let before = rows(&conn, "task");
-    deploy(&mut conn, &a, &b, &[]);
+    deploy(&conn, &a, &b, &[]);
     assert_eq!(rows(&conn, "task"), before);
-    let (d, _) = deploy(&mut conn, &b, &a, &[]);
+    let (d, _) = deploy(&conn, &b, &a, &[]);
     assert!(!d.has_breaking_changes());
     assert_eq!(rows(&conn, "task"), before);
 }
 
 #[test]
 fn required_with_default_fills_nulls() {
-    let (_dir, mut conn, a) = seeded();
+    let (_dir, conn, a) = seeded();
     let b = vec![task(
         json!({"title": {"type": "text", "index": true, "required": true, "defaultValue": "untitled"}, "points": {"type": "number"}}),
     )];
-    let (d, p) = deploy(&mut conn, &a, &b, &[]);
+    let (d, p) = deploy(&conn, &a, &b, &[]);
     assert!(d.data_checks().is_empty());
     assert!(statement(&p, "INSERT INTO")
         .sql
@@ -744,7 +739,7 @@ fn multi_change_rebuild_of_ten_thousand_rows() {
         }),
         json!([{"fields": ["stage", "amount"]}]),
     )];
-    deploy(&mut conn, &[], &a, &[]);
+    deploy(&conn, &[], &a, &[]);
     {
         let tx = conn.transaction().unwrap();
         for i in 0..10_000i64 {
@@ -797,7 +792,7 @@ fn multi_change_rebuild_of_ten_thousand_rows() {
             .count(),
         4
     );
-    apply(&mut conn, &p).unwrap();
+    apply(&conn, &p).unwrap();
     assert_schema(&conn, &b, &d);
     let after = rows(&conn, "opportunity");
     assert_eq!(after.len(), 10_000);
@@ -825,7 +820,7 @@ fn multi_change_rebuild_of_ten_thousand_rows() {
 
 #[test]
 fn failure_late_in_the_plan_changes_nothing() {
-    let (dir, mut conn, a) = seeded();
+    let (dir, conn, a) = seeded();
     insert(&conn, "task", "t4", &[("title", text("one"))]);
     // Renames, an add, a rebuild and a new table run first; the unique index over duplicates is
     // created last and fails.
@@ -847,7 +842,7 @@ fn failure_late_in_the_plan_changes_nothing() {
     assert!(last.sql.starts_with("CREATE UNIQUE INDEX"), "{p:#?}");
     let before = dump(&conn);
     let schema = introspect_table(&conn, "task").unwrap();
-    let err = apply(&mut conn, &p).unwrap_err();
+    let err = apply(&conn, &p).unwrap_err();
     match &err {
         ApplyError::Statement { order, code, .. } => {
             assert_eq!(*order as usize, p.statements.len() - 1);
@@ -1184,9 +1179,9 @@ proptest! {
 
     #[test]
     fn random_model_changes_preserve_schema_and_values((m, e, data) in arb_case()) {
-        let (_dir, mut conn) = db();
+        let (_dir, conn) = db();
         let a = build_a(&m);
-        deploy(&mut conn, &[], &a, &[]);
+        deploy(&conn, &[], &a, &[]);
         for (oi, (name, fields)) in m.objects.iter().enumerate() {
             for (ri, row) in data[oi].iter().enumerate() {
                 let values: Vec<(String, Sql)> = fields
@@ -1216,11 +1211,11 @@ proptest! {
         prop_assert_eq!(refused, !report.ok(), "{:?}", report);
         if refused {
             let whole = dump(&conn);
-            prop_assert!(apply(&mut conn, &p).is_err());
+            prop_assert!(apply(&conn, &p).is_err());
             prop_assert_eq!(dump(&conn), whole);
             return Ok(());
         }
-        apply(&mut conn, &p).unwrap_or_else(|err| panic!("{err}\n{p:#?}"));
+        apply(&conn, &p).unwrap_or_else(|err| panic!("{err}\n{p:#?}"));
         assert_schema(&conn, &b, &d);
         let after: BTreeMap<String, Rows> = b.iter().map(|o| (o.name.clone(), rows(&conn, &o.name))).collect();
         for (old_obj, old_key, new_obj, new_key, kind) in &survivors {
@@ -1241,7 +1236,7 @@ proptest! {
         let checks: Vec<DataCheck> = back.data_checks().into_iter().cloned().collect();
         let failed: Vec<_> = probe(&conn, &checks).unwrap().into_iter().filter(|r| r.failed).collect();
         prop_assert!(failed.is_empty(), "{:?}", failed);
-        apply(&mut conn, &back_plan).unwrap_or_else(|err| panic!("{err}\n{back_plan:#?}"));
+        apply(&conn, &back_plan).unwrap_or_else(|err| panic!("{err}\n{back_plan:#?}"));
         assert_schema(&conn, &a, &back);
         let survived: Vec<(&str, &str)> = survivors.iter().map(|s| (s.0.as_str(), s.1.as_str())).collect();
         for (name, _) in &m.objects {
@@ -1356,7 +1351,7 @@ fn reversible_plan_reverses_exactly() {
         json!({"body": {"type": "text"}, "tag": {"type": "text"}}),
         json!([{"fields": ["tag", "body"]}]),
     ));
-    deploy(&mut conn, &a, &a2, &[]);
+    deploy(&conn, &a, &a2, &[]);
     insert(
         &conn,
         "note",
@@ -1381,7 +1376,7 @@ fn reversible_plan_reverses_exactly() {
         object_rename("task", "todo"),
         field_rename("todo", "title", "subject"),
     ];
-    let (_, p) = deploy(&mut conn, &a2, &b, &renames);
+    let (_, p) = deploy(&conn, &a2, &b, &renames);
     assert!(p.reversible(), "{p:#?}");
     assert!(!p.has_rebuild());
     let tx = conn.transaction().unwrap();

@@ -231,7 +231,7 @@ fn alter_table(table: &Ident, delta: &TableDelta) -> Result<Vec<PlannedStatement
         alter_column(&mut steps, pair)?;
     }
 
-    for column in &delta.added {
+    for (_, column) in &delta.added {
         let sql = steps.alter(&format!("ADD COLUMN {}", column_definition(column, table)?));
         let back = steps.alter(&format!("DROP COLUMN {}", column.name.quoted()));
         steps.push(

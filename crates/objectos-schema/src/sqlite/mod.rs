@@ -1,13 +1,15 @@
 //! The SQLite dialect: `STRICT` tables of `TEXT`/`INTEGER`/`REAL` columns (the mapping is in
-//! [`crate::mapping`], the DDL in [`crate::ddl`]), its planner (native `ALTER TABLE` or one table
-//! rebuild, [`plan()`]), introspection through pragmas ([`introspect_table`]) and the SQL of its data
+//! [`crate::mapping`], the DDL in [`crate::ddl`]), its per-table choice between native `ALTER TABLE`
+//! and a rebuild (made from the diff's neutral [`crate::TableDelta`]), its planner ([`plan()`]), introspection through pragmas ([`introspect_table`]) and the SQL of its data
 //! probes.
 
 mod introspect;
 mod plan;
+mod strategy;
 
 pub use introspect::introspect_table;
 pub use plan::{copy_expr, plan, rebuild_table_name, REBUILD_PREFIX};
+pub(crate) use strategy::decide;
 
 use crate::diff::Repr;
 use crate::mapping::JsonShape;
