@@ -12,11 +12,14 @@ use objectos_schema::{
     Rename, SchemaError, TableSchema, TableStrategy,
 };
 use objectos_spec::ObjectDefinition;
-use objectos_sql::{Dialect, SqliteSession};
+use objectos_sql::{Dialect, SqlValue, SqliteSession};
 use proptest::prelude::*;
 use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection};
 use serde_json::{json, Value};
+
+mod common;
+use common::{arb_case, build_a, build_b, field_rename, object_rename, widened};
 
 // The crate's functions take a session; these run them on a rusqlite connection (or transaction).
 
@@ -55,21 +58,6 @@ fn object(name: &str, fields: Value) -> ObjectDefinition {
 fn object_with(name: &str, fields: Value, indexes: Value) -> ObjectDefinition {
     objectos_spec::parse(&json!({"name": name, "fields": fields, "indexes": indexes}))
         .unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-fn field_rename(object: &str, from: &str, to: &str) -> Rename {
-    Rename::Field {
-        object: object.into(),
-        from: from.into(),
-        to: to.into(),
-    }
-}
-
-fn object_rename(from: &str, to: &str) -> Rename {
-    Rename::Object {
-        from: from.into(),
-        to: to.into(),
-    }
 }
 
 fn db() -> (tempfile::TempDir, Connection) {
@@ -909,276 +897,35 @@ fn probe_refuses_bad_identifiers() {
 
 // ----- property test ----------------------------------------------------------------------------
 
-/// A field kind of the small type set, with its storage and a value generator's domain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Text,
-    Int,
-    Real,
-    Bool,
-}
-
-impl Kind {
-    fn json(self) -> Value {
-        match self {
-            Kind::Text => json!({"type": "text"}),
-            Kind::Int => json!({"type": "number", "scale": 0}),
-            Kind::Real => json!({"type": "number"}),
-            Kind::Bool => json!({"type": "boolean"}),
-        }
-    }
-
-    /// The widenings the generator may pick.
-    fn widen(self, pick: usize) -> Kind {
-        let options: &[Kind] = match self {
-            Kind::Text => &[Kind::Text],
-            Kind::Int => &[Kind::Real, Kind::Text],
-            Kind::Real => &[Kind::Text],
-            Kind::Bool => &[Kind::Int, Kind::Real, Kind::Text],
-        };
-        options[pick % options.len()]
+fn to_sql(v: &SqlValue) -> Sql {
+    match v {
+        SqlValue::Null => Sql::Null,
+        SqlValue::Integer(i) => Sql::Integer(*i),
+        SqlValue::Real(r) => Sql::Real(*r),
+        SqlValue::Text(t) => Sql::Text(t.clone()),
+        other => panic!("not a SQLite value: {other:?}"),
     }
 }
 
-#[derive(Debug, Clone)]
-struct FieldA {
-    kind: Kind,
-    required: bool,
-    index: bool,
-}
-
-/// Model A as (object, fields) with field keys `f0..`.
-#[derive(Debug, Clone)]
-struct ModelA {
-    objects: Vec<(String, Vec<FieldA>)>,
-}
-
-fn arb_kind() -> impl Strategy<Value = Kind> {
-    prop_oneof![
-        Just(Kind::Text),
-        Just(Kind::Int),
-        Just(Kind::Real),
-        Just(Kind::Bool)
-    ]
-}
-
-fn arb_model_a() -> impl Strategy<Value = ModelA> {
-    prop::collection::vec(
-        prop::collection::vec(
-            (
-                arb_kind(),
-                prop::bool::weighted(0.3),
-                prop::bool::weighted(0.3),
-            )
-                .prop_map(|(kind, required, index)| FieldA {
-                    kind,
-                    required,
-                    index,
-                }),
-            1..5,
-        ),
-        1..4,
-    )
-    .prop_map(|objects| ModelA {
-        objects: objects
-            .into_iter()
-            .enumerate()
-            .map(|(i, f)| (format!("obj{i}"), f))
-            .collect(),
-    })
-}
-
-/// What B does to one field of A.
-#[derive(Debug, Clone)]
-struct FieldEdit {
-    rename: bool,
-    widen: Option<usize>,
-    relax: bool,
-    toggle_index: bool,
-    /// Dropped (acknowledged) when the field is optional.
-    drop: bool,
-    /// Made unique when the new kind allows it (TEXT, whole numbers): duplicates may exist.
-    unique: bool,
-}
-
-#[derive(Debug, Clone)]
-struct Edits {
-    fields: Vec<Vec<FieldEdit>>,
-    rename_object: Vec<bool>,
-    add_field: Vec<Option<(Kind, bool)>>,
-    add_object: bool,
-}
-
-fn arb_edits() -> impl Strategy<Value = Edits> {
-    let edit = (
-        prop::bool::weighted(0.25),
-        prop::option::weighted(0.3, 0..3usize),
-        prop::bool::weighted(0.3),
-        prop::bool::weighted(0.2),
-        prop::bool::weighted(0.15),
-        prop::bool::weighted(0.15),
-    )
-        .prop_map(
-            |(rename, widen, relax, toggle_index, drop, unique)| FieldEdit {
-                rename,
-                widen,
-                relax,
-                toggle_index,
-                drop,
-                unique,
-            },
-        );
-    (
-        prop::collection::vec(prop::collection::vec(edit, 5), 4),
-        prop::collection::vec(prop::bool::weighted(0.25), 4),
-        prop::collection::vec(prop::option::weighted(0.4, (arb_kind(), any::<bool>())), 4),
-        any::<bool>(),
-    )
-        .prop_map(|(fields, rename_object, add_field, add_object)| Edits {
-            fields,
-            rename_object,
-            add_field,
-            add_object,
-        })
-}
-
-fn field_json(kind: Kind, required: bool, index: bool) -> Value {
-    let mut f = kind.json();
-    f["required"] = json!(required);
-    if index {
-        f["index"] = json!(true);
+fn from_sql(v: &Sql) -> SqlValue {
+    match v {
+        Sql::Null => SqlValue::Null,
+        Sql::Integer(i) => SqlValue::Integer(*i),
+        Sql::Real(r) => SqlValue::Real(*r),
+        Sql::Text(t) => SqlValue::Text(t.clone()),
+        Sql::Blob(_) => panic!("blob"),
     }
-    f
-}
-
-fn build_a(m: &ModelA) -> Vec<ObjectDefinition> {
-    m.objects
-        .iter()
-        .map(|(name, fields)| {
-            let mut map = serde_json::Map::new();
-            for (i, f) in fields.iter().enumerate() {
-                map.insert(format!("f{i}"), field_json(f.kind, f.required, f.index));
-            }
-            object(name, Value::Object(map))
-        })
-        .collect()
-}
-
-/// Model B, the renames, and per surviving field: (old object, old key, new object, new key, new kind).
-type Survivor = (String, String, String, String, Kind);
-
-fn build_b(m: &ModelA, e: &Edits) -> (Vec<ObjectDefinition>, Vec<Rename>, Vec<Survivor>) {
-    let mut out = Vec::new();
-    let mut renames = Vec::new();
-    let mut survivors = Vec::new();
-    for (oi, (name, fields)) in m.objects.iter().enumerate() {
-        let new_name = if e.rename_object[oi] {
-            renames.push(object_rename(name, &format!("{name}_r")));
-            format!("{name}_r")
-        } else {
-            name.clone()
-        };
-        let mut map = serde_json::Map::new();
-        for (fi, f) in fields.iter().enumerate() {
-            let edit = &e.fields[oi][fi];
-            let key = format!("f{fi}");
-            if edit.drop && !f.required {
-                continue;
-            }
-            let new_key = if edit.rename {
-                renames.push(field_rename(&new_name, &key, &format!("g{fi}")));
-                format!("g{fi}")
-            } else {
-                key.clone()
-            };
-            let kind = edit.widen.map_or(f.kind, |p| f.kind.widen(p));
-            let required = f.required && !edit.relax;
-            let index = f.index != edit.toggle_index;
-            let mut def = field_json(kind, required, index);
-            if edit.unique && matches!(kind, Kind::Text | Kind::Int) {
-                def["unique"] = json!(true);
-            }
-            map.insert(new_key.clone(), def);
-            survivors.push((name.clone(), key, new_name.clone(), new_key, kind));
-        }
-        if let Some((kind, index)) = e.add_field[oi] {
-            // A new optional field (required ones would need a default on populated tables).
-            map.insert("added".into(), field_json(kind, false, index));
-        }
-        out.push(object(&new_name, Value::Object(map)));
-    }
-    if e.add_object {
-        out.push(object(
-            "fresh",
-            json!({"x": {"type": "text", "index": true}}),
-        ));
-    }
-    (out, renames, survivors)
 }
 
 fn back_renames(d: &ModelDiff) -> &[Rename] {
     d.inverse_renames()
 }
 
-fn arb_value(kind: Kind, required: bool) -> BoxedStrategy<Sql> {
-    let v: BoxedStrategy<Sql> = match kind {
-        Kind::Text => "[a-z' ]{0,8}".prop_map(Sql::Text).boxed(),
-        Kind::Int => (-1000i64..1000).prop_map(Sql::Integer).boxed(),
-        Kind::Real => (-1000i32..1000)
-            .prop_map(|n| Sql::Real(f64::from(n) / 8.0))
-            .boxed(),
-        Kind::Bool => (0i64..2).prop_map(Sql::Integer).boxed(),
-    };
-    if required {
-        v
-    } else {
-        prop_oneof![1 => Just(Sql::Null), 3 => v].boxed()
-    }
-}
-
-/// The value a widened field holds after the rebuild, computed independently of the planner.
-fn widened(value: &Sql, from: Kind, to: Kind) -> Sql {
-    match (value, from, to) {
-        (v, a, b) if a == b => v.clone(),
-        (Sql::Null, _, _) => Sql::Null,
-        (Sql::Integer(n), _, Kind::Real) => Sql::Real(*n as f64),
-        (Sql::Integer(n), _, Kind::Text) => Sql::Text(n.to_string()),
-        (Sql::Integer(n), Kind::Bool, Kind::Int) => Sql::Integer(*n),
-        (Sql::Real(r), Kind::Real, Kind::Text) => {
-            // SQLite prints REAL as %!.15g: whole numbers keep ".0".
-            let s = if r.fract() == 0.0 {
-                format!("{r:.1}")
-            } else {
-                format!("{r}")
-            };
-            Sql::Text(s)
-        }
-        other => panic!("unexpected widening {other:?}"),
-    }
-}
-
-fn arb_case() -> impl Strategy<Value = (ModelA, Edits, Vec<Vec<Vec<Sql>>>)> {
-    (arb_model_a(), arb_edits()).prop_flat_map(|(m, e)| {
-        let rows = m
-            .objects
-            .iter()
-            .map(|(_, fields)| {
-                let row: Vec<BoxedStrategy<Sql>> = fields
-                    .iter()
-                    .map(|f| arb_value(f.kind, f.required))
-                    .collect();
-                prop::collection::vec(row, 0..6)
-            })
-            .collect::<Vec<_>>();
-        (Just(m), Just(e), rows)
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 
     #[test]
-    fn random_model_changes_preserve_schema_and_values((m, e, data) in arb_case()) {
+    fn random_model_changes_preserve_schema_and_values((m, e, data) in arb_case(false)) {
         let (_dir, conn) = db();
         let a = build_a(&m);
         deploy(&conn, &[], &a, &[]);
@@ -1187,7 +934,7 @@ proptest! {
                 let values: Vec<(String, Sql)> = fields
                     .iter()
                     .enumerate()
-                    .map(|(fi, _)| (format!("f{fi}"), row[fi].clone()))
+                    .map(|(fi, _)| (format!("f{fi}"), to_sql(&row[fi])))
                     .collect();
                 let refs: Vec<(&str, Sql)> = values.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
                 insert(&conn, name, &format!("r{ri}"), &refs);
@@ -1224,7 +971,7 @@ proptest! {
             let from = m.objects[oi].1[fi].kind;
             prop_assert_eq!(before[old_obj].len(), after[new_obj].len());
             for (id, row) in &before[old_obj] {
-                let want = widened(&row[old_key], from, *kind);
+                let want = to_sql(&widened(&from_sql(&row[old_key]), from, *kind));
                 prop_assert_eq!(&after[new_obj][id][new_key], &want, "{}.{} row {}", new_obj, new_key, id);
             }
         }
