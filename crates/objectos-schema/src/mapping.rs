@@ -432,6 +432,8 @@ pub struct MappingRow {
     pub field_type: FieldType,
     /// Its storage with default options (`multiple: false`, no `scale`, no `allowHalf`).
     pub storage: Storage,
+    /// Its PostgreSQL column type with default options (`None`: computed).
+    pub pg_type: Option<crate::pg::PgType>,
     /// Whether a CHECK is added, described.
     pub check: &'static str,
     /// Whether `unique: true` is accepted.
@@ -470,6 +472,7 @@ pub fn mapping_table() -> Vec<MappingRow> {
             MappingRow {
                 field_type: ty,
                 storage,
+                pg_type: crate::pg::PgType::of(Some(ty), storage),
                 check,
                 unique,
                 implied_index,
@@ -483,8 +486,8 @@ pub fn mapping_table() -> Vec<MappingRow> {
 /// Options that change storage, and what the column holds.
 fn describe(ty: FieldType) -> (&'static str, &'static str) {
     use FieldType as T;
-    const MULTI: &str = "`multiple` → JSON array (TEXT)";
-    const WHOLE: &str = "`scale: 0` → INTEGER";
+    const MULTI: &str = "`multiple` → JSON array (TEXT; JSONB)";
+    const WHOLE: &str = "`scale: 0` → INTEGER (BIGINT)";
     match ty {
         T::Text | T::Textarea => ("", "UTF-8 text"),
         T::Email => ("", "the address as given (validated by the data engine)"),
@@ -532,7 +535,7 @@ fn describe(ty: FieldType) -> (&'static str, &'static str) {
         T::Code => ("", "the source text (`language` is metadata)"),
         T::Json => ("", "any JSON value"),
         T::Color => ("", "the color as given (`#rrggbb`, `rgb(…)`…)"),
-        T::Rating => ("`allowHalf: true` → REAL", "the number of stars"),
+        T::Rating => ("`allowHalf: true` → REAL (DOUBLE PRECISION)", "the number of stars"),
         T::Slider => ("", "the value (steps may be fractional)"),
         T::Signature => ("", "the signature image as a data URL or SVG path"),
         T::Qrcode => ("", "the encoded text"),
@@ -548,8 +551,8 @@ fn describe(ty: FieldType) -> (&'static str, &'static str) {
 /// The mapping as a Markdown table (what `docs/field-types.md` must contain).
 pub fn mapping_markdown() -> String {
     let mut out = String::from(
-        "| type | column | JSON | CHECK | unique | implied index | options that change it | holds |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "| type | column | PostgreSQL | JSON | CHECK | unique | implied index | options that change it | holds |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for row in mapping_table() {
         let column = match row.storage.sql_type() {
@@ -560,10 +563,15 @@ pub fn mapping_markdown() -> String {
             Storage::Json(shape) => shape.as_str(),
             _ => "",
         };
+        let pg = match row.pg_type {
+            Some(t) => format!("`{t}`"),
+            None => "—".to_owned(),
+        };
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             row.field_type,
             column,
+            pg,
             json,
             row.check,
             if row.unique { "yes" } else { "no" },
