@@ -535,7 +535,10 @@ fn describe(ty: FieldType) -> (&'static str, &'static str) {
         T::Code => ("", "the source text (`language` is metadata)"),
         T::Json => ("", "any JSON value"),
         T::Color => ("", "the color as given (`#rrggbb`, `rgb(…)`…)"),
-        T::Rating => ("`allowHalf: true` → REAL (DOUBLE PRECISION)", "the number of stars"),
+        T::Rating => (
+            "`allowHalf: true` → REAL (DOUBLE PRECISION)",
+            "the number of stars",
+        ),
         T::Slider => ("", "the value (steps may be fractional)"),
         T::Signature => ("", "the signature image as a data URL or SVG path"),
         T::Qrcode => ("", "the encoded text"),

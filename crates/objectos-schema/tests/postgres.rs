@@ -414,6 +414,11 @@ fn every_field_type_creates_and_introspects_as_expected() {
         .unwrap_err();
         assert!(err.is_unique(), "{err}");
 
+        // Defaults are normalised whatever the session's time zone (PostgreSQL prints instants in it).
+        s.execute_batch("SET TimeZone = 'Asia/Kolkata'").unwrap();
+        assert_eq!(introspect_table(s, "every").unwrap(), want);
+        s.execute_batch("RESET TimeZone").unwrap();
+
         // Introspection looks in the tenant's schema only.
         s.execute_batch("CREATE TABLE public.every (x BIGINT, y TEXT)")
             .unwrap();
@@ -1295,5 +1300,101 @@ fn random_model_changes_preserve_schema_and_values_on_postgres() {
         if let Err(e) = result {
             panic!("{e}");
         }
+    });
+}
+
+#[test]
+fn storage_changes_that_drop_or_create_values() {
+    with_pg(|s| {
+        let a = vec![
+            object(
+                "t",
+                json!({
+                    "f": {"type": "formula", "expression": "1 + 1"},
+                    "g": {"type": "text"},
+                    "tags": {"type": "tags"},
+                    "loc": {"type": "location"},
+                }),
+            ),
+            object("empty", json!({"x": {"type": "text"}})),
+        ];
+        deploy(s, &[], &a, &[]);
+        insert(
+            s,
+            "t",
+            "r1",
+            &[
+                ("g", text("kept?")),
+                ("tags", jsonv(json!(["a"]))),
+                ("loc", jsonv(json!({"lat": 1}))),
+            ],
+        );
+        // Formula → stored with a default (materialised), text → formula (dematerialised), a list
+        // → text with a default and an object → a list (lossy, acknowledged), and a required
+        // field without a default on an empty table (PostgreSQL adds it in place).
+        let b = vec![
+            object(
+                "t",
+                json!({
+                    "f": {"type": "text", "required": true, "defaultValue": "made"},
+                    "g": {"type": "formula", "expression": "2"},
+                    "tags": {"type": "text", "defaultValue": "none"},
+                    "loc": {"type": "tags"},
+                }),
+            ),
+            object(
+                "empty",
+                json!({"x": {"type": "text"}, "must": {"type": "number", "required": true}}),
+            ),
+        ];
+        let (d, p) = make_plan(&a, &b, &[]);
+        assert_eq!(
+            d.requires_ack(),
+            vec![
+                "field:t.g".to_owned(),
+                "field:t.tags".to_owned(),
+                "field:t.loc".to_owned()
+            ]
+        );
+        let checks: Vec<DataCheck> = d.data_checks().into_iter().cloned().collect();
+        assert!(probe(s, &checks).unwrap().iter().all(|r| !r.failed));
+        apply(s, &p).unwrap_or_else(|e| panic!("{e}\n{p:#?}"));
+        assert_schema(s, &b);
+        assert_eq!(column(s, "t", "f"), values(&[("r1", text("made"))]));
+        assert_eq!(column(s, "t", "tags"), values(&[("r1", text("none"))]));
+        assert_eq!(column(s, "t", "loc"), values(&[("r1", SqlValue::Null)]));
+        assert!(introspect_table(s, "t")
+            .unwrap()
+            .columns
+            .iter()
+            .all(|c| c.name != "g"));
+        // The new CHECK holds on the converted column.
+        let err = try_insert(s, "t", "r2", &[("loc", jsonv(json!({"lat": 1})))]).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Check, "{err}");
+
+        // The same required field on a table with rows: probed, and refused by the database.
+        let c = vec![
+            b[0].clone(),
+            object(
+                "empty",
+                json!({
+                    "x": {"type": "text"},
+                    "must": {"type": "number", "required": true},
+                    "also": {"type": "text", "required": true},
+                }),
+            ),
+        ];
+        insert(s, "empty", "e1", &[("must", SqlValue::Real(1.0))]);
+        let (d, p) = make_plan(&b, &c, &[]);
+        let checks: Vec<DataCheck> = d.data_checks().into_iter().cloned().collect();
+        let found = probe(s, &checks).unwrap();
+        assert!(matches!(found[0].check, DataCheck::NonEmptyTable { .. }));
+        assert!(found[0].failed && found[0].rows == 1);
+        let err = apply(s, &p).unwrap_err();
+        let ApplyError::Statement { code, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(code.as_deref(), Some("23502"));
+        assert_schema(s, &b);
     });
 }
