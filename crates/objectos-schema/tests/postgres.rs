@@ -1398,3 +1398,83 @@ fn storage_changes_that_drop_or_create_values() {
         assert_schema(s, &b);
     });
 }
+
+/// Narrowings from text that the probes pass convert to the same values as SQLite's rebuild, and
+/// narrowings they refuse fail on both.
+#[test]
+fn narrowings_from_text_convert_like_sqlite() {
+    let cases: Vec<(&str, Value, Vec<&str>)> = vec![
+        (
+            "to_int",
+            json!({"type": "number", "scale": 0}),
+            vec!["12", "2e3", "1.0", "0", " 7 ", "-5", "-0"],
+        ),
+        (
+            "to_real",
+            json!({"type": "number"}),
+            vec!["12", "-1.5", "2e3", "0.125", " 7 ", "1e-3"],
+        ),
+        (
+            "to_bool",
+            json!({"type": "boolean"}),
+            vec!["0", "1", "1.0", "0e0"],
+        ),
+        (
+            "refused",
+            json!({"type": "number", "scale": 0}),
+            vec!["1", "1.5"],
+        ),
+    ];
+    let run = move |s: &dyn Session, pg: bool| -> Vec<(String, Result<Vec<SqlValue>, String>)> {
+        let mut out = Vec::new();
+        for (name, target, texts) in &cases {
+            let a = vec![object(name, json!({"t": {"type": "text"}}))];
+            let b = vec![object(name, json!({"t": target}))];
+            let d = diff(&[], &a, &[]).unwrap();
+            let dialect = if pg {
+                Dialect::Postgres
+            } else {
+                Dialect::Sqlite
+            };
+            apply(s, &plan(dialect, &d, &a).unwrap()).unwrap();
+            for (i, t) in texts.iter().enumerate() {
+                insert(s, name, &format!("r{i}"), &[("t", text(t))]);
+            }
+            let d = diff(&a, &b, &[]).unwrap();
+            let checks: Vec<DataCheck> = d.data_checks().into_iter().cloned().collect();
+            let refused = probe(s, &checks).unwrap().iter().any(|r| r.failed);
+            let applied = apply(s, &plan(dialect, &d, &b).unwrap());
+            assert_eq!(refused, applied.is_err(), "{name}: {applied:?}");
+            let result = applied.map_err(|e| e.to_string()).map(|_| {
+                s.query(&format!("SELECT t FROM \"{name}\" ORDER BY id"), &[])
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| match &r[0] {
+                        // Booleans as SQLite holds them.
+                        SqlValue::Bool(b) => SqlValue::Integer(i64::from(*b)),
+                        v => v.clone(),
+                    })
+                    .collect()
+            });
+            out.push(((*name).to_owned(), result));
+        }
+        out
+    };
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    let on_sqlite = run(&SqliteSession::new(&conn), false);
+    assert!(
+        on_sqlite[..3].iter().all(|(_, r)| r.is_ok()),
+        "{on_sqlite:?}"
+    );
+    assert!(on_sqlite[3].1.is_err());
+    with_pg(move |s| {
+        let on_pg = run(s, true);
+        for ((name, pg), (_, sq)) in on_pg.iter().zip(&on_sqlite) {
+            match (pg, sq) {
+                (Ok(pg), Ok(sq)) => assert_eq!(pg, sq, "{name}"),
+                (Err(_), Err(_)) => {}
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    });
+}
