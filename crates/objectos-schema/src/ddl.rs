@@ -1,4 +1,6 @@
-//! SQLite DDL from an object definition: identifiers, literals, `CREATE TABLE` and `CREATE INDEX`.
+//! DDL from an object definition: identifiers, literals, the table definition ([`TableDef`]),
+//! SQLite's `CREATE TABLE … STRICT` and `CREATE INDEX` (the same index statements on PostgreSQL,
+//! whose `CREATE TABLE` is in [`crate::pg`]).
 //!
 //! The rules that keep this safe:
 //! - every identifier is an [`Ident`]: validated (`[a-z_][a-z0-9_]*`, at most 63 characters, not
@@ -174,8 +176,18 @@ pub fn index_name(unique: bool, table: &Ident, columns: &[Ident]) -> Ident {
     Ident(full)
 }
 
+/// `full` when it fits in 63 characters, else cut to 54 and suffixed with `_` and 8 hex digits of
+/// a hash of the full name (`full` must be ASCII).
+pub(crate) fn shorten(full: String) -> String {
+    if full.len() > MAX_IDENT_LEN {
+        format!("{}_{:08x}", &full[..54], fnv1a32(full.as_bytes()))
+    } else {
+        full
+    }
+}
+
 /// FNV-1a, 32 bits: tiny, and stable across Rust versions and platforms (unlike `DefaultHasher`).
-fn fnv1a32(bytes: &[u8]) -> u32 {
+pub(crate) fn fnv1a32(bytes: &[u8]) -> u32 {
     let mut hash: u32 = 0x811c_9dc5;
     for byte in bytes {
         hash ^= u32::from(*byte);
@@ -548,6 +560,16 @@ impl Indexes {
         }
         Ok(())
     }
+}
+
+/// The crate-internal constructor for generated names: a lowercase prefix or suffix around validated
+/// identifiers, shortened to 63 characters (invariant: they match `^[a-z_][a-z0-9_]*$`).
+pub(crate) fn trusted_generated(name: String) -> Ident {
+    debug_assert!(
+        ident_problem(&name).is_none(),
+        "{name} is not a valid identifier"
+    );
+    Ident(name)
 }
 
 /// The crate-internal constructor for names known to be valid (system columns).

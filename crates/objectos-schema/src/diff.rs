@@ -11,8 +11,10 @@
 //!   [`crate::mapping`]), not on their type names: `text` → `email` is the same TEXT column and needs
 //!   nothing, `number` (REAL) → `number` with `scale: 0` (INTEGER) is a narrowing.
 //! - Indexes are compared by the names [`crate::ddl`] gives them, declared and implied alike.
-//! - [`ModelDiff::per_table_actions`] says, per table, whether native `ALTER TABLE` suffices or the
-//!   table must be rebuilt; it is the planner's input.
+//! - [`ModelDiff::per_table_actions`] is the planners' input: per table, the neutral [`TableDelta`]
+//!   (columns dropped, renamed, kept with their conversion, added; indexes dropped and created),
+//!   which the PostgreSQL planner turns into `ALTER TABLE` steps, and the SQLite strategy
+//!   ([`TableStrategy`]: native `ALTER TABLE` or a rebuild, SQLite's own constraint).
 //!
 //! Names in [`DataCheck`]s are the **live** names (the deployed model's), since probes run before
 //! anything changes. Names in [`ChangeKind`] are the new model's, except for what no longer exists
@@ -170,7 +172,8 @@ pub struct Conversion {
 }
 
 impl Conversion {
-    fn new(from: Repr, to: Repr) -> Self {
+    /// The conversion from `from` to `to`, classified by [`conversion`].
+    pub fn new(from: Repr, to: Repr) -> Self {
         Self {
             from,
             to,
@@ -596,6 +599,40 @@ pub struct TableAction {
     pub create_indexes: Vec<IndexSpec>,
     /// Positions in [`ModelDiff::changes`] of the changes to this table.
     pub changes: Vec<usize>,
+    /// What changed in a surviving table's columns and indexes, whatever the strategy: the input of
+    /// planners that alter in place (PostgreSQL). Empty for created and dropped tables.
+    pub delta: TableDelta,
+}
+
+/// A stored field present on both sides of a surviving table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnPair {
+    /// The field key in the new model.
+    pub key: String,
+    /// The deployed column (live name).
+    pub old: ColumnSpec,
+    /// The new column.
+    pub new: ColumnSpec,
+    /// How its values convert.
+    pub conversion: Conversion,
+}
+
+/// The dialect-neutral difference of one surviving table: *what* changed, for a planner to decide
+/// *how*.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableDelta {
+    /// Columns dropped (dropped fields, fields made computed), live names.
+    pub dropped: Vec<ColumnSpec>,
+    /// Column renames in execution order (swaps go through `_objectos_tmp_<n>`).
+    pub renames: Vec<(Ident, Ident)>,
+    /// Every column kept (changed or not), old and new.
+    pub kept: Vec<ColumnPair>,
+    /// New columns (added fields, materialised fields) with their field keys, in model order.
+    pub added: Vec<(String, ColumnSpec)>,
+    /// Indexes that no longer exist as they are (dropped, renamed or redefined).
+    pub drop_indexes: Vec<Ident>,
+    /// Indexes to create (new, renamed or redefined).
+    pub create_indexes: Vec<IndexSpec>,
 }
 
 /// The per-table view of a diff.
@@ -1061,14 +1098,6 @@ struct Builder {
     plan: TablePlan,
 }
 
-/// A stored field present on both sides.
-struct ColumnPair {
-    key: String,
-    old: ColumnSpec,
-    new: ColumnSpec,
-    conversion: Conversion,
-}
-
 fn table_def(object: &ObjectDefinition, side: ModelSide) -> Result<TableDef, DiffError> {
     TableDef::from_object(object).map_err(|source| model_error(object, side, source))
 }
@@ -1130,6 +1159,7 @@ impl Builder {
             strategy: TableStrategy::Create(table),
             drop_indexes: Vec::new(),
             changes: vec![at],
+            delta: TableDelta::default(),
         });
         Ok(())
     }
@@ -1155,6 +1185,7 @@ impl Builder {
             drop_indexes: Vec::new(),
             create_indexes: Vec::new(),
             changes: vec![at],
+            delta: TableDelta::default(),
         });
         Ok(())
     }
@@ -1364,121 +1395,32 @@ impl Builder {
             return Ok(None);
         }
 
-        // Strategy.
-        let mut reasons = Vec::new();
-        for pair in &pairs {
-            let (o, n) = (&pair.old, &pair.new);
-            // The representation decides type, CHECK and JSON; comparing CHECK text would see a
-            // renamed column as a change, while RENAME COLUMN rewrites the CHECK itself.
-            if pair.conversion.kind != ConversionKind::Same {
-                reasons.push(format!(
-                    "field '{}': {} → {} changes the column type or CHECK",
-                    pair.key,
-                    pair.conversion.from.describe(),
-                    pair.conversion.to.describe()
-                ));
-            }
-            if o.not_null != n.not_null {
-                reasons.push(format!(
-                    "field '{}': NOT NULL {}",
-                    pair.key,
-                    if n.not_null { "added" } else { "removed" }
-                ));
-            }
-            if o.default_sql != n.default_sql {
-                reasons.push(format!("field '{}': DEFAULT changed", pair.key));
-            }
-        }
-        for (key, col) in &added {
-            if col.not_null && col.default_sql.is_none() {
-                reasons.push(format!(
-                    "field '{key}': ALTER TABLE cannot add a NOT NULL column without a default"
-                ));
-            }
-        }
-
-        let strategy = if !reasons.is_empty() {
-            drop_indexes = pt.indexes.iter().map(|i| i.name.clone()).collect();
-            create_indexes = nt.indexes.clone();
-            let mut copy: Vec<ColumnCopy> = pt
-                .columns
-                .iter()
-                .filter(|c| objectos_spec::model::SYSTEM_COLUMNS.contains(&c.name.as_str()))
-                .map(|c| ColumnCopy {
-                    to: c.name.clone(),
-                    from: c.name.clone(),
-                    conversion: Conversion::new(Repr::Text, Repr::Text),
-                    fill_nulls: None,
-                })
-                .collect();
-            copy.extend(pairs.iter().map(|pair| {
-                ColumnCopy {
-                    to: pair.new.name.clone(),
-                    from: pair.old.name.clone(),
-                    conversion: pair.conversion,
-                    fill_nulls: (pair.new.not_null && !pair.old.not_null)
-                        .then(|| pair.new.default_sql.clone())
-                        .flatten(),
-                }
-            }));
-            TableStrategy::Rebuild {
-                target: nt.clone(),
-                copy,
-                reasons,
-            }
-        } else {
-            let mut steps: Vec<ColumnStep> = dropped
-                .iter()
-                .map(|c| ColumnStep::DropColumn(c.name.clone()))
-                .collect();
-            let mut order: Vec<Ident> = pt
-                .columns
-                .iter()
-                .map(|c| c.name.clone())
-                .filter(|c| !dropped.iter().any(|d| &d.name == c))
-                .collect();
-            let column_renames: Vec<(Ident, Ident)> = pairs
-                .iter()
-                .filter(|p| p.old.name != p.new.name)
-                .map(|p| (p.old.name.clone(), p.new.name.clone()))
-                .collect();
-            for c in order.iter_mut() {
-                if let Some((_, to)) = column_renames.iter().find(|(from, _)| from == c) {
-                    *c = to.clone();
-                }
-            }
-            let mut used: BTreeSet<String> =
-                pt.columns.iter().map(|c| c.name.to_string()).collect();
-            used.extend(nt.columns.iter().map(|c| c.name.to_string()));
-            steps.extend(
-                order_renames(column_renames, &used)
-                    .into_iter()
-                    .map(|(from, to)| ColumnStep::RenameColumn { from, to }),
-            );
-            for (_, col) in &added {
-                order.push(col.name.clone());
-                steps.push(ColumnStep::AddColumn(col.clone()));
-            }
-            if steps.is_empty()
-                && drop_indexes.is_empty()
-                && create_indexes.is_empty()
-                && p.name == n.name
-            {
-                TableStrategy::MetadataOnly
-            } else {
-                TableStrategy::Alter {
-                    steps,
-                    column_order: order,
-                }
-            }
+        let column_renames: Vec<(Ident, Ident)> = pairs
+            .iter()
+            .filter(|p| p.old.name != p.new.name)
+            .map(|p| (p.old.name.clone(), p.new.name.clone()))
+            .collect();
+        let mut used: BTreeSet<String> = pt.columns.iter().map(|c| c.name.to_string()).collect();
+        used.extend(nt.columns.iter().map(|c| c.name.to_string()));
+        let delta = TableDelta {
+            dropped,
+            renames: order_renames(column_renames, &used),
+            kept: pairs,
+            added,
+            drop_indexes,
+            create_indexes,
         };
+
+        // SQLite's strategy (native ALTER TABLE or a rebuild) is SQLite's to decide.
+        let sqlite = crate::sqlite::decide(&pt, &nt, &delta, p.name != n.name);
         self.plan.tables.push(TableAction {
             previous: Some(pt.name.clone()),
             next: Some(nt.name.clone()),
-            strategy,
-            drop_indexes,
-            create_indexes,
+            strategy: sqlite.strategy,
+            drop_indexes: sqlite.drop_indexes,
+            create_indexes: sqlite.create_indexes,
             changes: mine,
+            delta,
         });
         Ok((p.name != n.name).then_some((pt.name, nt.name)))
     }

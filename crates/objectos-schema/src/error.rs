@@ -1,6 +1,8 @@
-//! The crate's error type: what the model → SQL layer refuses, and what reading SQLite can fail with.
+//! The crate's error types: what the model → SQL layer refuses, and what a database session can fail
+//! with (a classified [`SqlError`] from `objectos-sql`, whichever the dialect).
 
 use objectos_spec::types::field::{FieldType, IndexType};
+use objectos_sql::SqlError;
 
 use crate::ddl::IdentKind;
 
@@ -51,7 +53,8 @@ pub enum SchemaError {
         /// Its type.
         field_type: FieldType,
     },
-    /// An index type SQLite has no equivalent for (only b-trees exist).
+    /// An index type objectos does not build (SQLite only has b-trees, and both dialects build the
+    /// same indexes).
     #[error("{path}: index type '{index_type}' is not supported on SQLite, which only has b-tree indexes; use 'btree' (or 'hash', built as a b-tree)")]
     UnsupportedIndexType {
         /// `indexes[i].type`.
@@ -109,9 +112,9 @@ pub enum SchemaError {
         /// The table.
         table: String,
     },
-    /// SQLite failed.
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    /// The database failed (either dialect).
+    #[error("sql: {0}")]
+    Sql(#[from] SqlError),
 }
 
 impl SchemaError {
@@ -128,7 +131,7 @@ impl SchemaError {
             | Self::EmptyIndex { path }
             | Self::DuplicateIndexName { path, .. }
             | Self::DuplicateColumn { path, .. } => Some(path),
-            Self::TableNotFound { .. } | Self::NotInModel { .. } | Self::Sqlite(_) => None,
+            Self::TableNotFound { .. } | Self::NotInModel { .. } | Self::Sql(_) => None,
         }
     }
 }
@@ -310,17 +313,18 @@ impl RenameError {
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     /// A statement of the plan failed.
-    #[error("statement {order} failed ({}): {source}; SQL: {sql}", .code.as_deref().unwrap_or("SQLITE_ERROR"))]
+    #[error("statement {order} failed ({}): {source}; SQL: {sql}", .code.as_deref().unwrap_or("unknown error code"))]
     Statement {
         /// Its position in the plan.
         order: u64,
         /// Its SQL.
         sql: String,
-        /// The SQLite error code's name (`SQLITE_CONSTRAINT_UNIQUE`), when known.
+        /// The database's error code (`SQLITE_CONSTRAINT_UNIQUE`, SQLSTATE `23505`), when known:
+        /// `source.code`.
         code: Option<String>,
-        /// SQLite's error.
+        /// The database's error (boxed: it is large and failures are rare).
         #[source]
-        source: rusqlite::Error,
+        source: Box<SqlError>,
     },
     /// The per-statement hook of [`crate::apply_in_with`] stopped the run after a statement.
     #[error("interrupted after statement {after}: {message}")]
@@ -331,6 +335,6 @@ pub enum ApplyError {
         message: String,
     },
     /// Opening, committing or rolling back the transaction or savepoint failed.
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    #[error("sql: {0}")]
+    Sql(#[from] SqlError),
 }

@@ -1,13 +1,16 @@
-//! Reading a live SQLite table back into a comparable [`TableSchema`], and the schema a model expects.
+//! Reading a live table back into a comparable [`TableSchema`], and the schema a model expects, in
+//! either dialect.
 //!
 //! Both sides are normalised the same way so that "apply the model, introspect, compare" is empty:
-//! declared types upper-cased, indexes sorted by name, and the automatic index behind a non-INTEGER
-//! `PRIMARY KEY` left out (the primary key shows as the column's `pk` flag instead). CHECK constraints
-//! are not visible through pragmas; objectos owns the model, so they are compared through the model,
-//! not parsed back out of `sqlite_schema.sql`.
+//! declared types upper-cased canonical names, indexes sorted by name, and the index behind the
+//! `PRIMARY KEY` left out (the primary key shows as the column's `pk` flag instead). CHECK
+//! constraints are not compared; objectos owns the model, so they are compared through the model.
+//! SQLite is read through pragmas ([`crate::sqlite::introspect_table`]); PostgreSQL through
+//! `pg_catalog`, restricted to `current_schema()`, with its rewritten defaults normalised
+//! ([`crate::pg::introspect_table`]).
 
 use objectos_spec::ObjectDefinition;
-use rusqlite::{params, Connection, OptionalExtension};
+use objectos_sql::{Dialect, Session};
 
 use crate::ddl::TableDef;
 use crate::SchemaError;
@@ -17,7 +20,7 @@ use crate::SchemaError;
 pub struct TableSchema {
     /// The table name.
     pub name: String,
-    /// Declared `STRICT`.
+    /// Declared `STRICT` (SQLite; always false on PostgreSQL).
     pub strict: bool,
     /// Columns in table order.
     pub columns: Vec<ColumnInfo>,
@@ -25,22 +28,23 @@ pub struct TableSchema {
     pub indexes: Vec<IndexInfo>,
 }
 
-/// One column as `PRAGMA table_xinfo` reports it.
+/// One column as the catalog reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnInfo {
     /// Column name.
     pub name: String,
-    /// Declared type, upper-cased.
+    /// Declared type, upper-cased (`TEXT`, `INTEGER`; `BIGINT`, `DOUBLE PRECISION`, `TIMESTAMPTZ`…).
     pub sql_type: String,
     /// `NOT NULL`.
     pub not_null: bool,
-    /// The default expression's SQL text, as written in `CREATE TABLE`.
+    /// The default expression's SQL text: as written in `CREATE TABLE` on SQLite, normalised to the
+    /// literal objectos writes on PostgreSQL.
     pub default: Option<String>,
     /// Part of the primary key.
     pub pk: bool,
 }
 
-/// One index as `PRAGMA index_list` / `index_info` report it.
+/// One index as the catalog reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexInfo {
     /// Index name.
@@ -100,94 +104,44 @@ impl TableSchema {
     }
 }
 
-/// Reads `table` of the `main` schema; the name is bound as a parameter, never spliced into SQL.
-pub fn introspect_table(conn: &Connection, table: &str) -> Result<TableSchema, SchemaError> {
-    let strict: Option<bool> = conn
-        .query_row(
-            "SELECT strict FROM pragma_table_list(?1) WHERE schema = 'main' AND type = 'table'",
-            params![table],
-            |row| row.get(0),
-        )
-        .optional()?;
-    let Some(strict) = strict else {
-        return Err(SchemaError::TableNotFound {
-            table: table.to_owned(),
-        });
-    };
-
-    let mut stmt = conn.prepare(
-        "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_xinfo(?1) ORDER BY cid",
-    )?;
-    let columns = stmt
-        .query_map(params![table], |row| {
-            Ok(ColumnInfo {
-                name: row.get(0)?,
-                sql_type: row.get::<_, String>(1)?.to_ascii_uppercase(),
-                not_null: row.get(2)?,
-                default: row.get(3)?,
-                pk: row.get::<_, i64>(4)? > 0,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let mut stmt = conn.prepare(
-        "SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1) ORDER BY name",
-    )?;
-    let listed = stmt
-        .query_map(params![table], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, bool>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, bool>(3)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut key_columns = conn.prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")?;
-    let mut indexes = Vec::new();
-    for (name, unique, origin, partial) in listed {
-        if origin == "pk" {
-            continue;
-        }
-        let columns = key_columns
-            .query_map(params![name], |row| row.get::<_, Option<String>>(0))?
-            .map(|c| c.map(|c| c.unwrap_or_else(|| "<expr>".to_owned())))
-            .collect::<Result<Vec<_>, _>>()?;
-        indexes.push(IndexInfo {
-            name,
-            columns,
-            unique,
-            partial,
-        });
+/// Reads `table` (SQLite: of the `main` schema; PostgreSQL: of `current_schema()`); the name is
+/// bound as a parameter, never spliced into SQL.
+pub fn introspect_table(session: &dyn Session, table: &str) -> Result<TableSchema, SchemaError> {
+    match session.dialect() {
+        Dialect::Sqlite => crate::sqlite::introspect_table(session, table),
+        Dialect::Postgres => crate::pg::introspect_table(session, table),
     }
-
-    Ok(TableSchema {
-        name: table.to_owned(),
-        strict,
-        columns,
-        indexes,
-    })
 }
 
-/// The schema the model says the table has, normalised as [`introspect_table`] reports it.
-pub fn expected_schema(object: &ObjectDefinition) -> Result<TableSchema, SchemaError> {
-    Ok(TableDef::from_object(object)?.expected_schema())
+/// The schema the model says the table has in `dialect`, normalised as [`introspect_table`]
+/// reports it.
+pub fn expected_schema(
+    dialect: Dialect,
+    object: &ObjectDefinition,
+) -> Result<TableSchema, SchemaError> {
+    TableDef::from_object(object)?.expected_schema(dialect)
 }
 
 impl TableDef {
-    /// The [`TableSchema`] that creating this table yields.
-    pub fn expected_schema(&self) -> TableSchema {
-        let columns = self
-            .columns
-            .iter()
-            .map(|c| ColumnInfo {
+    /// The [`TableSchema`] that creating this table in `dialect` yields.
+    pub fn expected_schema(&self, dialect: Dialect) -> Result<TableSchema, SchemaError> {
+        let mut columns = Vec::with_capacity(self.columns.len());
+        for c in &self.columns {
+            let (sql_type, default) = match dialect {
+                Dialect::Sqlite => (c.sql_type.as_str().to_owned(), c.default_sql.clone()),
+                Dialect::Postgres => (
+                    crate::pg::column_type(c).as_str().to_owned(),
+                    crate::pg::default_literal(c)?,
+                ),
+            };
+            columns.push(ColumnInfo {
                 name: c.name.to_string(),
-                sql_type: c.sql_type.as_str().to_owned(),
+                sql_type,
                 not_null: c.not_null,
-                default: c.default_sql.clone(),
+                default,
                 pk: c.primary_key,
-            })
-            .collect();
+            });
+        }
         let mut indexes: Vec<IndexInfo> = self
             .indexes
             .iter()
@@ -199,11 +153,11 @@ impl TableDef {
             })
             .collect();
         indexes.sort_by(|a, b| a.name.cmp(&b.name));
-        TableSchema {
+        Ok(TableSchema {
             name: self.name.to_string(),
-            strict: true,
+            strict: dialect == Dialect::Sqlite,
             columns,
             indexes,
-        }
+        })
     }
 }

@@ -203,6 +203,12 @@ pub struct ColumnSpec {
     pub primary_key: bool,
     /// How values are stored (the JSON shape for JSON columns).
     pub storage: Storage,
+    /// The field type (`None` for system columns): PostgreSQL stores dates, datetimes and booleans
+    /// natively, so its column type depends on more than [`Storage`].
+    pub field_type: Option<FieldType>,
+    /// The default as a JSON value, shaped as stored (a scalar for a list field is a list of one);
+    /// each dialect renders its own literal from it.
+    pub default_value: Option<Value>,
 }
 
 impl ColumnSpec {
@@ -245,6 +251,8 @@ pub fn system_columns() -> Vec<ColumnSpec> {
             json: false,
             primary_key: name == "id",
             storage: Storage::Column(SqlType::Text),
+            field_type: None,
+            default_value: None,
         })
         .collect()
 }
@@ -265,9 +273,14 @@ pub fn column_for(key: &str, field: &Field) -> Result<Option<ColumnSpec>, Schema
         format!("fields.{key}")
     };
     let name = Ident::at(&path, IdentKind::Column, column)?;
-    let default_sql = match &field.default_value {
-        None => None,
-        Some(value) => render_default(&format!("fields.{key}.defaultValue"), ty, storage, value)?,
+    let (default_sql, default_value) = match &field.default_value {
+        None => (None, None),
+        Some(value) => {
+            match render_default(&format!("fields.{key}.defaultValue"), ty, storage, value)? {
+                Some((sql, value)) => (Some(sql), Some(value)),
+                None => (None, None),
+            }
+        }
     };
     Ok(Some(ColumnSpec {
         check: check_sql(&name, ty, storage),
@@ -278,6 +291,8 @@ pub fn column_for(key: &str, field: &Field) -> Result<Option<ColumnSpec>, Schema
         json: matches!(storage, Storage::Json(_)),
         primary_key: false,
         storage,
+        field_type: Some(ty),
+        default_value,
     }))
 }
 
@@ -307,7 +322,7 @@ fn render_default(
     ty: FieldType,
     storage: Storage,
     value: &Value,
-) -> Result<Option<String>, SchemaError> {
+) -> Result<Option<(String, Value)>, SchemaError> {
     let invalid = |reason: String| SchemaError::InvalidDefault {
         path: path.to_owned(),
         reason,
@@ -333,6 +348,7 @@ fn render_default(
         text_literal(s)
             .ok_or_else(|| invalid("a default cannot contain a NUL character".to_owned()))
     };
+    let mut stored = value.clone();
     let literal = match storage {
         Storage::Computed => return Ok(None),
         Storage::Json(shape) => {
@@ -354,7 +370,9 @@ fn render_default(
                     )))
                 }
             };
-            text(&shaped.to_string())?
+            let literal = text(&shaped.to_string())?;
+            stored = shaped;
+            literal
         }
         Storage::Column(SqlType::Integer) if is_boolean(ty) => match value {
             Value::Bool(b) => integer_literal(i64::from(*b)),
@@ -374,7 +392,10 @@ fn render_default(
                     .map(|f| f as i64)
             });
             match whole {
-                Some(i) => integer_literal(i),
+                Some(i) => {
+                    stored = Value::from(i);
+                    integer_literal(i)
+                }
                 None => {
                     return Err(invalid(format!(
                     "expected a whole number for a {ty} field stored as INTEGER, received {value}"
@@ -401,7 +422,7 @@ fn render_default(
             }
         },
     };
-    Ok(Some(literal))
+    Ok(Some((literal, stored)))
 }
 
 /// One row of the documented mapping: a field type with its default options.
@@ -411,6 +432,8 @@ pub struct MappingRow {
     pub field_type: FieldType,
     /// Its storage with default options (`multiple: false`, no `scale`, no `allowHalf`).
     pub storage: Storage,
+    /// Its PostgreSQL column type with default options (`None`: computed).
+    pub pg_type: Option<crate::pg::PgType>,
     /// Whether a CHECK is added, described.
     pub check: &'static str,
     /// Whether `unique: true` is accepted.
@@ -449,6 +472,7 @@ pub fn mapping_table() -> Vec<MappingRow> {
             MappingRow {
                 field_type: ty,
                 storage,
+                pg_type: crate::pg::PgType::of(Some(ty), storage),
                 check,
                 unique,
                 implied_index,
@@ -462,8 +486,8 @@ pub fn mapping_table() -> Vec<MappingRow> {
 /// Options that change storage, and what the column holds.
 fn describe(ty: FieldType) -> (&'static str, &'static str) {
     use FieldType as T;
-    const MULTI: &str = "`multiple` → JSON array (TEXT)";
-    const WHOLE: &str = "`scale: 0` → INTEGER";
+    const MULTI: &str = "`multiple` → JSON array (TEXT; JSONB)";
+    const WHOLE: &str = "`scale: 0` → INTEGER (BIGINT)";
     match ty {
         T::Text | T::Textarea => ("", "UTF-8 text"),
         T::Email => ("", "the address as given (validated by the data engine)"),
@@ -511,7 +535,10 @@ fn describe(ty: FieldType) -> (&'static str, &'static str) {
         T::Code => ("", "the source text (`language` is metadata)"),
         T::Json => ("", "any JSON value"),
         T::Color => ("", "the color as given (`#rrggbb`, `rgb(…)`…)"),
-        T::Rating => ("`allowHalf: true` → REAL", "the number of stars"),
+        T::Rating => (
+            "`allowHalf: true` → REAL (DOUBLE PRECISION)",
+            "the number of stars",
+        ),
         T::Slider => ("", "the value (steps may be fractional)"),
         T::Signature => ("", "the signature image as a data URL or SVG path"),
         T::Qrcode => ("", "the encoded text"),
@@ -527,8 +554,8 @@ fn describe(ty: FieldType) -> (&'static str, &'static str) {
 /// The mapping as a Markdown table (what `docs/field-types.md` must contain).
 pub fn mapping_markdown() -> String {
     let mut out = String::from(
-        "| type | column | JSON | CHECK | unique | implied index | options that change it | holds |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "| type | column | PostgreSQL | JSON | CHECK | unique | implied index | options that change it | holds |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for row in mapping_table() {
         let column = match row.storage.sql_type() {
@@ -539,10 +566,15 @@ pub fn mapping_markdown() -> String {
             Storage::Json(shape) => shape.as_str(),
             _ => "",
         };
+        let pg = match row.pg_type {
+            Some(t) => format!("`{t}`"),
+            None => "—".to_owned(),
+        };
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             row.field_type,
             column,
+            pg,
             json,
             row.check,
             if row.unique { "yes" } else { "no" },

@@ -24,12 +24,21 @@ fn mapping_table_agrees_with_column_for() {
         let field: Field = objectos_spec::parse(&minimal(row.field_type)).unwrap();
         let spec = column_for("f", &field).unwrap();
         match row.storage {
-            Storage::Computed => assert!(spec.is_none(), "{}", row.field_type),
+            Storage::Computed => {
+                assert!(spec.is_none(), "{}", row.field_type);
+                assert_eq!(row.pg_type, None);
+            }
             storage => {
                 let spec = spec.unwrap();
                 assert_eq!(spec.storage, storage, "{}", row.field_type);
                 assert_eq!(Some(spec.sql_type), storage.sql_type());
                 assert_eq!(spec.json, matches!(storage, Storage::Json(_)));
+                assert_eq!(
+                    row.pg_type,
+                    Some(objectos_schema::pg::column_type(&spec)),
+                    "{}",
+                    row.field_type
+                );
                 assert_eq!(
                     spec.check.is_some(),
                     !row.check.is_empty(),

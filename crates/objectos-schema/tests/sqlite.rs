@@ -2,14 +2,23 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use objectos_schema::{
-    check_object, column_for, create_table_sql, expected_schema, introspect_table, mapping_table,
-    IdentKind, SchemaError, Storage, TableDef, MULTIPLE_TYPES,
+    check_object, column_for, create_table_sql, mapping_table, IdentKind, SchemaError, Storage,
+    TableDef, TableSchema, MULTIPLE_TYPES,
 };
 use objectos_spec::types::field::FieldType;
 use objectos_spec::ObjectDefinition;
+use objectos_sql::{Dialect, SqliteSession};
 use rusqlite::types::Value as Sql;
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
+
+fn introspect_table(conn: &Connection, table: &str) -> Result<TableSchema, SchemaError> {
+    objectos_schema::introspect_table(&SqliteSession::new(conn), table)
+}
+
+fn expected_schema(object: &ObjectDefinition) -> Result<TableSchema, SchemaError> {
+    objectos_schema::expected_schema(Dialect::Sqlite, object)
+}
 
 fn object(name: &str, fields: Value) -> ObjectDefinition {
     object_with(name, fields, json!([]))
