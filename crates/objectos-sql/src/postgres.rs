@@ -131,6 +131,14 @@ fn sql_text(sql: &str) -> AssertSqlSafe<String> {
     AssertSqlSafe(sql.to_owned())
 }
 
+/// A statement on the extended protocol, unnamed (not cached on the connection): pooled
+/// connections serve every tenant, and the same text means another table (another schema on the
+/// search path, or the same table after a deployment changed a column's type), so a prepared
+/// statement cached by text would run against the wrong row type.
+fn statement(sql: &str) -> PgQuery<'_> {
+    sqlx::query(sql_text(sql)).persistent(false)
+}
+
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
 fn bind<'q>(mut query: PgQuery<'q>, params: &'q [SqlValue]) -> SqlResult<PgQuery<'q>> {
@@ -306,14 +314,14 @@ impl Session for PgSession {
     }
 
     fn query(&self, sql: &str, params: &[SqlValue]) -> SqlResult<Vec<Row>> {
-        let query = bind(sqlx::query(sql_text(sql)), params)?;
+        let query = bind(statement(sql), params)?;
         let mut conn = self.conn.borrow_mut();
         let rows = self.run(async { query.fetch_all(&mut **conn).await })?;
         rows.iter().map(decode).collect()
     }
 
     fn execute(&self, sql: &str, params: &[SqlValue]) -> SqlResult<u64> {
-        let query = bind(sqlx::query(sql_text(sql)), params)?;
+        let query = bind(statement(sql), params)?;
         let mut conn = self.conn.borrow_mut();
         let done = self.run(async { query.execute(&mut **conn).await })?;
         Ok(done.rows_affected())

@@ -164,3 +164,55 @@ async fn a_pinned_session_sees_its_schema_only_and_is_reset_on_drop() {
     .unwrap();
     pool.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_text_on_one_connection_serves_tables_of_other_types() {
+    // One pooled connection, two tenants whose `t.x` differ in type: a statement cached by its
+    // text would be run with the first tenant's row types ("insufficient data left in message").
+    let db = TestDatabase::create().await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.url)
+        .await
+        .unwrap();
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let admin = PgSession::open(
+            handle.clone(),
+            handle.block_on(pool.acquire()).unwrap(),
+            None,
+        )
+        .unwrap();
+        admin
+            .execute_batch(
+                "CREATE SCHEMA a; CREATE TABLE a.t (x DOUBLE PRECISION); \
+                 CREATE SCHEMA b; CREATE TABLE b.t (x BOOLEAN)",
+            )
+            .unwrap();
+        drop(admin);
+        for (schema, value) in [("a", SqlValue::Real(1.5)), ("b", SqlValue::Bool(true))] {
+            for _ in 0..2 {
+                let s = PgSession::open(
+                    handle.clone(),
+                    handle.block_on(pool.acquire()).unwrap(),
+                    Some(&PgTarget {
+                        schema: schema.into(),
+                        role: None,
+                    }),
+                )
+                .unwrap();
+                s.execute(
+                    "INSERT INTO t (x) VALUES ($1)",
+                    std::slice::from_ref(&value),
+                )
+                .unwrap();
+                assert_eq!(
+                    s.query("SELECT x FROM t LIMIT 1", &[]).unwrap(),
+                    vec![vec![value.clone()]]
+                );
+            }
+        }
+    })
+    .await
+    .unwrap();
+}

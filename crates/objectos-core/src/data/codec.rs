@@ -5,9 +5,9 @@
 //! type, identical on both.
 
 use objectos_schema::{Ident, IdentKind, SchemaError, SqlType, Storage, StorageOptions};
-use objectos_sql::{Row, SqlValue};
 use objectos_spec::types::field::{Field, FieldType};
 use objectos_spec::ObjectDefinition;
+use objectos_sql::{Row, SqlValue};
 use serde_json::{Map, Number, Value};
 
 /// The quoted column of a field key (or of a system column).

@@ -5,9 +5,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use objectos_sql::Session;
 use objectos_store::ControlStore;
 use objectos_tenantdb::TenantDatabases;
-use objectos_sql::Session;
 
 use super::error::{DataError, DataResult};
 use super::runtime::TenantHandle;

@@ -67,7 +67,9 @@ impl TenantModel {
                 row.next().and_then(|v| v.into_string()),
                 row.next().and_then(|v| v.into_string()),
             ) else {
-                return Err(SqlError::decode("a metadata row without name or definition"));
+                return Err(SqlError::decode(
+                    "a metadata row without name or definition",
+                ));
             };
             let definition: ObjectDefinition = serde_json::from_str(&canonical).map_err(|e| {
                 SqlError::decode(format!("the registered definition of '{name}': {e}"))

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use objectos_spec::types::provisioning::TenantProvisioningStatus;
 use objectos_spec::ObjectDefinition;
+use objectos_sql::{Session, SessionExt, SqlValue};
 use objectos_store::ControlStore;
 use objectos_tenantdb::TenantDatabases;
-use objectos_sql::{Session, SessionExt, SqlValue};
 use serde_json::{json, Map, Value};
 
 use super::batch::{self, BatchRequest, Operation};
@@ -66,7 +66,6 @@ fn limits_of(handle: &TenantHandle) -> WriteLimits {
         max_storage_bytes: handle.quota.max_storage_bytes,
     }
 }
-
 
 impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// The tenant as the data API serves it, from the router cache (loaded once on concurrent

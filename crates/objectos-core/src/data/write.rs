@@ -283,31 +283,31 @@ fn storage_values(
 /// error. Both dialects name the columns of a unique violation, so the answer is the same.
 pub fn constraint_error(object: &ObjectDefinition, error: SqlError) -> DataError {
     if error.is_constraint() {
-            if let ErrorKind::Unique { columns } = &error.kind {
-                let fields: Vec<String> = columns
-                    .iter()
-                    .map(|column| field_of_column(object, column))
-                    .collect();
-                let message = if fields == ["id"] {
-                    format!("a record of '{}' with this id already exists", object.name)
-                } else {
-                    format!(
-                        "another record of '{}' already has this value of {}",
-                        object.name,
-                        fields
-                            .iter()
-                            .map(|f| format!("'{f}'"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                };
-                return DataError::Duplicate { message, fields };
-            }
-            return DataError::invalid(Issue::new(
-                JsonPath::root(),
-                IssueCode::Custom,
-                format!("the record breaks a constraint of '{}'", object.name),
-            ));
+        if let ErrorKind::Unique { columns } = &error.kind {
+            let fields: Vec<String> = columns
+                .iter()
+                .map(|column| field_of_column(object, column))
+                .collect();
+            let message = if fields == ["id"] {
+                format!("a record of '{}' with this id already exists", object.name)
+            } else {
+                format!(
+                    "another record of '{}' already has this value of {}",
+                    object.name,
+                    fields
+                        .iter()
+                        .map(|f| format!("'{f}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return DataError::Duplicate { message, fields };
+        }
+        return DataError::invalid(Issue::new(
+            JsonPath::root(),
+            IssueCode::Custom,
+            format!("the record breaks a constraint of '{}'", object.name),
+        ));
     }
     DataError::Sql(error)
 }
@@ -502,9 +502,9 @@ fn delete_at(
         let column = quoted_column(source, &inbound.field)?;
         let matching = match (inbound.multiple, conn.dialect()) {
             (false, _) => format!("{column} = $1"),
-            (true, Dialect::Sqlite) => format!(
-                "EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = $1)"
-            ),
+            (true, Dialect::Sqlite) => {
+                format!("EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = $1)")
+            }
             (true, Dialect::Postgres) => format!("{column} @> jsonb_build_array($1::text)"),
         };
         let mut referencing: Vec<String> = conn
@@ -571,9 +571,6 @@ fn delete_at(
             }
         }
     }
-    conn.execute(
-        &format!("DELETE FROM {table} WHERE \"id\" = $1"),
-        &id_param,
-    )?;
+    conn.execute(&format!("DELETE FROM {table} WHERE \"id\" = $1"), &id_param)?;
     Ok(())
 }

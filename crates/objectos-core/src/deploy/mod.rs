@@ -39,9 +39,9 @@ use objectos_spec::types::deploy::{
 use objectos_spec::types::provisioning::TenantProvisioningStatus;
 use objectos_spec::types::tenant::{QuotaEnforcementResult, TenantQuota};
 use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition, ValidationError};
+use objectos_sql::{Dialect, Session, SessionExt, SqlError};
 use objectos_store::ControlStore;
 use objectos_tenantdb::TenantDatabases;
-use objectos_sql::{Dialect, Session, SessionExt, SqlError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
