@@ -161,8 +161,8 @@ fn try_insert(
     let mut cols = vec!["id", "created_at", "updated_at"];
     let mut vals = vec![
         SqlValue::from(id),
-        SqlValue::from("2026-01-01T00:00:00.000Z"),
-        SqlValue::from("2026-01-01T00:00:00.000Z"),
+        SqlValue::Timestamp("2026-01-01T00:00:00.000Z".into()),
+        SqlValue::Timestamp("2026-01-01T00:00:00.000Z".into()),
     ];
     for (c, v) in values {
         cols.push(c);
@@ -313,7 +313,7 @@ fn every_field_type_creates_and_introspects_as_expected() {
             .collect();
         for (column, ty) in [
             ("id", "TEXT"),
-            ("created_at", "TEXT"),
+            ("created_at", "TIMESTAMPTZ"),
             ("text", "TEXT"),
             ("number", "DOUBLE PRECISION"),
             ("whole", "BIGINT"),
@@ -334,7 +334,28 @@ fn every_field_type_creates_and_introspects_as_expected() {
             assert_eq!(types.get(column), Some(&ty), "{column}");
         }
         assert!(!types.contains_key("formula") && !types.contains_key("summary"));
-        assert!(live.columns.iter().any(|c| c.name == "id" && c.pk));
+        assert!(live
+            .columns
+            .iter()
+            .any(|c| c.name == "id" && c.pk && c.sql_type == "TEXT"));
+        for system in ["created_at", "updated_at"] {
+            assert_eq!(types.get(system), Some(&"TIMESTAMPTZ"), "{system}");
+        }
+        // Text columns compare and sort by code point, like SQLite's BINARY collation.
+        let collations = s
+            .query(
+                "SELECT a.attname::text, co.collname::text FROM pg_attribute a \
+                 JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 JOIN pg_collation co ON co.oid = a.attcollation \
+                 WHERE n.nspname = current_schema() AND c.relname = 'every' AND a.attnum > 0 \
+                 AND format_type(a.atttypid, a.atttypmod) = 'text'",
+                &[],
+            )
+            .unwrap();
+        assert!(!collations.is_empty());
+        for row in collations {
+            assert_eq!(row[1], SqlValue::Text("C".into()), "{:?}", row[0]);
+        }
         assert!(!live.strict);
         assert!(p.statements.iter().all(|st| !st.sql.contains("STRICT")));
 

@@ -3,7 +3,8 @@
 //! The neutral [`Storage`] of a field decides its PostgreSQL column ([`PgType::of`]):
 //! integers are `BIGINT`, booleans `BOOLEAN`, reals `DOUBLE PRECISION`, text `TEXT` except `date`
 //! (`DATE`) and `datetime` (`TIMESTAMPTZ`), JSON `JSONB` with a named `CHECK (jsonb_typeof(c) = …)`
-//! where SQLite checks the shape. System columns stay `TEXT` (the engine writes them as text), and
+//! where SQLite checks the shape. System columns: `id` is text, `created_at`/`updated_at` are `TIMESTAMPTZ`; text columns are
+//! declared `COLLATE "C"` (code-point order, like SQLite's `BINARY`); and
 //! the primary key constraint is named `<table>_pkey` and renamed with its table, so a table created
 //! later under the old name does not collide with it. Tables are not `STRICT` (PostgreSQL is typed
 //! anyway), and indexes have exactly the SQLite names.
@@ -100,15 +101,31 @@ impl PgType {
     }
 }
 
+impl PgType {
+    /// The type as declared in DDL: text columns are `TEXT COLLATE "C"`, so they compare and sort
+    /// by code point like SQLite's `BINARY` collation, whatever the database's default collation
+    /// (and `startswith` ranges can use their indexes).
+    pub fn ddl(self) -> &'static str {
+        match self {
+            Self::Text => "TEXT COLLATE \"C\"",
+            other => other.as_str(),
+        }
+    }
+}
+
 impl std::fmt::Display for PgType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.ddl())
     }
 }
 
 /// The PostgreSQL type of a column (`TEXT` for the impossible computed case: computed fields have no
-/// [`ColumnSpec`]).
+/// [`ColumnSpec`]). The system columns `created_at` and `updated_at` are instants (`TIMESTAMPTZ`);
+/// `id` is text.
 pub fn column_type(column: &ColumnSpec) -> PgType {
+    if column.field_type.is_none() && matches!(column.name.as_str(), "created_at" | "updated_at") {
+        return PgType::Timestamptz;
+    }
     PgType::of(column.field_type, column.storage).unwrap_or(PgType::Text)
 }
 
@@ -173,7 +190,7 @@ pub fn default_literal(column: &ColumnSpec) -> Result<Option<String>, SchemaErro
         path: format!("fields.{}.defaultValue", column.name),
         reason,
     };
-    let expected = |what: &str| invalid(format!("expected {what} for a {ty} column"));
+    let expected = |what: &str| invalid(format!("expected {what} for a {} column", ty.as_str()));
     let text = |s: &str| {
         text_literal(s)
             .ok_or_else(|| invalid("a default cannot contain a NUL character".to_owned()))
@@ -390,7 +407,10 @@ fn text_of(c: &str, ty: PgType) -> String {
 /// An expression that always fails converting `text` to `ty` (and is NULL for NULL): the `ELSE` of
 /// a narrowing, so that a value that does not convert exactly aborts the statement.
 fn refuse(text: &str, ty: PgType) -> String {
-    format!("CAST('objectos: cannot convert ' || {text} AS {ty})")
+    format!(
+        "CAST('objectos: cannot convert ' || {text} AS {})",
+        ty.as_str()
+    )
 }
 
 /// The `USING` expression of `ALTER COLUMN c TYPE <to>` converting `c` (quoted) from `from`: exact,
@@ -407,7 +427,7 @@ pub(crate) fn using_expr(
         conversion.kind,
         ConversionKind::Lossy | ConversionKind::Materialize | ConversionKind::Dematerialize
     ) {
-        return format!("CAST({} AS {to})", fallback.unwrap_or("NULL"));
+        return format!("CAST({} AS {})", fallback.unwrap_or("NULL"), to.as_str());
     }
     let t = text_of(c, from);
     let text_like = matches!(from, PgType::Text | PgType::Date | PgType::Timestamptz);

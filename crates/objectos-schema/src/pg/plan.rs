@@ -297,7 +297,11 @@ fn alter_column(steps: &mut Steps<'_>, pair: &ColumnPair) -> Result<(), SchemaEr
         steps.push(
             sql,
             None,
-            format!("change {table}.{name} from {old_type} to {new_type}, {how}"),
+            format!(
+                "change {table}.{name} from {} to {}, {how}",
+                old_type.as_str(),
+                new_type.as_str()
+            ),
         );
     }
     if let Some(default) = new_default.as_ref().filter(|_| default_changes) {
