@@ -560,8 +560,8 @@ fn schema_mismatches(conn: &Connection, objects: &[Value]) -> Vec<String> {
     let mut out = Vec::new();
     for object in objects {
         let def: ObjectDefinition = objectos_spec::parse(object).unwrap();
-        let want = by_name(expected_schema(&def).unwrap());
-        match introspect_table(conn, &def.name) {
+        let want = by_name(expected_schema(objectos_sql::Dialect::Sqlite, &def).unwrap());
+        match introspect_table(&objectos_sql::SqliteSession::new(conn), &def.name) {
             Ok(live) => {
                 let live = by_name(live);
                 if live != want {
