@@ -217,8 +217,13 @@ fn objects_of(bundle: &Value) -> Vec<ObjectDefinition> {
 fn assert_schema(env: &Env, bundle: &Value) {
     with_db(env, |conn| {
         for object in objects_of(bundle) {
-            let mut expected = objectos_schema::expected_schema(objectos_sql::Dialect::Sqlite, &object).unwrap();
-            let mut actual = objectos_schema::introspect_table(&objectos_sql::SqliteSession::new(conn), &object.name).unwrap();
+            let mut expected =
+                objectos_schema::expected_schema(objectos_sql::Dialect::Sqlite, &object).unwrap();
+            let mut actual = objectos_schema::introspect_table(
+                &objectos_sql::SqliteSession::new(conn),
+                &object.name,
+            )
+            .unwrap();
             expected.columns.sort_by(|a, b| a.name.cmp(&b.name));
             actual.columns.sort_by(|a, b| a.name.cmp(&b.name));
             assert_eq!(actual, expected, "table {}", object.name);

@@ -172,7 +172,9 @@ fn snapshot(env: &Env) -> Snapshot {
             .map(|r| r[1].as_str().unwrap().to_owned())
             .collect();
         for table in &tables {
-            if let Ok(t) = objectos_schema::introspect_table(&objectos_sql::SqliteSession::new(conn), table) {
+            if let Ok(t) =
+                objectos_schema::introspect_table(&objectos_sql::SqliteSession::new(conn), table)
+            {
                 schema.push(format!("{t:?}"));
             }
         }
@@ -293,7 +295,11 @@ async fn a_failpoint_after_any_statement_or_before_the_commit_changes_nothing() 
     assert_eq!(after.ledger_head.0, 2);
     assert_ne!(after.ledger_head.1, before.ledger_head.1);
     with_db(&env, |conn| {
-        assert!(objectos_schema::introspect_table(&objectos_sql::SqliteSession::new(conn), "project").is_err());
+        assert!(objectos_schema::introspect_table(
+            &objectos_sql::SqliteSession::new(conn),
+            "project"
+        )
+        .is_err());
         let tasks = rows(
             conn,
             "SELECT id, subject, points, typeof(points), done, project FROM task ORDER BY id",

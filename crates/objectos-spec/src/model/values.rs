@@ -188,6 +188,11 @@ pub fn check_record(
                     out.values.insert(key.clone(), Value::Null);
                 }
             }
+            Some(value) if contains_nul(value) => issues.push(Issue::new(
+                at,
+                IssueCode::InvalidString,
+                "A value may not contain the NUL character (U+0000)",
+            )),
             Some(value) => {
                 let mut found = Vec::new();
                 if let Some(v) = check_value(field, value, &at, &mut found) {
@@ -588,6 +593,17 @@ fn check_value(
 }
 
 type Push<'a> = dyn FnMut(JsonPath, IssueCode, String) + 'a;
+
+/// True when a string anywhere in `value` holds U+0000, which no PostgreSQL text or jsonb can
+/// store: refused on every database, so a record is accepted by all of them or by none.
+fn contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
 
 fn expect_string<'v>(value: &'v Value, at: &JsonPath, push: &mut Push<'_>) -> Option<&'v str> {
     match value {

@@ -1250,3 +1250,24 @@ fn long_inputs_are_refused_or_accepted_without_hanging() {
     assert!(!is_phone(&"1".repeat(100_000)));
     assert_eq!(normalise_datetime(&long), None);
 }
+
+#[test]
+fn nul_characters_are_refused_in_any_value() {
+    let object =
+        object(json!({"t": {"type": "text"}, "j": {"type": "json"}, "tags": {"type": "tags"}}));
+    for (key, value) in [
+        ("t", json!("a\u{0}b")),
+        ("j", json!({"k": ["x\u{0}"]})),
+        ("j", json!({"k\u{0}": 1})),
+        ("tags", json!(["ok", "n\u{0}"])),
+    ] {
+        let issues = check_record(&object, &record(json!({ key: value })), WriteMode::Create)
+            .expect_err("NUL refused");
+        assert_eq!(
+            codes(&issues),
+            vec![(key.to_owned(), InvalidString)],
+            "{key}"
+        );
+    }
+    assert!(check_record(&object, &record(json!({"t": "a\\0b"})), WriteMode::Create).is_ok());
+}
