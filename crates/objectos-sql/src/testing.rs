@@ -110,14 +110,4 @@ impl Drop for TestDatabase {
     }
 }
 
-/// The prefix of the roles a provider makes for the tenants of database `db`: `os_` and a short
-/// hash of the database name, so providers on different databases of one server never share a
-/// role.
-pub fn role_prefix(db: &str) -> String {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in db.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    format!("os_{h:08x}_")
-}
+pub use crate::postgres::role_prefix;

@@ -140,7 +140,7 @@ async fn a_pinned_session_sees_its_schema_only_and_is_reset_on_drop() {
         let a = PgSession::open(
             handle.clone(),
             conn,
-            Some(&PgTarget { schema: "ta".into(), role: Some(ra.clone()) }),
+            Some(&PgTarget::new("ta", Some(ra.clone()))),
         )
         .unwrap();
         assert_eq!(
