@@ -196,3 +196,152 @@ impl TenantDatabases for MemoryTenants {
         Ok(ids)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SessionExt;
+
+    fn se(e: objectos_sql::SqlError) -> TenantDbError {
+        sql("test", e)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lifecycle_is_idempotent_and_data_lives_with_the_tenant() {
+        let dbs = MemoryTenants::new();
+        assert_eq!(dbs.provider(), "memory");
+        assert_eq!(dbs.dialect(), Dialect::Sqlite);
+        dbs.create("acme").await.unwrap();
+        dbs.create("acme").await.unwrap();
+        let creates: Vec<_> = (0..4)
+            .map(|_| {
+                let dbs = dbs.clone();
+                tokio::spawn(async move {
+                    dbs.create("beta").await?;
+                    dbs.sync_system_schema("beta").await
+                })
+            })
+            .collect();
+        for c in creates {
+            c.await.unwrap().unwrap();
+        }
+        dbs.sync_system_schema("acme").await.unwrap();
+        dbs.sync_system_schema("acme").await.unwrap();
+        assert!(dbs.exists("acme").await.unwrap());
+        assert!(!dbs.exists("gamma").await.unwrap());
+        assert_eq!(dbs.list().await.unwrap(), ["acme", "beta"]);
+        assert_eq!(dbs.cached_connections(), 2);
+        let meta = dbs
+            .with_read_session("acme", |s| {
+                s.query("SELECT key, value FROM _objectos_meta ORDER BY key", &[])
+                    .map_err(se)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            meta,
+            vec![
+                vec!["schema_version".into(), "1".into()],
+                vec!["tenant_id".into(), "acme".into()]
+            ]
+        );
+
+        // Usage, and storage growing with rows.
+        dbs.with_session("acme", |s| {
+            s.execute_batch(
+                "CREATE TABLE contact (id INTEGER PRIMARY KEY, name TEXT); \
+                 INSERT INTO contact (name) VALUES ('a'), ('b'), ('c'); \
+                 INSERT INTO _objectos_metadata (type, name, definition, updated_at) \
+                   VALUES ('object', 'contact', '{}', 'now'); \
+                 INSERT INTO _objectos_deployments \
+                   (id, seq, status, checksum, hash, bundle, model, record, created_at) \
+                   VALUES ('d1', 1, 'applied', 'c', 'h', '{}', '{}', '{}', '2026-12-04T10:00:00Z')",
+            )
+            .map_err(se)
+        })
+        .await
+        .unwrap();
+        let usage = dbs.usage("acme", "2026-12-04").await.unwrap();
+        assert_eq!(
+            (usage.objects, usage.records, usage.largest_object_records),
+            (1, 3, 3)
+        );
+        assert_eq!(usage.deployments_today, 1);
+        assert!(usage.storage_bytes > 0);
+        dbs.with_session("acme", |s| {
+            s.execute_batch(
+                "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 3000) \
+                 INSERT INTO contact (name) SELECT printf('%.200c', 'x') FROM g",
+            )
+            .map_err(se)
+        })
+        .await
+        .unwrap();
+        let grown = dbs.usage("acme", "2026-12-04").await.unwrap();
+        assert_eq!(grown.records, 3003);
+        assert!(grown.storage_bytes > usage.storage_bytes + 500_000);
+        assert_eq!(grown.storage_bytes, dbs.size_bytes("acme").await.unwrap());
+
+        // Backup: a SQLite file holding the tenant's tables.
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("b/acme.db");
+        dbs.backup("acme", &dest).await.unwrap();
+        dbs.backup("acme", &dest).await.unwrap();
+        let copy = Connection::open(&dest).unwrap();
+        let n: i64 = copy
+            .query_row("SELECT COUNT(*) FROM contact", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 3003);
+
+        // Delete (twice), then the id is unknown; re-created, it starts empty.
+        dbs.delete("acme").await.unwrap();
+        dbs.delete("acme").await.unwrap();
+        assert!(!dbs.exists("acme").await.unwrap());
+        assert_eq!(dbs.list().await.unwrap(), ["beta"]);
+        for r in [
+            dbs.size_bytes("acme").await.map(|_| ()),
+            dbs.with_session("acme", |_| Ok(())).await,
+            dbs.with_read_session("acme", |_| Ok(())).await,
+            dbs.sync_system_schema("acme").await,
+            dbs.backup("acme", &dest).await,
+        ] {
+            assert!(matches!(r, Err(TenantDbError::Missing(_))), "{r:?}");
+        }
+        dbs.create("acme").await.unwrap();
+        assert_eq!(dbs.usage("acme", "2026-12-04").await.unwrap().objects, 0);
+        assert!(matches!(
+            dbs.create("Not-Valid").await,
+            Err(TenantDbError::InvalidId(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn read_sessions_refuse_writes_and_the_writer_still_writes() {
+        let dbs = MemoryTenants::new();
+        dbs.create("acme").await.unwrap();
+        dbs.sync_system_schema("acme").await.unwrap();
+        let refused = dbs
+            .with_read_session("acme", |s| {
+                Ok(s.execute("INSERT INTO _objectos_meta VALUES ('k', 'v')", &[]))
+            })
+            .await
+            .unwrap();
+        assert_eq!(refused.unwrap_err().kind, objectos_sql::ErrorKind::ReadOnly);
+        dbs.with_session("acme", |s| {
+            s.execute("INSERT INTO _objectos_meta VALUES ('k', 'v')", &[])
+                .map_err(se)
+        })
+        .await
+        .unwrap();
+        let n = dbs
+            .with_read_session("acme", |s| {
+                s.query_count("SELECT COUNT(*) FROM _objectos_meta", &[])
+                    .map_err(se)
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 3);
+        dbs.invalidate("acme").await;
+        assert!(dbs.exists("acme").await.unwrap(), "never evicted");
+    }
+}

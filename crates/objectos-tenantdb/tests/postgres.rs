@@ -1,6 +1,8 @@
 //! The `postgres` provider against the real PostgreSQL of this machine (a database of its own per
 //! test, dropped with its roles at the end).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
