@@ -146,7 +146,9 @@ pub trait TenantDatabases: Send + Sync + 'static {
     fn dialect(&self) -> Dialect;
 
     /// Runs `f` with a session on the tenant's database, on a blocking thread. Writes (and the
-    /// deploy pipeline) go through here; sessions of one tenant are handed out one at a time.
+    /// deploy pipeline) go through here; the write transactions of one tenant run one at a time
+    /// (SQLite providers hand its sessions out one at a time; PostgreSQL's `begin()` takes the
+    /// tenant's writer lock).
     fn with_session<T, F>(
         &self,
         tenant_id: &str,

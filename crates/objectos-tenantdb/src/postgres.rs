@@ -26,7 +26,9 @@
 //!
 //! Creating and deleting a tenant (schema, role, comment) each run in one transaction under an
 //! advisory lock of that tenant, so concurrent or repeated calls converge and a crash leaves
-//! either all or nothing: a tenant's role exists exactly when its schema does.
+//! either all or nothing: a tenant's role exists exactly when its schema does. Deleting waits
+//! for the tenant's open transactions (at most [`PgSettings::lock_timeout`], then fails as busy
+//! and can be retried).
 //!
 //! # Writers, readers and limits
 //!

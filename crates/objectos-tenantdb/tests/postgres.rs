@@ -430,7 +430,30 @@ async fn a_tenant_cannot_reach_another_tenants_data() {
         .await
             > 0
     );
-    // Nor through functions that read files or other databases, or by taking the other role.
+    // Nor through other sessions' statements: beta's last statement, with data in it, is seen
+    // by the login role but not by alpha.
+    let beta = {
+        let dbs = dbs.clone();
+        tokio::spawn(async move {
+            dbs.with_session("beta", |s| {
+                let n = s
+                    .query_count("SELECT COUNT(*) FROM secret WHERE v = 'beta-7'", &[])
+                    .map_err(se);
+                std::thread::sleep(Duration::from_millis(800));
+                n
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let watch = "SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE '%beta' || '-7%'";
+    let pool = db.pool().await;
+    let seen_by_login: i64 = sqlx::query_scalar(watch).fetch_one(&pool).await.unwrap();
+    assert_eq!(seen_by_login, 1);
+    assert_eq!(count(&dbs, "alpha", watch).await, 0);
+    assert_eq!(beta.await.unwrap().unwrap(), 1);
+    pool.close().await;
+    // Nor through functions that read files, or with the rights of a superuser or role maker.
     for stmt in [
         "SELECT pg_read_file('base/1/1')",
         "SELECT count(*)::bigint FROM pg_ls_dir('.')",
