@@ -8,7 +8,8 @@
 //! - the schema, `t_<id>` (`-` written `_`), or `h_<first 44 characters>_<16 hex digits of a
 //!   hash of the id>` for ids too long for PostgreSQL's 63-byte names (the two forms can never
 //!   name the same schema); its comment, `objectos tenant <id>`, marks it as objectos' (only such
-//!   schemas are listed, and no other schema is ever touched);
+//!   schemas are listed or said to exist, and no other schema is ever touched: a schema of a
+//!   tenant's name without it makes `create` and `delete` fail rather than adopt or drop it);
 //! - its `NOLOGIN` role, named [`objectos_sql::role_prefix`] of the database (so providers on
 //!   different databases of one server never share a role) followed by the same `t_`/`h_` form
 //!   (the hashed form keeping 32 characters of the id), which owns the schema and everything in
@@ -290,9 +291,15 @@ impl PostgresTenants {
     }
 
     /// Runs the statements `ddl` returns, in one transaction holding the tenant's DDL lock;
-    /// `ddl` is told whether the tenant's role exists (read under the lock).
-    async fn ddl(&self, tenant_id: &str, ddl: impl FnOnce(bool) -> String) -> TenantDbResult<()> {
+    /// `ddl` is told (as read under the lock) whether the tenant's role exists and what its
+    /// schema is. A schema of the tenant's name that objectos did not make is never touched.
+    async fn ddl(
+        &self,
+        tenant_id: &str,
+        ddl: impl FnOnce(bool, bool) -> String,
+    ) -> TenantDbResult<()> {
         let role = self.role_name(tenant_id);
+        let schema = Self::schema_name(tenant_id);
         let err = |e: sqlx::Error| pg(tenant_id, e);
         let mut tx = self.pool.begin().await.map_err(err)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -300,13 +307,25 @@ impl PostgresTenants {
             .execute(&mut *tx)
             .await
             .map_err(err)?;
-        let role_exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
-                .bind(&role)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(err)?;
-        let statements = ddl(role_exists);
+        let (role_exists, schema, comment): (bool, Option<bool>, Option<String>) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1), \
+                    (SELECT true FROM pg_namespace WHERE nspname = $2), \
+                    (SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace \
+                     WHERE nspname = $2)",
+        )
+        .bind(&role)
+        .bind(&schema)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(err)?;
+        let schema_exists = schema.unwrap_or(false);
+        if schema_exists && comment != Some(format!("{COMMENT_PREFIX}{tenant_id}")) {
+            return Err(TenantDbError::Config(format!(
+                "schema {} exists but is not objectos' database of tenant {tenant_id}: left alone",
+                Self::schema_name(tenant_id)
+            )));
+        }
+        let statements = ddl(role_exists, schema_exists);
         if !statements.is_empty() {
             // Names are quoted identifiers built from validated ids; the comment is a quoted
             // literal of a validated id.
@@ -435,17 +454,18 @@ impl TenantDatabases for PostgresTenants {
         let schema = quote_ident(&Self::schema_name(tenant_id));
         let role = quote_ident(&self.role_name(tenant_id));
         let comment = quote_literal(&format!("{COMMENT_PREFIX}{tenant_id}"));
-        self.ddl(tenant_id, |role_exists| {
+        self.ddl(tenant_id, |role_exists, schema_exists| {
             let mut sql = String::new();
             if !role_exists {
                 sql.push_str(&format!("CREATE ROLE {role} NOLOGIN; "));
             }
-            sql.push_str(&format!(
-                "GRANT {role} TO CURRENT_USER; \
-                 CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {role}; \
-                 ALTER SCHEMA {schema} OWNER TO {role}; \
-                 COMMENT ON SCHEMA {schema} IS {comment}"
-            ));
+            sql.push_str(&format!("GRANT {role} TO CURRENT_USER; "));
+            if !schema_exists {
+                sql.push_str(&format!(
+                    "CREATE SCHEMA {schema} AUTHORIZATION {role}; \
+                     COMMENT ON SCHEMA {schema} IS {comment}"
+                ));
+            }
             sql
         })
         .await
@@ -461,11 +481,15 @@ impl TenantDatabases for PostgresTenants {
 
     async fn exists(&self, tenant_id: &str) -> TenantDbResult<bool> {
         validate_tenant_id(tenant_id)?;
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
-            .bind(Self::schema_name(tenant_id))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| pg(tenant_id, e))
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace \
+             WHERE nspname = $1 AND obj_description(oid, 'pg_namespace') = $2)",
+        )
+        .bind(Self::schema_name(tenant_id))
+        .bind(format!("{COMMENT_PREFIX}{tenant_id}"))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| pg(tenant_id, e))
     }
 
     async fn size_bytes(&self, tenant_id: &str) -> TenantDbResult<u64> {
@@ -475,9 +499,11 @@ impl TenantDatabases for PostgresTenants {
         let size: Option<i64> = sqlx::query_scalar(
             "SELECT (SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint \
                      FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'm', 'S')) \
-             FROM pg_namespace n WHERE n.nspname = $1",
+             FROM pg_namespace n \
+             WHERE n.nspname = $1 AND obj_description(n.oid, 'pg_namespace') = $2",
         )
         .bind(Self::schema_name(tenant_id))
+        .bind(format!("{COMMENT_PREFIX}{tenant_id}"))
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| pg(tenant_id, e))?;
@@ -510,7 +536,7 @@ impl TenantDatabases for PostgresTenants {
         validate_tenant_id(tenant_id)?;
         let schema = quote_ident(&Self::schema_name(tenant_id));
         let role = quote_ident(&self.role_name(tenant_id));
-        self.ddl(tenant_id, |role_exists| {
+        self.ddl(tenant_id, |role_exists, _| {
             let mut sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE; ");
             if role_exists {
                 // Whatever else the role owns or was granted in this database goes with it.

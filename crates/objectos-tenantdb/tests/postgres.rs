@@ -136,6 +136,28 @@ async fn create_sync_and_delete_are_idempotent_even_concurrently() {
     .await
     .unwrap();
     assert_eq!(dbs.list().await.unwrap(), ["acme", "beta"]);
+    // A schema of a tenant's name that objectos did not make is neither adopted nor dropped.
+    sqlx::raw_sql("CREATE SCHEMA t_intruder; CREATE TABLE t_intruder.keep (v TEXT)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(!dbs.exists("intruder").await.unwrap());
+    assert!(matches!(
+        dbs.create("intruder").await,
+        Err(TenantDbError::Config(_))
+    ));
+    assert!(matches!(
+        dbs.delete("intruder").await,
+        Err(TenantDbError::Config(_))
+    ));
+    assert!(matches!(
+        dbs.size_bytes("intruder").await,
+        Err(TenantDbError::Missing(_))
+    ));
+    sqlx::query("SELECT COUNT(*) FROM t_intruder.keep")
+        .execute(&pool)
+        .await
+        .unwrap();
 
     dbs.delete("acme").await.unwrap();
     dbs.delete("acme").await.unwrap();
