@@ -1,5 +1,6 @@
 //! Tenant databases in PostgreSQL: one schema per tenant in one configured database, on one
-//! shared, bounded pool of connections (the `postgres` provider).
+//! shared, bounded pool of connections (the `postgres` provider); optionally, a database per
+//! tenant instead (the dedicated tier, below).
 //!
 //! # Isolation
 //!
@@ -25,7 +26,8 @@
 //! objectos writes, not a sandbox for arbitrary SQL: the login role stays the session user, which
 //! could `RESET ROLE` (objectos never writes `SET ROLE`/`RESET ROLE` into a tenant's statements).
 //!
-//! Creating and deleting a tenant (schema, role, comment) each run in one transaction under an
+//! In the schema tier, creating and deleting a tenant (schema, role, comment) each run in one
+//! transaction under an
 //! advisory lock of that tenant, so concurrent or repeated calls converge and a crash leaves
 //! either all or nothing: a tenant's role exists exactly when its schema does. Deleting waits
 //! for the tenant's open transactions (at most [`PgSettings::lock_timeout`], then fails as busy
@@ -49,6 +51,36 @@
 //! the engine may retry). Connections are recycled after [`PgSettings::max_lifetime`] and closed
 //! after [`PgSettings::idle_timeout`] unused.
 //!
+//! # Dedicated tier
+//!
+//! With [`PgIsolation::Database`], each tenant gets a database of its own instead of a schema
+//! (for tenants that need it; optional):
+//!
+//! - The configured database is the *admin* database: the provider creates, lists and drops the
+//!   tenants' databases from it (under the same per-tenant advisory locks as the schema tier, on
+//!   a connection of their own since `CREATE DATABASE` cannot run in a transaction).
+//! - The template, `<role prefix>template_v<system schema version>`, is prepared once: a schema
+//!   `objectos_tenant` holding the system tables, owned by the `NOLOGIN` role
+//!   `<role prefix>template`; it then refuses connections (so cloning it never finds it busy).
+//! - A tenant's database is named like its role (`<role prefix>t_<id>`, hashed to fit), cloned
+//!   from the template; in it the prepared schema becomes the tenant's schema (the same name as
+//!   in the schema tier) and everything the template role owned passes to the tenant's role.
+//!   `CONNECT` is revoked from `PUBLIC`. Its comment, `objectos tenant <id>`, set last, marks it
+//!   complete: re-running `create` finishes a database an interrupted run left unmarked.
+//! - Sessions are pinned exactly as in the schema tier (role, search path, writer lock), on a
+//!   pool of the tenant's database of at most [`PgSettings::tenant_pool_connections`]; at most
+//!   [`PgSettings::max_tenant_pools`] such pools are open (the least recently used is closed),
+//!   and at most [`PgSettings::max_connections`] sessions run at once across all tenants (a
+//!   session waits up to [`PgSettings::acquire_timeout`] for its turn). A `create`, `delete` or
+//!   purge step takes one such turn too, and uses at most two short-lived connections of its own.
+//!   So the server sees at most `max_connections` (the admin pool, for catalog reads) plus
+//!   `max_tenant_pools × tenant_pool_connections` (idle ones close after
+//!   [`PgSettings::idle_timeout`]) plus two per `create`/`delete` in flight.
+//! - `delete` renames the database out of the way at once (its connections are ended first) and
+//!   marks it `objectos deleted tenant <id>`; the slow part, `DROP DATABASE … WITH (FORCE)` and
+//!   dropping the role, runs in the background ([`PostgresTenants::purge_deleted`], also run when
+//!   the provider connects, so a purge interrupted by a crash is finished later).
+//!
 //! # Backups
 //!
 //! [`TenantDatabases::backup`] writes one JSON document, read in one `REPEATABLE READ READ ONLY`
@@ -71,6 +103,11 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
+mod dedicated;
+
+use std::sync::Arc;
+
+use dedicated::Dedicated;
 use objectos_sql::{quote_ident, quote_literal, ErrorKind, PgSession, PgTarget};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::AssertSqlSafe;
@@ -95,6 +132,17 @@ const MAX_IDENT: usize = 63;
 /// Rows fetched per round trip by a backup.
 const BACKUP_BATCH: usize = 500;
 
+/// Where each tenant's tables live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PgIsolation {
+    /// A schema per tenant in the configured database, on one shared pool (the default).
+    #[default]
+    Schema,
+    /// A database per tenant, cloned from a prepared template, dropped in the background (the
+    /// dedicated tier: see the `postgres` module documentation, "Dedicated tier").
+    Database,
+}
+
 /// Settings of the `postgres` provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgSettings {
@@ -117,6 +165,13 @@ pub struct PgSettings {
     /// The longest a statement waits for a lock, the server's `lock_timeout`, including a writer
     /// waiting for the tenant's writer lock (default 10 s; `None`: the server's own setting).
     pub lock_timeout: Option<Duration>,
+    /// A schema (default) or a database per tenant.
+    pub isolation: PgIsolation,
+    /// Dedicated tier: connections of each tenant database's pool at most (default 4).
+    pub tenant_pool_connections: u32,
+    /// Dedicated tier: tenant database pools open at most, the least recently used closed
+    /// first (default 64).
+    pub max_tenant_pools: usize,
 }
 
 impl Default for PgSettings {
@@ -130,6 +185,9 @@ impl Default for PgSettings {
             idle_timeout: Some(Duration::from_secs(10 * 60)),
             statement_timeout: Some(Duration::from_secs(60)),
             lock_timeout: Some(Duration::from_secs(10)),
+            isolation: PgIsolation::Schema,
+            tenant_pool_connections: 4,
+            max_tenant_pools: 64,
         }
     }
 }
@@ -137,13 +195,20 @@ impl Default for PgSettings {
 /// Tenant databases as schemas of one PostgreSQL database (see the module documentation).
 #[derive(Debug, Clone)]
 pub struct PostgresTenants {
+    /// The pool of the configured database (the tenants' schemas, or the admin database of the
+    /// dedicated tier).
     pool: PgPool,
-    /// `postgres://host:port/db`, without credentials.
-    base_url: String,
-    /// The database's name.
+    /// How to connect (with the timeouts as startup options).
+    options: Arc<PgConnectOptions>,
+    acquire_timeout: Duration,
+    /// `postgres://host:port`, without credentials.
+    server_url: String,
+    /// The configured database's name.
     database: String,
-    /// [`objectos_sql::role_prefix`] of the database.
+    /// [`objectos_sql::role_prefix`] of the configured database.
     role_prefix: String,
+    /// The dedicated tier's state (`None` in the schema tier).
+    dedicated: Option<Arc<Dedicated>>,
 }
 
 /// FNV-1a, 64 bits: stable across builds and platforms (names and lock keys depend on it).
@@ -207,16 +272,30 @@ impl PostgresTenants {
             .fetch_one(&pool)
             .await
             .map_err(|e| pg("*", e))?;
-        Ok(Self {
-            base_url: format!(
-                "postgres://{}:{}/{database}",
-                options.get_host(),
-                options.get_port()
-            ),
+        let this = Self {
+            server_url: format!("postgres://{}:{}", options.get_host(), options.get_port()),
             role_prefix: objectos_sql::role_prefix(&database),
             database,
             pool,
-        })
+            options: Arc::new(options),
+            acquire_timeout: settings.acquire_timeout,
+            dedicated: (settings.isolation == PgIsolation::Database)
+                .then(|| Arc::new(Dedicated::new(settings))),
+        };
+        if this.dedicated.is_some() {
+            // Finish what deletions interrupted by a crash left behind.
+            this.purge_deleted().await?;
+        }
+        Ok(this)
+    }
+
+    /// The isolation of this provider's tenants.
+    pub fn isolation(&self) -> PgIsolation {
+        if self.dedicated.is_some() {
+            PgIsolation::Database
+        } else {
+            PgIsolation::Schema
+        }
     }
 
     /// The shared pool.
@@ -273,10 +352,29 @@ impl PostgresTenants {
     {
         validate_tenant_id(tenant_id)?;
         let target = self.target(tenant_id, read_only);
-        let conn = self.pool.acquire().await.map_err(|e| pg(tenant_id, e))?;
+        let (conn, turn) = match &self.dedicated {
+            None => (
+                self.pool.acquire().await.map_err(|e| pg(tenant_id, e))?,
+                None,
+            ),
+            Some(d) => {
+                let turn = d.permit(tenant_id).await?;
+                let pool = d.pool(tenant_id, &self.database_name(tenant_id), &self.options)?;
+                let conn = pool.acquire().await.map_err(|e| match pg(tenant_id, e) {
+                    TenantDbError::Sql { source, .. } if source.kind == ErrorKind::Missing => {
+                        // No such database: its pool would only fail again.
+                        d.close_pool(tenant_id);
+                        TenantDbError::Missing(tenant_id.to_owned())
+                    }
+                    other => other,
+                })?;
+                (conn, Some(turn))
+            }
+        };
         let handle = Handle::current();
         let id = tenant_id.to_owned();
         tokio::task::spawn_blocking(move || {
+            let _turn = turn;
             let session = PgSession::open(handle, conn, Some(&target)).map_err(|e| {
                 if e.kind == ErrorKind::Missing {
                     TenantDbError::Missing(id.clone())
@@ -446,11 +544,22 @@ impl TenantDatabases for PostgresTenants {
     }
 
     fn connection_url(&self, tenant_id: &str) -> String {
-        format!("{}?schema={}", self.base_url, Self::schema_name(tenant_id))
+        let database = match self.dedicated {
+            None => self.database.clone(),
+            Some(_) => self.database_name(tenant_id),
+        };
+        format!(
+            "{}/{database}?schema={}",
+            self.server_url,
+            Self::schema_name(tenant_id)
+        )
     }
 
     async fn create(&self, tenant_id: &str) -> TenantDbResult<()> {
         validate_tenant_id(tenant_id)?;
+        if self.dedicated.is_some() {
+            return self.create_database(tenant_id).await;
+        }
         let schema = quote_ident(&Self::schema_name(tenant_id));
         let role = quote_ident(&self.role_name(tenant_id));
         let comment = quote_literal(&format!("{COMMENT_PREFIX}{tenant_id}"));
@@ -481,6 +590,9 @@ impl TenantDatabases for PostgresTenants {
 
     async fn exists(&self, tenant_id: &str) -> TenantDbResult<bool> {
         validate_tenant_id(tenant_id)?;
+        if self.dedicated.is_some() {
+            return self.database_exists(tenant_id).await;
+        }
         sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM pg_namespace \
              WHERE nspname = $1 AND obj_description(oid, 'pg_namespace') = $2)",
@@ -494,6 +606,9 @@ impl TenantDatabases for PostgresTenants {
 
     async fn size_bytes(&self, tenant_id: &str) -> TenantDbResult<u64> {
         validate_tenant_id(tenant_id)?;
+        if self.dedicated.is_some() {
+            return self.database_size(tenant_id).await;
+        }
         // Tables (with their indexes and TOAST), materialized views and sequences: each byte
         // counted once.
         let size: Option<i64> = sqlx::query_scalar(
@@ -534,6 +649,9 @@ impl TenantDatabases for PostgresTenants {
 
     async fn delete(&self, tenant_id: &str) -> TenantDbResult<()> {
         validate_tenant_id(tenant_id)?;
+        if self.dedicated.is_some() {
+            return self.delete_database(tenant_id).await;
+        }
         let schema = quote_ident(&Self::schema_name(tenant_id));
         let role = quote_ident(&self.role_name(tenant_id));
         self.ddl(tenant_id, |role_exists, _| {
@@ -581,32 +699,43 @@ impl TenantDatabases for PostgresTenants {
         self.session(tenant_id, true, f).await
     }
 
-    async fn invalidate(&self, _tenant_id: &str) {
-        // Nothing is kept per tenant: pooled connections are reset after every session.
+    async fn invalidate(&self, tenant_id: &str) {
+        // Schema tier: nothing is kept per tenant (pooled connections are reset after every
+        // session). Dedicated tier: the tenant database's pool is let go.
+        if let Some(d) = &self.dedicated {
+            d.close_pool(tenant_id);
+        }
     }
 
     fn cached_connections(&self) -> usize {
-        self.pool.size() as usize
+        self.pool.size() as usize + self.dedicated.as_ref().map_or(0, |d| d.connections())
     }
 
     async fn list(&self) -> TenantDbResult<Vec<String>> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT n.nspname::text, d.description FROM pg_namespace n \
-             JOIN pg_description d ON d.objoid = n.oid \
-                  AND d.classoid = 'pg_namespace'::regclass AND d.objsubid = 0 \
-             WHERE starts_with(d.description, $1)",
-        )
-        .bind(COMMENT_PREFIX)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| pg("*", e))?;
+        let rows: Vec<(String, String)> = match &self.dedicated {
+            Some(_) => self.marked_databases().await?,
+            None => sqlx::query_as(
+                "SELECT n.nspname::text, d.description FROM pg_namespace n \
+                         JOIN pg_description d ON d.objoid = n.oid \
+                              AND d.classoid = 'pg_namespace'::regclass AND d.objsubid = 0 \
+                         WHERE starts_with(d.description, $1)",
+            )
+            .bind(COMMENT_PREFIX)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| pg("*", e))?,
+        };
+        let name_of = |id: &str| match self.dedicated {
+            Some(_) => self.database_name(id),
+            None => Self::schema_name(id),
+        };
         let mut ids: Vec<String> = rows
             .into_iter()
-            .filter_map(|(schema, comment)| {
+            .filter_map(|(name, comment)| {
                 let id = comment.strip_prefix(COMMENT_PREFIX)?;
-                // Only a schema whose comment names the tenant it is named after is ours.
-                (validate_tenant_id(id).is_ok() && Self::schema_name(id) == schema)
-                    .then(|| id.to_owned())
+                // Only a schema (database) whose comment names the tenant it is named after is
+                // ours.
+                (validate_tenant_id(id).is_ok() && name_of(id) == name).then(|| id.to_owned())
             })
             .collect();
         ids.sort();
