@@ -294,3 +294,55 @@ async fn dedicated_create_latency() {
     dbs.purge_deleted().await.unwrap();
     assert_eq!(dbs.list().await.unwrap(), ["warm-up"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_creates_and_purges_are_finished() {
+    let db = TestDatabase::create().await;
+    let dbs = dedicated(&db, 4).await;
+    dbs.create("first").await.unwrap(); // prepares the template
+    let prefix = objectos_sql::role_prefix(&db.name);
+    let pool = db.pool().await;
+    // A create interrupted after CREATE DATABASE: cloned, not yet the tenant's nor marked.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE \"{}\" TEMPLATE \"{prefix}template_v1\"",
+        dbs.database_name("half")
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(!dbs.exists("half").await.unwrap());
+    assert!(!dbs.list().await.unwrap().contains(&"half".to_owned()));
+    dbs.create("half").await.unwrap();
+    dbs.sync_system_schema("half").await.unwrap();
+    assert_eq!(dbs.list().await.unwrap(), ["first", "half"]);
+    let schema = dbs
+        .with_read_session("half", |s| {
+            s.query_value("SELECT current_schema()::text", &[])
+                .map_err(se)
+        })
+        .await
+        .unwrap();
+    assert_eq!(schema, SqlValue::Text("t_half".into()));
+
+    // A delete interrupted before its purge: the next provider to connect finishes it.
+    let trash = format!("{prefix}x_0123456789abcdef");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE \"{trash}\"; "
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "COMMENT ON DATABASE \"{trash}\" IS 'objectos deleted tenant gone'"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let _restarted = dedicated(&db, 2).await;
+    let started = Instant::now();
+    while databases(&db).await.contains(&trash) {
+        assert!(started.elapsed() < Duration::from_secs(20), "not purged");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    pool.close().await;
+}

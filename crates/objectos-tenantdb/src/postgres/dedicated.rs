@@ -21,7 +21,7 @@ const TEMPLATE_SCHEMA: &str = "objectos_tenant";
 const DELETED_PREFIX: &str = "objectos deleted tenant ";
 
 /// How the template is marked once prepared.
-const TEMPLATE_COMMENT: &str = "objectos tenant template";
+const TEMPLATE_COMMENT: &str = "objectos template";
 
 /// The per-tenant pools and the bound on sessions of the dedicated tier.
 #[derive(Debug)]

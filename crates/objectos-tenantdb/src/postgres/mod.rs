@@ -192,7 +192,8 @@ impl Default for PgSettings {
     }
 }
 
-/// Tenant databases as schemas of one PostgreSQL database (see the module documentation).
+/// Tenant databases as schemas of one PostgreSQL database, or as databases of their own in the
+/// dedicated tier (see the module documentation).
 #[derive(Debug, Clone)]
 pub struct PostgresTenants {
     /// The pool of the configured database (the tenants' schemas, or the admin database of the
@@ -261,7 +262,7 @@ impl PostgresTenants {
         }
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections.max(1))
-            .min_connections(settings.min_connections)
+            .min_connections(settings.min_connections.min(settings.max_connections))
             .acquire_timeout(settings.acquire_timeout)
             .max_lifetime(settings.max_lifetime)
             .idle_timeout(settings.idle_timeout)
@@ -283,8 +284,12 @@ impl PostgresTenants {
                 .then(|| Arc::new(Dedicated::new(settings))),
         };
         if this.dedicated.is_some() {
-            // Finish what deletions interrupted by a crash left behind.
-            this.purge_deleted().await?;
+            // Finish, in the background, what deletions interrupted by a crash left behind (a
+            // purge that fails now is retried after the next delete or start).
+            let purging = this.clone();
+            tokio::spawn(async move {
+                let _ = purging.purge_deleted().await;
+            });
         }
         Ok(this)
     }
@@ -298,12 +303,13 @@ impl PostgresTenants {
         }
     }
 
-    /// The shared pool.
+    /// The shared pool (of the configured database).
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
 
-    /// The name of the database holding the tenants.
+    /// The name of the configured database (holding the tenants' schemas, or the dedicated
+    /// tier's admin database).
     pub fn database(&self) -> &str {
         &self.database
     }
