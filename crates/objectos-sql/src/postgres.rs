@@ -4,8 +4,8 @@
 //! the async driver through the runtime's handle. A session is pinned to one tenant: on open it
 //! switches to the tenant's role and schema (`SET ROLE`, `SET search_path`), so every unqualified
 //! name resolves in the tenant's schema and the role's privileges fence off every other schema;
-//! on drop it rolls back anything left open and resets both before the connection returns to the
-//! pool.
+//! on drop it rolls back anything left open and resets both (and every other setting the session
+//! changed: `RESET ALL`) before the connection returns to the pool.
 
 use std::cell::{Cell, RefCell};
 
@@ -92,7 +92,6 @@ pub struct PgSession {
     conn: RefCell<sqlx::pool::PoolConnection<Postgres>>,
     in_tx: Cell<bool>,
     pinned: bool,
-    read_only: bool,
     lock_key: Option<i64>,
 }
 
@@ -288,7 +287,6 @@ impl PgSession {
             conn: RefCell::new(conn),
             in_tx: Cell::new(false),
             pinned: target.is_some(),
-            read_only: target.is_some_and(|t| t.read_only),
             lock_key: target.and_then(|t| t.lock_key),
         };
         if let Some(target) = target {
@@ -327,10 +325,10 @@ impl Drop for PgSession {
             reset.push_str("ROLLBACK; ");
         }
         if self.pinned {
-            reset.push_str("RESET ROLE; RESET search_path; ");
-        }
-        if self.read_only {
-            reset.push_str("RESET default_transaction_read_only; ");
+            // Every setting the session changed (search path, read-only, anything the caller
+            // set) back to the connection's defaults, which keep its startup options; the role
+            // too (`RESET ALL` leaves it), so nothing of one tenant's session reaches the next.
+            reset.push_str("RESET ALL; RESET ROLE; ");
         }
         if reset.is_empty() {
             return;

@@ -208,6 +208,7 @@ async fn read_only_targets_refuse_writes_lock_keys_serialize_and_missing_roles_a
             }),
         )
         .unwrap();
+        reader.execute_batch("SET work_mem = '7MB'").unwrap();
         let e = reader.execute("INSERT INTO n VALUES (1)", &[]).unwrap_err();
         assert_eq!(e.kind, ErrorKind::ReadOnly, "{e}");
         drop(reader);
@@ -239,6 +240,13 @@ async fn read_only_targets_refuse_writes_lock_keys_serialize_and_missing_roles_a
         let conn = handle.block_on(one.acquire()).unwrap();
         let admin = PgSession::open(handle.clone(), conn, None).unwrap();
         admin.execute("INSERT INTO ta.n VALUES (3)", &[]).unwrap();
+        // So was every other setting it changed.
+        assert_eq!(
+            admin
+                .query_value("SELECT current_setting('work_mem')", &[])
+                .unwrap(),
+            SqlValue::Text("4MB".into())
+        );
     })
     .await
     .unwrap();

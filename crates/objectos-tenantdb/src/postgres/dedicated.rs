@@ -31,6 +31,8 @@ pub(super) struct Dedicated {
     permits: Arc<Semaphore>,
     /// Tenants being deleted: no pool is opened for them meanwhile.
     deleting: Mutex<HashSet<String>>,
+    /// Held by the purge under way: purges run one at a time (so they take one turn at most).
+    purging: tokio::sync::Mutex<()>,
     /// The template is ready (checked or prepared once per process).
     template_ready: tokio::sync::OnceCell<()>,
     settings: PgSettings,
@@ -48,6 +50,7 @@ impl Dedicated {
             pools: Mutex::default(),
             permits: Arc::new(Semaphore::new(settings.max_connections.max(1) as usize)),
             deleting: Mutex::default(),
+            purging: tokio::sync::Mutex::new(()),
             template_ready: tokio::sync::OnceCell::new(),
             settings: settings.clone(),
         }
@@ -480,6 +483,7 @@ impl PostgresTenants {
     /// background; a dedicated-tier provider also runs it when it connects.
     pub async fn purge_deleted(&self) -> TenantDbResult<usize> {
         let d = self.dedicated()?;
+        let _one_at_a_time = d.purging.lock().await;
         let trash: Vec<(String, String)> = sqlx::query_as(
             "SELECT datname::text, shobj_description(oid, 'pg_database') FROM pg_database \
              WHERE starts_with(datname, $1) AND starts_with(shobj_description(oid, 'pg_database'), $2)",

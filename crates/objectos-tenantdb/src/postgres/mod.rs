@@ -78,8 +78,9 @@
 //!   [`PgSettings::idle_timeout`]) plus two per `create`/`delete` in flight.
 //! - `delete` renames the database out of the way at once (its connections are ended first) and
 //!   marks it `objectos deleted tenant <id>`; the slow part, `DROP DATABASE … WITH (FORCE)` and
-//!   dropping the role, runs in the background ([`PostgresTenants::purge_deleted`], also run when
-//!   the provider connects, so a purge interrupted by a crash is finished later).
+//!   dropping the role, runs in the background, one purge at a time
+//!   ([`PostgresTenants::purge_deleted`], also run when the provider connects, so a purge
+//!   interrupted by a crash is finished later).
 //!
 //! # Backups
 //!
