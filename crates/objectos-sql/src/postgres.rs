@@ -4,8 +4,8 @@
 //! the async driver through the runtime's handle. A session is pinned to one tenant: on open it
 //! switches to the tenant's role and schema (`SET ROLE`, `SET search_path`), so every unqualified
 //! name resolves in the tenant's schema and the role's privileges fence off every other schema;
-//! on drop it rolls back anything left open and resets both before the connection returns to the
-//! pool.
+//! on drop it rolls back anything left open and resets both (and every other setting the session
+//! changed: `RESET ALL`) before the connection returns to the pool.
 
 use std::cell::{Cell, RefCell};
 
@@ -21,16 +21,47 @@ use crate::session::{Dialect, Row, Session};
 use crate::value::SqlValue;
 
 /// What a session is pinned to: the tenant's schema and, when isolation by role is on, its role.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PgTarget {
     /// The schema unqualified names resolve in.
     pub schema: String,
     /// The role the session acts as (`None`: the pool's login role).
     pub role: Option<String>,
+    /// A read-only session: `default_transaction_read_only` is on while it is open, so every
+    /// write it attempts is refused (SQLSTATE `25006`, [`ErrorKind::ReadOnly`]).
+    pub read_only: bool,
+    /// The key of the tenant's writer lock: [`Session::begin`] takes
+    /// `pg_advisory_xact_lock(key)` right after `BEGIN`, so the write transactions of one tenant
+    /// run one at a time (as SQLite's `BEGIN IMMEDIATE` makes them), across every process using
+    /// the database. `None`: no lock.
+    pub lock_key: Option<i64>,
+}
+
+impl PgTarget {
+    /// A target on `schema` acting as `role`, read-write, without a writer lock.
+    pub fn new(schema: impl Into<String>, role: Option<String>) -> Self {
+        Self {
+            schema: schema.into(),
+            role,
+            ..Self::default()
+        }
+    }
+}
+
+/// The prefix of the roles a provider makes for the tenants of database `db`: `os_` and a short
+/// hash of the database name, so providers on different databases of one server never share a
+/// role.
+pub fn role_prefix(db: &str) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in db.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("os_{h:08x}_")
 }
 
 /// A quoted PostgreSQL identifier (`"name"`, inner quotes doubled).
-fn quote_ident(name: &str) -> String {
+pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
@@ -61,6 +92,7 @@ pub struct PgSession {
     conn: RefCell<sqlx::pool::PoolConnection<Postgres>>,
     in_tx: Cell<bool>,
     pinned: bool,
+    lock_key: Option<i64>,
 }
 
 impl std::fmt::Debug for PgSession {
@@ -90,7 +122,7 @@ pub fn classify(error: sqlx::Error) -> SqlError {
                 }
                 c if c.starts_with("23") => ErrorKind::Constraint,
                 "40001" | "40P01" | "55P03" | "57014" => ErrorKind::Busy,
-                "42P01" | "3F000" | "3D000" => ErrorKind::Missing,
+                "42P01" | "3F000" | "3D000" | "42704" => ErrorKind::Missing,
                 "42601" | "42703" | "42883" | "42804" => ErrorKind::Syntax,
                 "42501" | "25006" => ErrorKind::ReadOnly,
                 c if c.starts_with("08") || c.starts_with("57") => ErrorKind::Connection,
@@ -263,6 +295,7 @@ impl PgSession {
             conn: RefCell::new(conn),
             in_tx: Cell::new(false),
             pinned: target.is_some(),
+            lock_key: target.and_then(|t| t.lock_key),
         };
         if let Some(target) = target {
             let mut sql = String::new();
@@ -273,7 +306,17 @@ impl PgSession {
                 "SET search_path TO {}",
                 quote_ident(&target.schema)
             ));
-            session.execute_batch(&sql)?;
+            if target.read_only {
+                sql.push_str("; SET default_transaction_read_only = on");
+            }
+            session.execute_batch(&sql).map_err(|mut e| {
+                // `SET ROLE` to a role that does not exist fails as an invalid parameter value
+                // (the only value of these settings that can be invalid): the target is missing.
+                if e.code.as_deref() == Some("22023") {
+                    e.kind = ErrorKind::Missing;
+                }
+                e
+            })?;
         }
         Ok(session)
     }
@@ -290,7 +333,10 @@ impl Drop for PgSession {
             reset.push_str("ROLLBACK; ");
         }
         if self.pinned {
-            reset.push_str("RESET ROLE; RESET search_path; ");
+            // Every setting the session changed (search path, read-only, anything the caller
+            // set) back to the connection's defaults, which keep its startup options; the role
+            // too (`RESET ALL` leaves it), so nothing of one tenant's session reaches the next.
+            reset.push_str("RESET ALL; RESET ROLE; ");
         }
         if reset.is_empty() {
             return;
@@ -334,8 +380,25 @@ impl Session for PgSession {
     }
 
     fn begin(&self) -> SqlResult<()> {
-        self.execute_batch("BEGIN")?;
-        self.in_tx.set(true);
+        match self.lock_key {
+            None => {
+                self.execute_batch("BEGIN")?;
+                self.in_tx.set(true);
+            }
+            Some(key) => {
+                // One round trip: the lock is waited for inside the transaction (bounded by the
+                // connection's `lock_timeout` / `statement_timeout`) and released by its end.
+                let done =
+                    self.execute_batch(&format!("BEGIN; SELECT pg_advisory_xact_lock({key})"));
+                // Whether or not the lock was had, a transaction may be open: on failure it is
+                // rolled back (and, should that fail too, the drop closes the connection).
+                self.in_tx.set(true);
+                if let Err(e) = done {
+                    let _ = self.rollback();
+                    return Err(e);
+                }
+            }
+        }
         Ok(())
     }
 

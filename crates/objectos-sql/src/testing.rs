@@ -1,6 +1,7 @@
 //! A throw-away PostgreSQL database for tests: created on the server named by
 //! `OBJECTOS_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`), dropped with
-//! everything in it (and the roles made for it) when the value is dropped. Each instance has its
+//! everything in it (and the roles and databases made for it, named with its
+//! [`role_prefix`]) when the value is dropped. Each instance has its
 //! own database, so test runs and parallel tests never collide.
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -91,6 +92,22 @@ impl Drop for TestDatabase {
                 )))
                 .execute(&mut conn)
                 .await;
+                // Databases made for this one (a provider's dedicated tier) carry the same prefix
+                // as its roles, and go first: their objects belong to those roles.
+                let databases: Vec<(String,)> = sqlx::query_as(
+                    "SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)",
+                )
+                .bind(role_prefix(&name))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap_or_default();
+                for (database,) in databases {
+                    let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
                 // Roles made for this database carry its name as their prefix.
                 let roles: Vec<(String,)> = sqlx::query_as(
                     "SELECT rolname::text FROM pg_roles WHERE starts_with(rolname, $1)",
@@ -110,14 +127,4 @@ impl Drop for TestDatabase {
     }
 }
 
-/// The prefix of the roles a provider makes for the tenants of database `db`: `os_` and a short
-/// hash of the database name, so providers on different databases of one server never share a
-/// role.
-pub fn role_prefix(db: &str) -> String {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in db.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    format!("os_{h:08x}_")
-}
+pub use crate::postgres::role_prefix;

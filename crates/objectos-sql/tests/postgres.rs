@@ -140,7 +140,7 @@ async fn a_pinned_session_sees_its_schema_only_and_is_reset_on_drop() {
         let a = PgSession::open(
             handle.clone(),
             conn,
-            Some(&PgTarget { schema: "ta".into(), role: Some(ra.clone()) }),
+            Some(&PgTarget::new("ta", Some(ra.clone()))),
         )
         .unwrap();
         assert_eq!(
@@ -215,4 +215,93 @@ async fn the_same_text_on_one_connection_serves_tables_of_other_types() {
     })
     .await
     .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_targets_refuse_writes_lock_keys_serialize_and_missing_roles_are_missing() {
+    let db = TestDatabase::create().await;
+    let pool = db.pool().await;
+    // A single connection, to see that a read-only session's setting does not outlive it.
+    let single = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.url)
+        .await
+        .unwrap();
+    let role = format!("{}a", objectos_sql::role_prefix(&db.name));
+    let handle = tokio::runtime::Handle::current();
+    let p = pool.clone();
+    let one = single.clone();
+    tokio::task::spawn_blocking(move || {
+        let open = |target: &PgTarget| {
+            let conn = handle.block_on(p.acquire()).unwrap();
+            PgSession::open(handle.clone(), conn, Some(target))
+        };
+        let conn = handle.block_on(p.acquire()).unwrap();
+        let admin = PgSession::open(handle.clone(), conn, None).unwrap();
+        admin
+            .execute_batch(&format!(
+                "CREATE ROLE \"{role}\" NOLOGIN; GRANT \"{role}\" TO CURRENT_USER; \
+                 CREATE SCHEMA ta AUTHORIZATION \"{role}\"; SET ROLE \"{role}\"; \
+                 CREATE TABLE ta.n (v BIGINT); RESET ROLE"
+            ))
+            .unwrap();
+        drop(admin);
+
+        let e = open(&PgTarget::new("tz", Some("no_such_role".into()))).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Missing, "{e}");
+
+        let conn = handle.block_on(one.acquire()).unwrap();
+        let reader = PgSession::open(
+            handle.clone(),
+            conn,
+            Some(&PgTarget {
+                read_only: true,
+                ..PgTarget::new("ta", Some(role.clone()))
+            }),
+        )
+        .unwrap();
+        reader.execute_batch("SET work_mem = '7MB'").unwrap();
+        let e = reader.execute("INSERT INTO n VALUES (1)", &[]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::ReadOnly, "{e}");
+        drop(reader);
+
+        let writer = PgTarget {
+            lock_key: Some(42),
+            ..PgTarget::new("ta", Some(role.clone()))
+        };
+        let first = open(&writer).unwrap();
+        first.begin().unwrap();
+        first.execute("INSERT INTO n VALUES (1)", &[]).unwrap();
+        // The lock is held: another session's begin() waits (here: gives up at once).
+        let second = open(&writer).unwrap();
+        second.execute_batch("SET lock_timeout = '100ms'").unwrap();
+        let e = second.begin().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Busy, "{e}");
+        assert!(!second.in_transaction());
+        first.commit().unwrap();
+        second.begin().unwrap();
+        second.execute("INSERT INTO n VALUES (2)", &[]).unwrap();
+        second.commit().unwrap();
+        second.execute_batch("RESET lock_timeout").unwrap();
+        assert_eq!(
+            second.query_count("SELECT COUNT(*) FROM n", &[]).unwrap(),
+            2
+        );
+        drop((first, second));
+        // The read-only setting was reset with the session (the same, only connection).
+        let conn = handle.block_on(one.acquire()).unwrap();
+        let admin = PgSession::open(handle.clone(), conn, None).unwrap();
+        admin.execute("INSERT INTO ta.n VALUES (3)", &[]).unwrap();
+        // So was every other setting it changed.
+        assert_eq!(
+            admin
+                .query_value("SELECT current_setting('work_mem')", &[])
+                .unwrap(),
+            SqlValue::Text("4MB".into())
+        );
+    })
+    .await
+    .unwrap();
+    single.close().await;
+    pool.close().await;
 }

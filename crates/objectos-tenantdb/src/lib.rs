@@ -1,12 +1,24 @@
-//! Tenant databases: where each tenant's data lives. [`TenantDatabases`] is the provider interface;
-//! [`LocalSqlite`] keeps one SQLite file per tenant under `<data-dir>/tenants/`.
+//! Tenant databases: where each tenant's data lives. [`TenantDatabases`] is the provider interface,
+//! with three providers:
+//!
+//! - [`LocalSqlite`] (`sqlite`, the default) keeps one SQLite file per tenant under
+//!   `<data-dir>/tenants/`;
+//! - [`MemoryTenants`] (`memory`) keeps one in-memory SQLite database per tenant, for tests and
+//!   sandboxes (gone with the process);
+//! - [`PostgresTenants`] (`postgres`) keeps one schema per tenant in a PostgreSQL database, each
+//!   owned by and reachable only through a role of its own (see the `postgres` module).
+//!
+//! [`TenantDbs`] is any one of them, picked at run time from a [`TenantDbConfig`].
 //!
 //! Every operation is idempotent, so a provisioning step that is retried, or resumed after a crash,
 //! converges: creating an existing database, deleting a missing one, or re-syncing the system
 //! tables are no-ops.
 
+mod any;
 mod cache;
 mod local;
+mod memory;
+mod postgres;
 mod spare;
 mod system;
 
@@ -15,10 +27,13 @@ use std::path::Path;
 
 pub use objectos_sql::{Dialect, Session, SessionExt, SqlError, SqlValue};
 
+pub use any::{TenantDbConfig, TenantDbs};
 pub use cache::{ConnectionCache, SharedConnection};
 pub use local::{LocalSqlite, DEFAULT_CACHED_CONNECTIONS, DEFAULT_SPARE_DATABASES};
+pub use memory::MemoryTenants;
+pub use postgres::{PgIsolation, PgSettings, PostgresTenants, PG_BACKUP_FORMAT};
 pub use spare::SPARE_DIR;
-pub use system::{SYSTEM_SCHEMA_VERSION, SYSTEM_TABLES};
+pub use system::{system_tables, PG_SYSTEM_TABLES, SYSTEM_SCHEMA_VERSION, SYSTEM_TABLES};
 
 /// What can go wrong with a tenant database.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +63,24 @@ pub enum TenantDbError {
     /// The blocking task was cancelled or panicked.
     #[error("tenant database worker failed: {0}")]
     Worker(String),
+    /// The provider's configuration is unusable (unknown provider, malformed URL).
+    #[error("tenant database configuration: {0}")]
+    Config(String),
+}
+
+/// Checks that `tenant_id` is a valid tenant id (`[a-z0-9-]`, 1 to 64 characters), the only ids
+/// any provider turns into a file, schema or role name.
+pub fn validate_tenant_id(tenant_id: &str) -> TenantDbResult<()> {
+    let valid = !tenant_id.is_empty()
+        && tenant_id.len() <= 64
+        && tenant_id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(TenantDbError::InvalidId(tenant_id.to_owned()))
+    }
 }
 
 /// What a tenant database holds, for usage and quotas.
@@ -70,7 +103,7 @@ pub type TenantDbResult<T> = Result<T, TenantDbError>;
 
 /// A provider of tenant databases.
 pub trait TenantDatabases: Send + Sync + 'static {
-    /// The provider's name as stored with the tenant (`sqlite`).
+    /// The provider's name as stored with the tenant (`sqlite`, `memory`, `postgres`).
     fn provider(&self) -> &'static str;
 
     /// The URL of a tenant's database (no credentials).
@@ -113,7 +146,9 @@ pub trait TenantDatabases: Send + Sync + 'static {
     fn dialect(&self) -> Dialect;
 
     /// Runs `f` with a session on the tenant's database, on a blocking thread. Writes (and the
-    /// deploy pipeline) go through here; sessions of one tenant are handed out one at a time.
+    /// deploy pipeline) go through here; the write transactions of one tenant run one at a time
+    /// (SQLite providers hand its sessions out one at a time; PostgreSQL's `begin()` takes the
+    /// tenant's writer lock).
     fn with_session<T, F>(
         &self,
         tenant_id: &str,

@@ -10,7 +10,6 @@ use rusqlite::Connection;
 
 use crate::cache::{ConnectionCache, SharedConnection};
 use crate::spare::SparePool;
-use crate::system::{SYSTEM_SCHEMA_VERSION, SYSTEM_TABLES};
 use crate::{DbUsage, Dialect, Session, TenantDatabases, TenantDbError, TenantDbResult};
 use objectos_sql::SqliteSession;
 
@@ -102,14 +101,7 @@ impl LocalSqlite {
 
     /// The database file of a tenant; the id must be a valid tenant id (`[a-z0-9-]`, ≤ 64).
     pub fn path_of(&self, tenant_id: &str) -> TenantDbResult<PathBuf> {
-        let valid = !tenant_id.is_empty()
-            && tenant_id.len() <= 64
-            && tenant_id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !valid {
-            return Err(TenantDbError::InvalidId(tenant_id.to_owned()));
-        }
+        crate::validate_tenant_id(tenant_id)?;
         Ok(self.root.join(format!("{tenant_id}.db")))
     }
 
@@ -308,26 +300,38 @@ const MMAP_SIZE: i64 = 256 * 1024 * 1024;
 /// operation, more than rusqlite's default of 16.
 const STATEMENT_CACHE: usize = 256;
 
-fn sqlite(tenant_id: &str, source: rusqlite::Error) -> TenantDbError {
+pub(crate) fn sqlite(tenant_id: &str, source: rusqlite::Error) -> TenantDbError {
     sql(tenant_id, objectos_sql::classify_sqlite(source))
 }
 
-fn sql(tenant_id: &str, source: objectos_sql::SqlError) -> TenantDbError {
+pub(crate) fn sql(tenant_id: &str, source: objectos_sql::SqlError) -> TenantDbError {
     TenantDbError::Sql {
         tenant_id: tenant_id.to_owned(),
         source,
     }
 }
 
-fn io(tenant_id: &str, source: std::io::Error) -> TenantDbError {
+pub(crate) fn io(tenant_id: &str, source: std::io::Error) -> TenantDbError {
     TenantDbError::Io {
         tenant_id: tenant_id.to_owned(),
         source,
     }
 }
 
+/// Writes a consistent, compacted copy of the database on `conn` to `dest` (`VACUUM INTO`, which
+/// works while others use the database), replacing any file there.
+pub(crate) fn vacuum_into(conn: &Connection, tenant_id: &str, dest: &Path) -> TenantDbResult<()> {
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| io(tenant_id, e))?;
+    }
+    remove_if_present(dest).map_err(|e| io(tenant_id, e))?;
+    conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])
+        .map_err(|e| sqlite(tenant_id, e))?;
+    Ok(())
+}
+
 /// Removes a file, treating "already gone" as success.
-fn remove_if_present(path: &Path) -> std::io::Result<()> {
+pub(crate) fn remove_if_present(path: &Path) -> std::io::Result<()> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
@@ -382,17 +386,8 @@ impl TenantDatabases for LocalSqlite {
 
     async fn sync_system_schema(&self, tenant_id: &str) -> TenantDbResult<()> {
         let id = tenant_id.to_owned();
-        let tenant = id.clone();
-        self.with_connection(&tenant, move |conn| {
-            let tx = conn.transaction().map_err(|e| sqlite(&id, e))?;
-            tx.execute_batch(SYSTEM_TABLES).map_err(|e| sqlite(&id, e))?;
-            tx.execute(
-                "INSERT INTO _objectos_meta (key, value) VALUES ('schema_version', ?1), ('tenant_id', ?2) \
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                rusqlite::params![SYSTEM_SCHEMA_VERSION.to_string(), id],
-            )
-            .map_err(|e| sqlite(&id, e))?;
-            tx.commit().map_err(|e| sqlite(&id, e))
+        self.with_session(tenant_id, move |s| {
+            crate::system::sync_system_tables(s, &id).map_err(|e| sql(&id, e))
         })
         .await
     }
@@ -422,17 +417,8 @@ impl TenantDatabases for LocalSqlite {
     async fn backup(&self, tenant_id: &str, dest: &Path) -> TenantDbResult<()> {
         let (id, dest) = (tenant_id.to_owned(), dest.to_owned());
         let tenant = id.clone();
-        self.with_connection(&tenant, move |conn| {
-            if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| io(&id, e))?;
-            }
-            remove_if_present(&dest).map_err(|e| io(&id, e))?;
-            // VACUUM INTO writes a consistent, compacted copy even while others use the database.
-            conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])
-                .map_err(|e| sqlite(&id, e))?;
-            Ok(())
-        })
-        .await
+        self.with_connection(&tenant, move |conn| vacuum_into(conn, &id, &dest))
+            .await
     }
 
     async fn delete(&self, tenant_id: &str) -> TenantDbResult<()> {
@@ -461,57 +447,14 @@ impl TenantDatabases for LocalSqlite {
     async fn usage(&self, tenant_id: &str, day: &str) -> TenantDbResult<DbUsage> {
         let storage_bytes = self.size_bytes(tenant_id).await?;
         let (id, day) = (tenant_id.to_owned(), day.to_owned());
-        let tenant = id.clone();
         let counts = self
-            .with_connection(&tenant, move |conn| {
-                let has_ledger: bool = conn
-                    .query_row(
-                        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = '_objectos_metadata')",
-                        [],
-                        |r| r.get(0),
-                    )
-                    .map_err(|e| sqlite(&id, e))?;
-                if !has_ledger {
-                    return Ok((0, 0, 0, 0));
-                }
-                let mut stmt = conn
-                    .prepare("SELECT name FROM _objectos_metadata WHERE type = 'object'")
-                    .map_err(|e| sqlite(&id, e))?;
-                let objects: Vec<String> = stmt
-                    .query_map([], |r| r.get(0))
-                    .and_then(|rows| rows.collect())
-                    .map_err(|e| sqlite(&id, e))?;
-                let mut records: u64 = 0;
-                let mut largest: u64 = 0;
-                for object in &objects {
-                    // Object names are validated snake_case identifiers; quoted all the same.
-                    let sql = format!("SELECT COUNT(*) FROM \"{}\"", object.replace('"', "\"\""));
-                    let n: i64 = conn.query_row(&sql, [], |r| r.get(0)).unwrap_or(0);
-                    let n = u64::try_from(n).unwrap_or(0);
-                    records += n;
-                    largest = largest.max(n);
-                }
-                let deployments: i64 = conn
-                    .query_row(
-                        "SELECT COUNT(*) FROM _objectos_deployments WHERE substr(created_at, 1, 10) = ?1",
-                        [day],
-                        |r| r.get(0),
-                    )
-                    .map_err(|e| sqlite(&id, e))?;
-                Ok((
-                    objects.len() as u64,
-                    records,
-                    largest,
-                    u64::try_from(deployments).unwrap_or(0),
-                ))
+            .with_session(tenant_id, move |s| {
+                crate::system::usage_counts(s, &day).map_err(|e| sql(&id, e))
             })
             .await?;
         Ok(DbUsage {
-            objects: counts.0,
-            records: counts.1,
-            largest_object_records: counts.2,
             storage_bytes,
-            deployments_today: counts.3,
+            ..counts
         })
     }
 
