@@ -61,7 +61,7 @@ fn with_pg_cache(cache: bool, f: impl FnOnce(&PgSession) + Send + 'static) {
             }
             let target = PgTarget {
                 schema: TENANT.to_owned(),
-                role: None,
+                ..PgTarget::default()
             };
             let s = PgSession::open(handle, conn, Some(&target)).unwrap();
             f(&s);

@@ -197,7 +197,7 @@ async fn the_same_text_on_one_connection_serves_tables_of_other_types() {
                     handle.block_on(pool.acquire()).unwrap(),
                     Some(&PgTarget {
                         schema: schema.into(),
-                        role: None,
+                        ..PgTarget::default()
                     }),
                 )
                 .unwrap();
