@@ -763,3 +763,30 @@ async fn create_latency() {
     );
     assert_eq!(dbs.list().await.unwrap().len(), 40);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installations_sharing_a_database_never_touch_each_others_tenants() {
+    let db = TestDatabase::create().await;
+    let owned = |owner: &str| PgSettings {
+        url: db.url.clone(),
+        max_connections: 2,
+        owner: Some(owner.to_owned()),
+        ..PgSettings::default()
+    };
+    let a = PostgresTenants::connect(&owned("install-a")).await.unwrap();
+    let b = PostgresTenants::connect(&owned("install-b")).await.unwrap();
+    a.create("acme").await.unwrap();
+    a.sync_system_schema("acme").await.unwrap();
+    assert_eq!(a.list().await.unwrap(), vec!["acme".to_owned()]);
+    // B does not list A's tenant (its orphan sweep would delete what it lists), cannot adopt it
+    // by creating the same id, and cannot delete it.
+    assert!(b.list().await.unwrap().is_empty());
+    assert!(!b.exists("acme").await.unwrap());
+    assert!(matches!(b.create("acme").await, Err(TenantDbError::Config(_))));
+    assert!(matches!(b.delete("acme").await, Err(TenantDbError::Config(_))));
+    assert!(a.exists("acme").await.unwrap());
+    assert_eq!(count(&a, "acme", "SELECT COUNT(*) FROM _objectos_meta").await, 2);
+    // An owner that could not be written into a comment is refused up front.
+    let bad = PostgresTenants::connect(&owned("it's")).await;
+    assert!(matches!(bad, Err(TenantDbError::Config(_))), "{bad:?}");
+}

@@ -305,7 +305,7 @@ impl PostgresTenants {
             self.role_name(tenant_id),
             Self::schema_name(tenant_id),
         );
-        let ours = format!("{COMMENT_PREFIX}{tenant_id}");
+        let ours = self.marker(tenant_id);
         let mut admin = self
             .locked_admin(tenant_id, Self::ddl_lock_key(tenant_id))
             .await?;
@@ -424,7 +424,7 @@ impl PostgresTenants {
                 .await?;
             match database_state(&mut admin, tenant_id, &db).await? {
                 None => {}
-                Some(Some(comment)) if !comment.starts_with(COMMENT_PREFIX) => {
+                Some(Some(comment)) if comment != self.marker(tenant_id) => {
                     return Err(TenantDbError::Config(format!(
                         "database {db} is not objectos' database of tenant {tenant_id}: left alone"
                     )))
@@ -547,7 +547,7 @@ impl PostgresTenants {
              WHERE datname = $1 AND shobj_description(oid, 'pg_database') = $2)",
         )
         .bind(self.database_name(tenant_id))
-        .bind(format!("{COMMENT_PREFIX}{tenant_id}"))
+        .bind(self.marker(tenant_id))
         .fetch_one(&self.pool)
         .await
         .map_err(|e| pg(tenant_id, e))
@@ -560,7 +560,7 @@ impl PostgresTenants {
              WHERE datname = $1 AND shobj_description(oid, 'pg_database') = $2",
         )
         .bind(self.database_name(tenant_id))
-        .bind(format!("{COMMENT_PREFIX}{tenant_id}"))
+        .bind(self.marker(tenant_id))
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| pg(tenant_id, e))?;

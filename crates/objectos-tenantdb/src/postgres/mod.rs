@@ -173,6 +173,10 @@ pub struct PgSettings {
     /// Dedicated tier: tenant database pools open at most, the least recently used closed
     /// first (default 64).
     pub max_tenant_pools: usize,
+    /// The objectos installation these tenants belong to (the server sets its control store's
+    /// id): marks read `objectos tenant <id> of <owner>`, so installations sharing one PostgreSQL
+    /// database never list, adopt or delete each other's tenants. `None`: unowned marks.
+    pub owner: Option<String>,
 }
 
 impl Default for PgSettings {
@@ -189,6 +193,7 @@ impl Default for PgSettings {
             isolation: PgIsolation::Schema,
             tenant_pool_connections: 4,
             max_tenant_pools: 64,
+            owner: None,
         }
     }
 }
@@ -211,6 +216,8 @@ pub struct PostgresTenants {
     role_prefix: String,
     /// The dedicated tier's state (`None` in the schema tier).
     dedicated: Option<Arc<Dedicated>>,
+    /// [`PgSettings::owner`].
+    owner: Option<Arc<str>>,
 }
 
 /// FNV-1a, 64 bits: stable across builds and platforms (names and lock keys depend on it).
@@ -247,6 +254,18 @@ fn worker(e: tokio::task::JoinError) -> TenantDbError {
 impl PostgresTenants {
     /// Opens the pool on `settings.url` and checks that the database answers.
     pub async fn connect(settings: &PgSettings) -> TenantDbResult<Self> {
+        if let Some(owner) = &settings.owner {
+            let valid = !owner.is_empty()
+                && owner.len() <= 64
+                && owner
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                return Err(TenantDbError::Config(format!(
+                    "owner {owner:?}: expected 1 to 64 letters, digits, '-' or '_'"
+                )));
+            }
+        }
         let mut options: PgConnectOptions = settings
             .url
             .parse()
@@ -283,6 +302,7 @@ impl PostgresTenants {
             acquire_timeout: settings.acquire_timeout,
             dedicated: (settings.isolation == PgIsolation::Database)
                 .then(|| Arc::new(Dedicated::new(settings))),
+            owner: settings.owner.as_deref().map(Arc::from),
         };
         if this.dedicated.is_some() {
             // Finish, in the background, what deletions interrupted by a crash left behind (a
@@ -293,6 +313,25 @@ impl PostgresTenants {
             });
         }
         Ok(this)
+    }
+
+    /// The mark (schema or database comment) of tenant `id`'s schema or database:
+    /// `objectos tenant <id>`, then ` of <owner>` when the provider has an owner.
+    pub(super) fn marker(&self, tenant_id: &str) -> String {
+        match &self.owner {
+            Some(owner) => format!("{COMMENT_PREFIX}{tenant_id} of {owner}"),
+            None => self.marker(tenant_id),
+        }
+    }
+
+    /// The tenant a mark names, when it is this provider's (same owner, or both unowned).
+    fn tenant_of_marker<'c>(&self, comment: &'c str) -> Option<&'c str> {
+        let rest = comment.strip_prefix(COMMENT_PREFIX)?;
+        match (rest.split_once(" of "), &self.owner) {
+            (Some((id, owner)), Some(ours)) if owner == &**ours => Some(id),
+            (None, None) => Some(rest),
+            _ => None,
+        }
     }
 
     /// The isolation of this provider's tenants.
@@ -424,7 +463,7 @@ impl PostgresTenants {
         .await
         .map_err(err)?;
         let schema_exists = schema.unwrap_or(false);
-        if schema_exists && comment != Some(format!("{COMMENT_PREFIX}{tenant_id}")) {
+        if schema_exists && comment != Some(self.marker(tenant_id)) {
             return Err(TenantDbError::Config(format!(
                 "schema {} exists but is not objectos' database of tenant {tenant_id}: left alone",
                 Self::schema_name(tenant_id)
@@ -569,7 +608,7 @@ impl TenantDatabases for PostgresTenants {
         }
         let schema = quote_ident(&Self::schema_name(tenant_id));
         let role = quote_ident(&self.role_name(tenant_id));
-        let comment = quote_literal(&format!("{COMMENT_PREFIX}{tenant_id}"));
+        let comment = quote_literal(&self.marker(tenant_id));
         self.ddl(tenant_id, |role_exists, schema_exists| {
             let mut sql = String::new();
             if !role_exists {
@@ -605,7 +644,7 @@ impl TenantDatabases for PostgresTenants {
              WHERE nspname = $1 AND obj_description(oid, 'pg_namespace') = $2)",
         )
         .bind(Self::schema_name(tenant_id))
-        .bind(format!("{COMMENT_PREFIX}{tenant_id}"))
+        .bind(self.marker(tenant_id))
         .fetch_one(&self.pool)
         .await
         .map_err(|e| pg(tenant_id, e))
@@ -625,7 +664,7 @@ impl TenantDatabases for PostgresTenants {
              WHERE n.nspname = $1 AND obj_description(n.oid, 'pg_namespace') = $2",
         )
         .bind(Self::schema_name(tenant_id))
-        .bind(format!("{COMMENT_PREFIX}{tenant_id}"))
+        .bind(self.marker(tenant_id))
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| pg(tenant_id, e))?;
@@ -739,7 +778,7 @@ impl TenantDatabases for PostgresTenants {
         let mut ids: Vec<String> = rows
             .into_iter()
             .filter_map(|(name, comment)| {
-                let id = comment.strip_prefix(COMMENT_PREFIX)?;
+                let id = self.tenant_of_marker(&comment)?;
                 // Only a schema (database) whose comment names the tenant it is named after is
                 // ours.
                 (validate_tenant_id(id).is_ok() && name_of(id) == name).then(|| id.to_owned())
