@@ -13,15 +13,16 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use objectos_core::ids::{hash_secret, new_admin_token};
 use objectos_core::{Platform, PlatformConfig};
 use objectos_store::{ControlStore, SqliteControlStore};
-use objectos_tenantdb::LocalSqlite;
+use objectos_tenantdb::{TenantDbConfig, TenantDbs};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::state::{AppState, ServerSettings};
 
-/// The embedded platform: SQLite control store, one SQLite file per tenant.
-pub type EmbeddedPlatform = Platform<SqliteControlStore, LocalSqlite>;
+/// The platform `objectos serve` runs: the SQLite control store, and the tenant database provider
+/// chosen by configuration (one SQLite file per tenant by default).
+pub type EmbeddedPlatform = Platform<SqliteControlStore, TenantDbs>;
 
 /// Everything needed to start a server.
 #[derive(Debug, Clone)]
@@ -43,6 +44,10 @@ pub struct AppOptions {
     pub failpoints: Option<String>,
     /// Use this admin token instead of the stored/generated one (it replaces the stored hash).
     pub admin_token: Option<String>,
+    /// Where tenant databases live: the provider and its settings. For `sqlite`, the folder is
+    /// always `<data_dir>/tenants` and the cache follows `platform.router`; for `postgres`, the
+    /// owner is this data dir's installation id.
+    pub tenant_databases: TenantDbConfig,
 }
 
 impl AppOptions {
@@ -58,6 +63,7 @@ impl AppOptions {
             shutdown_grace: Duration::from_secs(10),
             failpoints: None,
             admin_token: None,
+            tenant_databases: TenantDbConfig::default(),
         }
     }
 }
@@ -82,6 +88,14 @@ pub enum StartError {
     /// Failpoints requested but not compiled in, or malformed.
     #[error(transparent)]
     Failpoints(#[from] objectos_core::failpoints::FailpointError),
+    /// The tenant database provider could not be opened (unknown provider, unreachable server).
+    #[error("tenant databases ({provider}): {source}")]
+    TenantDatabases {
+        /// The configured provider.
+        provider: String,
+        /// The cause.
+        source: objectos_tenantdb::TenantDbError,
+    },
 }
 
 /// A running server.
@@ -130,6 +144,19 @@ fn write_token_file(path: &Path, token: &str) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// This data dir's installation id (made once, kept in the control store): what marks its tenants
+/// in a shared PostgreSQL database as its own.
+async fn installation_id(store: &SqliteControlStore) -> Result<String, StartError> {
+    const KEY: &str = "installation_id";
+    if let Some(id) = store.setting(KEY).await? {
+        return Ok(id);
+    }
+    let bytes: [u8; 8] = rand::random();
+    let id = format!("os-{}", hex::encode(bytes));
+    store.set_setting(KEY, &id).await?;
+    Ok(id)
+}
+
 impl RunningApp {
     /// Opens everything, binds, recovers unfinished work and serves until [`RunningApp::shutdown`].
     pub async fn start(options: AppOptions) -> Result<Self, StartError> {
@@ -151,16 +178,20 @@ impl RunningApp {
             Err(std::fs::TryLockError::Error(e)) => return Err(io_error(&lock_path)(e)),
         }
         let store = SqliteControlStore::open(&data_dir.join("control.db"))?;
-        let tenants_dir = data_dir.join("tenants");
         let router = options.platform.router;
-        let ttl = Duration::from_secs(router.connection_cache_ttl_secs.max(1));
-        let dbs = LocalSqlite::with_cache_settings(
-            &tenants_dir,
-            usize::try_from(router.max_cached_connections).unwrap_or(usize::MAX),
-            Some(ttl),
-            objectos_tenantdb::DEFAULT_SPARE_DATABASES,
-        )
-        .map_err(io_error(&tenants_dir))?;
+        let mut tenant_databases = options.tenant_databases.clone();
+        tenant_databases.sqlite_dir = data_dir.join("tenants");
+        tenant_databases.cached_connections =
+            usize::try_from(router.max_cached_connections).unwrap_or(usize::MAX);
+        tenant_databases.connection_ttl =
+            Some(Duration::from_secs(router.connection_cache_ttl_secs.max(1)));
+        tenant_databases.postgres.owner = Some(installation_id(&store).await?);
+        let dbs = TenantDbs::open(&tenant_databases).await.map_err(|source| {
+            StartError::TenantDatabases {
+                provider: tenant_databases.provider.clone(),
+                source,
+            }
+        })?;
         let mut platform_config = options.platform.clone();
         platform_config.backup_dir = data_dir.join("backups");
         let platform = Platform::new(store.clone(), dbs, platform_config);
@@ -229,7 +260,10 @@ impl RunningApp {
         // Idle tenant connections older than connectionCacheTTL are closed in the background.
         let sweep_platform = platform.clone();
         let mut sweep_stop = shutdown.subscribe();
-        let sweep_every = ttl.min(Duration::from_secs(30));
+        let sweep_every = tenant_databases
+            .connection_ttl
+            .unwrap_or(Duration::from_secs(30))
+            .min(Duration::from_secs(30));
         tokio::spawn(async move {
             loop {
                 tokio::select! {

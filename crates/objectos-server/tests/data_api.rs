@@ -181,16 +181,20 @@ fn sorted(mut v: Vec<&str>) -> Vec<String> {
     v.into_iter().map(str::to_owned).collect()
 }
 
-fn db(app: &TestServer, tenant: &str) -> rusqlite::Connection {
-    rusqlite::Connection::open(app.tenants_dir().join(format!("{tenant}.db"))).unwrap()
+/// Rows of a tenant's table, read through its provider.
+async fn count_rows(app: &TestServer, tenant: &str, table: &str) -> i64 {
+    app.count_rows(tenant, table).await as i64
 }
 
-fn count_rows(app: &TestServer, tenant: &str, table: &str) -> i64 {
-    db(app, tenant)
-        .query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |r| {
-            r.get(0)
-        })
-        .unwrap()
+/// The stored `secret` of a gadget, read through the provider (never through the API).
+async fn stored_secret(app: &TestServer, tenant: &str, id: &str) -> String {
+    // Ids are 16 hex digits made by the server.
+    assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()), "{id}");
+    app.sql_text(
+        tenant,
+        &format!("SELECT \"secret\" FROM \"gadget\" WHERE id = '{id}'"),
+    )
+    .await
 }
 
 /// Asserts a 400 `validation_error` whose first issue is at `path`.
@@ -804,13 +808,7 @@ async fn passwords_are_hashed_and_never_read() {
     let id = record["id"].as_str().unwrap().to_owned();
     assert!(record.get("secret").is_none(), "{record:#}");
 
-    let stored: String = db(&app, &tenant)
-        .query_row(
-            "SELECT \"secret\" FROM \"gadget\" WHERE id = ?1",
-            [&id],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let stored: String = stored_secret(&app, &tenant, &id).await;
     assert!(stored.starts_with("$argon2id$"), "{stored}");
     assert!(!stored.contains("hunter22"));
 
@@ -843,13 +841,7 @@ async fn passwords_are_hashed_and_never_read() {
     patch(&app, &key, &format!("gadget/{id}"), json!({"qty": 3}))
         .await
         .assert_success(200);
-    let kept: String = db(&app, &tenant)
-        .query_row(
-            "SELECT \"secret\" FROM \"gadget\" WHERE id = ?1",
-            [&id],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let kept: String = stored_secret(&app, &tenant, &id).await;
     assert_eq!(kept, stored);
     patch(
         &app,
@@ -859,13 +851,7 @@ async fn passwords_are_hashed_and_never_read() {
     )
     .await
     .assert_success(200);
-    let changed: String = db(&app, &tenant)
-        .query_row(
-            "SELECT \"secret\" FROM \"gadget\" WHERE id = ?1",
-            [&id],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let changed: String = stored_secret(&app, &tenant, &id).await;
     assert!(changed.starts_with("$argon2id$") && changed != stored);
 }
 
@@ -979,7 +965,7 @@ async fn delete_behaviors_restrict_cascade_set_null() {
         .await
         .assert_success(200);
     get(&app, &key, "grandchild/g3").await.assert_success(200);
-    assert_eq!(count_rows(&app, &tenant, "grandchild"), 1);
+    assert_eq!(count_rows(&app, &tenant, "grandchild").await, 1);
 
     // ps: cascades c3 (and g3), clears s1.parent
     delete(&app, &key, "parent/ps").await.assert_success(200);
@@ -1050,7 +1036,7 @@ async fn create_many_and_batches() {
     assert_eq!(created["object"], "account");
     assert_eq!(created["count"], 2);
     assert_eq!(created["records"][1]["employees"], 2);
-    assert_eq!(count_rows(&app, &tenant, "account"), 5);
+    assert_eq!(count_rows(&app, &tenant, "account").await, 5);
     // createMany is all or nothing
     let res = post(
         &app,
@@ -1060,7 +1046,7 @@ async fn create_many_and_batches() {
     )
     .await;
     assert_issue_at(&res, "[1].name");
-    assert_eq!(count_rows(&app, &tenant, "account"), 5);
+    assert_eq!(count_rows(&app, &tenant, "account").await, 5);
 
     // batch create with returnRecords
     let res = post(
@@ -1132,7 +1118,7 @@ async fn create_many_and_batches() {
 async fn concurrent_writes_commit_independently() {
     let app = TestApp::new().start().await;
     let (tenant, key) = crm_tenant(&app, "group").await;
-    let before = count_rows(&app, &tenant, "account");
+    let before = count_rows(&app, &tenant, "account").await;
     let names: Vec<String> = (0..48)
         .map(|i| {
             if i % 4 == 0 {
@@ -1166,7 +1152,7 @@ async fn concurrent_writes_commit_independently() {
     }
     assert_eq!(duplicates, 11, "one 'Shared Name' of 12 wins");
     assert_eq!(created.len(), 37);
-    assert_eq!(count_rows(&app, &tenant, "account"), before + 37);
+    assert_eq!(count_rows(&app, &tenant, "account").await, before + 37);
     for id in &created {
         get(&app, &key, &format!("account/{id}"))
             .await
@@ -1178,7 +1164,7 @@ async fn concurrent_writes_commit_independently() {
 async fn atomic_and_partial_batches() {
     let app = TestApp::new().start().await;
     let (tenant, key) = crm_tenant(&app, "acme").await;
-    let before = count_rows(&app, &tenant, "account");
+    let before = count_rows(&app, &tenant, "account").await;
 
     // atomic (the default): one bad record → batch_failed, nothing written
     let res = post(
@@ -1203,7 +1189,7 @@ async fn atomic_and_partial_batches() {
         "{error:#}"
     );
     assert_eq!(error["details"]["succeeded"], 0, "{error:#}");
-    assert_eq!(count_rows(&app, &tenant, "account"), before);
+    assert_eq!(count_rows(&app, &tenant, "account").await, before);
     // a duplicate inside an atomic batch: 409, nothing written
     let res = post(
         &app,
@@ -1213,7 +1199,7 @@ async fn atomic_and_partial_batches() {
     )
     .await;
     res.assert_error(409, "batch_failed");
-    assert_eq!(count_rows(&app, &tenant, "account"), before);
+    assert_eq!(count_rows(&app, &tenant, "account").await, before);
 
     // non-atomic with continueOnError: partial success
     let res = post(
@@ -1240,7 +1226,7 @@ async fn atomic_and_partial_batches() {
         "{result:#}"
     );
     assert_eq!(result["results"][2]["success"], true);
-    assert_eq!(count_rows(&app, &tenant, "account"), before + 2);
+    assert_eq!(count_rows(&app, &tenant, "account").await, before + 2);
 
     // more than 200 operations: 400 at `records`
     let many: Vec<Value> = (0..201)
@@ -1254,7 +1240,7 @@ async fn atomic_and_partial_batches() {
     )
     .await;
     assert_issue_at(&res, "records");
-    assert_eq!(count_rows(&app, &tenant, "account"), before + 2);
+    assert_eq!(count_rows(&app, &tenant, "account").await, before + 2);
 
     // validateOnly: checked, nothing written
     let res = post(
@@ -1266,7 +1252,7 @@ async fn atomic_and_partial_batches() {
     )
     .await;
     assert_eq!(res.assert_success(200)["succeeded"], 1);
-    assert_eq!(count_rows(&app, &tenant, "account"), before + 2);
+    assert_eq!(count_rows(&app, &tenant, "account").await, before + 2);
     let page = list(&app, &key, "account?name=V1").await;
     assert!(ids(&page).is_empty());
 }
@@ -1302,7 +1288,7 @@ async fn update_many_and_delete_many() {
     let u1 = get(&app, &key, "account/u1").await;
     assert_eq!(u1.assert_success(200)["record"]["employees"], 1);
 
-    let before = count_rows(&app, &tenant, "account");
+    let before = count_rows(&app, &tenant, "account").await;
     let res = post(
         &app,
         &key,
@@ -1311,7 +1297,7 @@ async fn update_many_and_delete_many() {
     )
     .await;
     assert_eq!(res.assert_success(200)["succeeded"], 2);
-    assert_eq!(count_rows(&app, &tenant, "account"), before - 2);
+    assert_eq!(count_rows(&app, &tenant, "account").await, before - 2);
     get(&app, &key, "account/u3").await.assert_success(200);
 }
 
@@ -1363,7 +1349,7 @@ async fn read_only_revoked_and_expired_keys() {
     post(&app, &ro, "account/createMany", json!([{"name": "RO"}]))
         .await
         .assert_error(403, "insufficient_scope");
-    assert_eq!(count_rows(&app, &tenant, "account"), 3);
+    assert_eq!(count_rows(&app, &tenant, "account").await, 3);
 
     // revoked
     app.admin_delete(&format!("/api/v1/tenants/{tenant}/keys/{ro_id}"))
@@ -1471,11 +1457,11 @@ async fn record_and_storage_quotas() {
     assert_eq!(error["details"]["exceededQuota"], "maxRecordsPerObject");
     assert_eq!(error["details"]["limit"].as_f64(), Some(3.0));
     assert_eq!(error["details"]["currentUsage"].as_f64(), Some(3.0));
-    assert_eq!(count_rows(&app, &tenant, "gadget"), 3);
+    assert_eq!(count_rows(&app, &tenant, "gadget").await, 3);
     // a batch that would pass the quota fails whole
     let res = post(&app, &key, "gadget/createMany", json!([{"code": "q5"}])).await;
     res.assert_error(403, "quota_exceeded");
-    assert_eq!(count_rows(&app, &tenant, "gadget"), 3);
+    assert_eq!(count_rows(&app, &tenant, "gadget").await, 3);
     // after a delete there is room again
     let page = list(&app, &key, "gadget?top=1").await;
     let first = ids(&page)[0].clone();
@@ -1491,7 +1477,7 @@ async fn record_and_storage_quotas() {
     let error = res.assert_error(403, "quota_exceeded");
     assert_eq!(error["details"]["exceededQuota"], "maxStorageBytes");
     assert_eq!(error["details"]["limit"].as_f64(), Some(4096.0));
-    assert_eq!(count_rows(&app, &tenant, "gadget"), 0);
+    assert_eq!(count_rows(&app, &tenant, "gadget").await, 0);
     // reads still work
     list(&app, &key, "gadget").await;
 }
@@ -1725,8 +1711,8 @@ async fn cascades_through_siblings_and_cycles_delete_each_record_once() {
     ))
     .await
     .assert_success(200);
-    assert_eq!(count_rows(&app, &tenant, "task"), 0);
-    assert_eq!(count_rows(&app, &tenant, "project"), 0);
+    assert_eq!(count_rows(&app, &tenant, "task").await, 0);
+    assert_eq!(count_rows(&app, &tenant, "project").await, 0);
 
     // a cycle of two cascading references: either record can be deleted, taking the other
     let a = json!({"name": "ring_a", "fields": {"b": {"type": "lookup", "reference": "ring_b", "deleteBehavior": "cascade"}}});
@@ -1749,8 +1735,8 @@ async fn cascades_through_siblings_and_cycles_delete_each_record_once() {
     ))
     .await
     .assert_success(200);
-    assert_eq!(count_rows(&app, &tenant, "ring_a"), 0);
-    assert_eq!(count_rows(&app, &tenant, "ring_b"), 0);
+    assert_eq!(count_rows(&app, &tenant, "ring_a").await, 0);
+    assert_eq!(count_rows(&app, &tenant, "ring_b").await, 0);
 }
 
 #[tokio::test]
@@ -1762,7 +1748,7 @@ async fn a_read_only_key_cannot_create_in_an_object_named_query() {
     post(&app, &ro, "query", json!({"text": "x"}))
         .await
         .assert_error(403, "insufficient_scope");
-    assert_eq!(count_rows(&app, &tenant, "query"), 0);
+    assert_eq!(count_rows(&app, &tenant, "query").await, 0);
     // the object's own query route still reads with a read-only key
     post(&app, &ro, "query/query", json!({"limit": 5}))
         .await

@@ -896,19 +896,27 @@ async fn a_state(w: &World) -> (Value, Value, BTreeSet<(String, String)>) {
         .get_with_key("/api/v1/data/account?top=1000&sort=id&count=true", &w.a.key)
         .await;
     let accounts = res.assert_success(200)["records"].clone();
-    let conn = rusqlite::Connection::open_with_flags(
-        w.app.tenants_dir().join(format!("{}.db", w.a.id)),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    let mut stmt = conn
-        .prepare("SELECT type, name FROM sqlite_master")
-        .unwrap();
-    let schema = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
+    // Every table and index of the tenant's database, from its own catalog.
+    let catalog = match w.app.provider() {
+        "postgres" => {
+            "SELECT CASE c.relkind WHEN 'i' THEN 'index' ELSE 'table' END, c.relname::text \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i')"
+        }
+        _ => "SELECT type, name FROM sqlite_master",
+    };
+    let schema = w
+        .app
+        .sql(&w.a.id, catalog)
+        .await
+        .into_iter()
+        .map(|row| {
+            (
+                row[0].as_str().unwrap().to_owned(),
+                row[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
     (Value::Object(totals), accounts, schema)
 }
 

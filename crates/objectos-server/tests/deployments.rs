@@ -8,6 +8,7 @@ mod common;
 use std::sync::OnceLock;
 
 use common::{assert_conforms, Res, TestApp, TestServer};
+use objectos_tenantdb::TenantDatabases;
 use serde_json::{json, Value};
 
 const DOC: &str = include_str!("../src/openapi.json");
@@ -127,21 +128,17 @@ fn deployments(id: &str) -> String {
     format!("/api/v1/tenants/{id}/deployments")
 }
 
-fn db(app: &TestServer, tenant: &str) -> rusqlite::Connection {
-    rusqlite::Connection::open(app.tenants_dir().join(format!("{tenant}.db"))).unwrap()
+/// A table's column names, sorted (introspected through the tenant's provider).
+async fn columns(app: &TestServer, tenant: &str, table: &str) -> Vec<String> {
+    app.columns(tenant, table).await
 }
 
-fn columns(app: &TestServer, tenant: &str, table: &str) -> Vec<String> {
-    let conn = db(app, tenant);
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT name FROM pragma_table_info('{table}') ORDER BY name"
-        ))
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
+/// The dialect name deploy plans report on this server's provider.
+fn dialect(app: &TestServer) -> &'static str {
+    match app.provider() {
+        "postgres" => "postgresql",
+        _ => "sqlite",
+    }
 }
 
 async fn listed(app: &TestServer, id: &str) -> Vec<Value> {
@@ -177,12 +174,14 @@ async fn deploy_reapply_plan_list_get_and_rollback() {
     assert_conforms("DeployValidationResult", &first["validation"]);
     assert_conforms("DeployDiff", &first["diff"]);
     assert_conforms("MigrationPlan", &first["plan"]);
-    assert_eq!(first["plan"]["dialect"], "sqlite", "{:#}", first["plan"]);
+    assert_eq!(
+        first["plan"]["dialect"],
+        dialect(&app),
+        "{:#}",
+        first["plan"]
+    );
     assert!(first["timings"]["totalMs"].is_number());
-    let count: i64 = db(&app, &id)
-        .query_row("SELECT COUNT(*) FROM task", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(count, 2);
+    assert_eq!(app.count_rows(&id, "task").await, 2);
 
     // Re-applying is "no changes": 200, the head's id, nothing recorded.
     let res = app.admin_post(&deployments(&id), todo()).await;
@@ -216,7 +215,7 @@ async fn deploy_reapply_plan_list_get_and_rollback() {
     );
     assert!(!planned["plan"]["statements"].as_array().unwrap().is_empty());
     assert_eq!(listed(&app, &id).await.len(), 1);
-    assert!(!columns(&app, &id, "task").contains(&"due".to_owned()));
+    assert!(!columns(&app, &id, "task").await.contains(&"due".to_owned()));
 
     // The wrapped form `{bundle, options}`; `options.dryRun` also keeps nothing (200).
     let res = app
@@ -230,7 +229,7 @@ async fn deploy_reapply_plan_list_get_and_rollback() {
     let second = deploy_ok(&app, &id, json!({"bundle": next, "options": {}})).await;
     assert_eq!(second["parentId"], first["id"]);
     assert_eq!(second["seq"], 2);
-    assert!(columns(&app, &id, "task").contains(&"due".to_owned()));
+    assert!(columns(&app, &id, "task").await.contains(&"due".to_owned()));
 
     // List (newest first) and get; an unknown id is a 404.
     let all = listed(&app, &id).await;
@@ -273,7 +272,7 @@ async fn deploy_reapply_plan_list_get_and_rollback() {
             {"kind": "field", "object": "task", "from": "title", "to": "subject"}]}}),
     )
     .await;
-    let cols = columns(&app, &id, "task");
+    let cols = columns(&app, &id, "task").await;
     assert!(cols.contains(&"subject".to_owned()) && !cols.contains(&"title".to_owned()));
     let third_id = third["id"].as_str().unwrap();
     let res = app
@@ -286,18 +285,14 @@ async fn deploy_reapply_plan_list_get_and_rollback() {
     let back = res.assert_success(201);
     assert_eq!(back["rollbackOf"], third["id"]);
     assert_eq!(back["parentId"], third["id"]);
-    let cols = columns(&app, &id, "task");
+    let cols = columns(&app, &id, "task").await;
     assert!(cols.contains(&"title".to_owned()) && !cols.contains(&"subject".to_owned()));
-    let titles: Vec<String> = {
-        let conn = db(&app, &id);
-        let mut stmt = conn
-            .prepare("SELECT title FROM task ORDER BY title")
-            .unwrap();
-        stmt.query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
-    };
+    let titles: Vec<String> = app
+        .sql(&id, "SELECT title FROM task ORDER BY title")
+        .await
+        .into_iter()
+        .map(|row| row[0].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(titles, ["Ship", "Write docs"]);
     assert_eq!(listed(&app, &id).await.len(), 4);
 
@@ -417,7 +412,9 @@ async fn destructive_data_dependent_and_drift_refusals() {
     .await;
     assert_eq!(acked["diff"]["hasBreakingChanges"], true);
     assert_eq!(acked["acknowledged"], json!(["field:task.notes"]));
-    assert!(!columns(&app, &id, "task").contains(&"notes".to_owned()));
+    assert!(!columns(&app, &id, "task")
+        .await
+        .contains(&"notes".to_owned()));
 
     // Data-dependent: `estimate` required over a NULL.
     let required = bundle(
@@ -438,9 +435,8 @@ async fn destructive_data_dependent_and_drift_refusals() {
     assert_eq!(listed(&app, &id).await.len(), 2);
 
     // Drift: a column added behind objectos' back.
-    db(&app, &id)
-        .execute_batch("ALTER TABLE task ADD COLUMN sneaky TEXT")
-        .unwrap();
+    app.sql(&id, "ALTER TABLE task ADD COLUMN sneaky TEXT")
+        .await;
     let res = app
         .admin_post(
             &deployments(&id),
@@ -544,19 +540,26 @@ async fn who_may_deploy() {
     assert_eq!(listed(&app, &id).await.len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_concurrent_deployment_is_a_409() {
     let app = TestApp::new().start().await;
     let (id, _) = app.active_tenant("acme", "pro").await;
-    // Hold the tenant's connection so that the first deployment waits on it while it holds the
-    // tenant's deployment mark.
-    let shared = app.app().platform.dbs().connection(&id).unwrap();
+    // Hold the tenant's write transaction (SQLite: its writer connection; PostgreSQL: its writer
+    // lock) so that the first deployment waits on it while it holds the tenant's deployment mark.
     let (locked_tx, locked_rx) = std::sync::mpsc::channel();
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-    let holder = std::thread::spawn(move || {
-        let _conn = shared.lock().unwrap();
-        locked_tx.send(()).unwrap();
-        release_rx.recv().unwrap();
+    let dbs = app.app().platform.dbs().clone();
+    let tenant = id.clone();
+    let holder = tokio::spawn(async move {
+        dbs.with_session(&tenant, move |s| {
+            s.begin().unwrap();
+            locked_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            s.rollback().unwrap();
+            Ok(())
+        })
+        .await
+        .unwrap();
     });
     locked_rx.recv().unwrap();
     let first = {
@@ -573,7 +576,7 @@ async fn a_second_concurrent_deployment_is_a_409() {
     let error = res.assert_error(409, "deployment_in_progress");
     assert_eq!(error["details"]["tenantId"], id.as_str());
     release_tx.send(()).unwrap();
-    holder.join().unwrap();
+    holder.await.unwrap();
     assert_eq!(first.await.unwrap(), 201);
     assert_eq!(listed(&app, &id).await.len(), 1);
 }

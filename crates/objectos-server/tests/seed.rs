@@ -35,9 +35,9 @@ fn seeded_request(org: &str) -> Value {
     })
 }
 
-fn count(app: &common::TestServer, tenant: &str, sql: &str) -> i64 {
-    let conn = rusqlite::Connection::open(app.tenants_dir().join(format!("{tenant}.db"))).unwrap();
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+/// A count read through the tenant's provider.
+async fn count(app: &common::TestServer, tenant: &str, sql: &str) -> i64 {
+    app.sql(tenant, sql).await[0][0].as_count() as i64
 }
 
 #[tokio::test]
@@ -54,17 +54,21 @@ async fn a_seed_bundle_is_deployed_during_provisioning() {
         "{:?}",
         steps["apply_seed_data"]
     );
-    assert_eq!(count(&app, "seeded", "SELECT COUNT(*) FROM contact"), 2);
+    assert_eq!(
+        count(&app, "seeded", "SELECT COUNT(*) FROM contact").await,
+        2
+    );
     assert_eq!(
         count(
             &app,
             "seeded",
             "SELECT COUNT(*) FROM contact WHERE stage = 'customer' AND name = 'Ada'"
-        ),
+        )
+        .await,
         1
     );
     assert_eq!(
-        count(&app, "seeded", "SELECT COUNT(*) FROM _objectos_deployments"),
+        count(&app, "seeded", "SELECT COUNT(*) FROM _objectos_deployments").await,
         1
     );
     assert_eq!(
@@ -72,7 +76,8 @@ async fn a_seed_bundle_is_deployed_during_provisioning() {
             &app,
             "seeded",
             "SELECT COUNT(*) FROM _objectos_metadata WHERE type = 'object'"
-        ),
+        )
+        .await,
         1
     );
     // Usage sees the seeded object and records.
@@ -100,9 +105,12 @@ async fn a_failed_seed_step_is_retried_without_duplicating_anything() {
         "{}",
         retried.text
     );
-    assert_eq!(count(&app, "again", "SELECT COUNT(*) FROM contact"), 2);
     assert_eq!(
-        count(&app, "again", "SELECT COUNT(*) FROM _objectos_deployments"),
+        count(&app, "again", "SELECT COUNT(*) FROM contact").await,
+        2
+    );
+    assert_eq!(
+        count(&app, "again", "SELECT COUNT(*) FROM _objectos_deployments").await,
         1
     );
     let steps = app.steps("again").await;
@@ -134,7 +142,7 @@ async fn a_seed_over_the_plan_quota_fails_the_step_with_the_reason() {
     );
     // Nothing of the seed was applied.
     assert_eq!(
-        count(&app, "big", "SELECT COUNT(*) FROM _objectos_deployments"),
+        count(&app, "big", "SELECT COUNT(*) FROM _objectos_deployments").await,
         0
     );
 }

@@ -77,6 +77,18 @@ impl TenantDbs {
     }
 }
 
+impl TenantDbs {
+    /// Closes the cached connections idle for longer than their TTL; returns how many. Only the
+    /// `sqlite` provider caches connections per tenant (the others keep theirs for the tenant's
+    /// life, or in a shared pool with its own idle timeout).
+    pub fn sweep_expired_connections(&self) -> usize {
+        match self {
+            TenantDbs::Sqlite(p) => p.sweep_expired_connections(),
+            TenantDbs::Memory(_) | TenantDbs::Postgres(_) => 0,
+        }
+    }
+}
+
 /// Calls the same method on whichever provider `$self` holds.
 macro_rules! delegate {
     ($self:ident, $p:ident => $call:expr) => {

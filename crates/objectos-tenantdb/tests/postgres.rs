@@ -782,10 +782,19 @@ async fn installations_sharing_a_database_never_touch_each_others_tenants() {
     // by creating the same id, and cannot delete it.
     assert!(b.list().await.unwrap().is_empty());
     assert!(!b.exists("acme").await.unwrap());
-    assert!(matches!(b.create("acme").await, Err(TenantDbError::Config(_))));
-    assert!(matches!(b.delete("acme").await, Err(TenantDbError::Config(_))));
+    assert!(matches!(
+        b.create("acme").await,
+        Err(TenantDbError::Config(_))
+    ));
+    assert!(matches!(
+        b.delete("acme").await,
+        Err(TenantDbError::Config(_))
+    ));
     assert!(a.exists("acme").await.unwrap());
-    assert_eq!(count(&a, "acme", "SELECT COUNT(*) FROM _objectos_meta").await, 2);
+    assert_eq!(
+        count(&a, "acme", "SELECT COUNT(*) FROM _objectos_meta").await,
+        2
+    );
     // An owner that could not be written into a comment is refused up front.
     let bad = PostgresTenants::connect(&owned("it's")).await;
     assert!(matches!(bad, Err(TenantDbError::Config(_))), "{bad:?}");

@@ -1,6 +1,11 @@
 //! Shared harness of the control-plane integration tests: a real server on `127.0.0.1:0` over a
 //! fresh data dir (real SQLite files), driven over HTTP with `reqwest`.
 //!
+//! The tenant databases come from the provider named by `OBJECTOS_TEST_TENANT_PROVIDER`:
+//! `sqlite` (default), `memory`, or `postgres` (each server gets a throw-away database on the
+//! PostgreSQL of `OBJECTOS_TEST_PG_URL`). `scripts/test` runs the provider-neutral suites once per
+//! provider: the same test bodies, so the same answers are required of every database.
+//!
 //! ```ignore
 //! let app = TestApp::new().with(|opts| opts.settings.body_limit = 1024).start().await;
 //! let created = app.provision("acme", "pro").await;
@@ -17,8 +22,13 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use objectos_core::failpoints::Failpoints;
 use objectos_server::app::{AppOptions, RunningApp};
+use objectos_sql::testing::TestDatabase;
+use objectos_sql::Row;
+use objectos_tenantdb::TenantDatabases;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
@@ -26,6 +36,14 @@ use tempfile::TempDir;
 
 /// How long any single HTTP exchange may take before the test fails (never a hang).
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The tenant database provider the suites run on (`OBJECTOS_TEST_TENANT_PROVIDER`).
+pub fn provider() -> String {
+    match std::env::var("OBJECTOS_TEST_TENANT_PROVIDER") {
+        Ok(name) if !name.is_empty() => name,
+        _ => "sqlite".to_owned(),
+    }
+}
 
 /// Builder of a test server.
 pub struct TestApp {
@@ -46,6 +64,7 @@ impl TestApp {
         let mut options = AppOptions::new(dir.path().join("data"));
         options.listen = "127.0.0.1:0".parse().unwrap();
         options.shutdown_grace = Duration::from_millis(200);
+        options.tenant_databases.provider = provider();
         Self { dir, options }
     }
 
@@ -69,7 +88,16 @@ impl TestApp {
     }
 
     /// Starts the server; the admin token is the one created on this first start.
-    pub async fn start(self) -> TestServer {
+    pub async fn start(mut self) -> TestServer {
+        let pg = match self.options.tenant_databases.provider.as_str() {
+            "postgres" => {
+                let db = TestDatabase::create().await;
+                self.options.tenant_databases.postgres.url = db.url.clone();
+                self.options.tenant_databases.postgres.max_connections = 8;
+                Some(Arc::new(db))
+            }
+            _ => None,
+        };
         let running = RunningApp::start(self.options.clone())
             .await
             .expect("server starts");
@@ -77,7 +105,9 @@ impl TestApp {
             .new_admin_token
             .clone()
             .expect("a fresh data dir creates an admin token");
-        TestServer::new(self.dir, self.options, running, admin_token)
+        let mut server = TestServer::new(self.dir, self.options, running, admin_token);
+        server.pg = pg;
+        server
     }
 }
 
@@ -95,6 +125,8 @@ pub struct TestServer {
     pub admin_token: String,
     /// One client for every request (connection pool shared, as a real client would).
     pub client: reqwest::Client,
+    /// The PostgreSQL database of the `postgres` provider (dropped after the server).
+    pg: Option<Arc<TestDatabase>>,
 }
 
 /// An HTTP response, read completely.
@@ -125,7 +157,81 @@ impl TestServer {
             base,
             admin_token,
             client,
+            pg: None,
         }
+    }
+
+    /// The tenant database provider of this server (`sqlite`, `memory`, `postgres`).
+    pub fn provider(&self) -> &str {
+        &self.options.tenant_databases.provider
+    }
+
+    /// Runs `sql` on a tenant's database through its provider (any dialect) and returns the rows.
+    pub async fn sql(&self, tenant: &str, sql: &str) -> Vec<Row> {
+        let sql = sql.to_owned();
+        let tenant_id = tenant.to_owned();
+        self.app()
+            .platform
+            .dbs()
+            .with_session(tenant, move |s| {
+                Ok(s.query(&sql, &[])
+                    .unwrap_or_else(|e| panic!("{tenant_id}: {sql}: {e}")))
+            })
+            .await
+            .unwrap()
+    }
+
+    /// `SELECT COUNT(*)` of a tenant's table.
+    pub async fn count_rows(&self, tenant: &str, table: &str) -> u64 {
+        self.sql(tenant, &format!("SELECT COUNT(*) FROM \"{table}\""))
+            .await[0][0]
+            .as_count()
+    }
+
+    /// The first value of the first row of `sql` as text.
+    pub async fn sql_text(&self, tenant: &str, sql: &str) -> String {
+        self.sql(tenant, sql).await[0][0]
+            .as_str()
+            .unwrap_or_else(|| panic!("{sql}: not text"))
+            .to_owned()
+    }
+
+    /// A tenant table's column names, sorted (introspected in the provider's dialect).
+    pub async fn columns(&self, tenant: &str, table: &str) -> Vec<String> {
+        let table = table.to_owned();
+        let mut names: Vec<String> = self
+            .app()
+            .platform
+            .dbs()
+            .with_session(tenant, move |s| {
+                Ok(objectos_schema::introspect_table(s, &table)
+                    .unwrap_or_else(|e| panic!("{table}: {e}")))
+            })
+            .await
+            .unwrap()
+            .columns
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Whether the tenant's database exists (asked of the provider).
+    pub async fn db_exists(&self, tenant: &str) -> bool {
+        self.app().platform.dbs().exists(tenant).await.unwrap()
+    }
+
+    /// The tenant databases the provider has.
+    pub async fn tenant_databases(&self) -> BTreeSet<String> {
+        self.app()
+            .platform
+            .dbs()
+            .list()
+            .await
+            .unwrap()
+            .into_iter()
+            .collect()
     }
 
     /// The running app (platform, address...).
@@ -201,7 +307,10 @@ impl TestServer {
         );
         let admin_token = self.admin_token.clone();
         let options = self.options.clone();
-        Self::new(self.dir, options, running, admin_token)
+        let pg = self.pg.take();
+        let mut server = Self::new(self.dir, options, running, admin_token);
+        server.pg = pg;
+        server
     }
 
     // -----------------------------------------------------------------------------------------
