@@ -520,13 +520,16 @@ fn find_id(
 ) -> DataResult<Option<String>> {
     let table = super::codec::quoted_table(object)?;
     if let Some(id) = &op.id {
+        if write::impossible_id(id) {
+            return Ok(None);
+        }
         let exists = conn.exists(
             &format!("SELECT 1 FROM {table} WHERE \"id\" = $1"),
             &[SqlValue::from(id.as_str())],
         )?;
         return Ok(exists.then(|| id.clone()));
     }
-    let Some(external) = &op.external_id else {
+    let Some(external) = op.external_id.as_ref().filter(|e| !write::impossible_id(e)) else {
         return Ok(None);
     };
     let Some(key) = external_id_field(object) else {

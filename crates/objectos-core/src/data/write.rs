@@ -50,6 +50,19 @@ pub fn truncate(s: &str) -> String {
     }
 }
 
+/// True for an id no record can have: one holding U+0000 (writes refuse it, and PostgreSQL
+/// text cannot even be compared with it), so every database answers "not found" without a query.
+pub fn impossible_id(id: &str) -> bool {
+    id.contains('\0')
+}
+
+fn not_found(object: &ObjectDefinition, id: &str) -> DataError {
+    DataError::NotFound {
+        object: object.name.clone(),
+        id: truncate(id),
+    }
+}
+
 /// A record by id, with every readable field (or `fields`).
 pub fn get(
     conn: &dyn Session,
@@ -57,6 +70,9 @@ pub fn get(
     id: &str,
     fields: Option<&[String]>,
 ) -> DataResult<Map<String, Value>> {
+    if impossible_id(id) {
+        return Err(not_found(object, id));
+    }
     let all;
     let fields = match fields {
         Some(f) => f,
@@ -412,6 +428,9 @@ pub fn update(
     limits: &WriteLimits,
     now: &str,
 ) -> DataResult<Map<String, Value>> {
+    if impossible_id(id) {
+        return Err(not_found(object, id));
+    }
     let (_, checked) = checked(object, patch, WriteMode::Update)?;
     let table = quoted_table(object)?;
     if !conn.exists(
@@ -451,6 +470,9 @@ pub fn delete(
     object: &ObjectDefinition,
     id: &str,
 ) -> DataResult<()> {
+    if impossible_id(id) {
+        return Err(not_found(object, id));
+    }
     let mut deleting = std::collections::HashSet::new();
     delete_at(conn, model, object, id, 0, &mut deleting)
 }
