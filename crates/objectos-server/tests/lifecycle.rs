@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-
-use common::{assert_conforms, assert_system_schema, provisioning_request, TestApp, TestServer};
+use common::{assert_conforms, provisioning_request, TestApp, TestServer};
 use objectos_core::plans::PlanTable;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -269,25 +267,13 @@ async fn usage_and_quota_follow_the_protocol() {
     }
 }
 
-fn is_sqlite_file(path: &std::path::Path) -> bool {
-    let bytes = std::fs::read(path).unwrap();
-    bytes.starts_with(b"SQLite format 3\0")
-}
-
-fn files_of(app: &TestServer, id: &str) -> BTreeSet<String> {
-    app.tenant_files()
-        .into_iter()
-        .filter(|f| f.starts_with(&format!("{id}.")))
-        .collect()
-}
-
 #[tokio::test]
 async fn immediate_destroy_with_a_backup() {
     let app = TestApp::new().start().await;
     let (id, key) = app.active_tenant("acme", "pro").await;
     let (other, _) = app.active_tenant("other", "pro").await;
     let path = format!("/api/v1/tenants/{id}");
-    assert!(app.db_file_exists(&id));
+    assert!(app.db_exists(&id).await);
 
     let res = app
         .admin_delete(&format!("{path}?immediate=true&createBackup=true"))
@@ -301,13 +287,11 @@ async fn immediate_destroy_with_a_backup() {
         "{}",
         backup.display()
     );
-    assert!(backup.exists() && is_sqlite_file(&backup));
-    assert_system_schema(&backup, &id);
+    app.assert_backup(&backup, &id);
     assert_eq!(app.backup_files().len(), 1);
 
-    assert!(!app.db_file_exists(&id));
-    assert!(files_of(&app, &id).is_empty(), "{:?}", app.tenant_files());
-    assert!(app.db_file_exists(&other), "other tenants are untouched");
+    app.assert_no_database(&id).await;
+    assert!(app.db_exists(&other).await, "other tenants are untouched");
     app.admin_get(&path)
         .await
         .assert_error(404, "tenant_not_found");
@@ -322,7 +306,7 @@ async fn immediate_destroy_with_a_backup() {
         .await;
     fresh.assert_success(201);
     assert_eq!(fresh.body["data"]["status"], "active");
-    assert_system_schema(&app.tenants_dir().join(format!("{id}.db")), &id);
+    app.assert_system_schema_of(&id).await;
     app.get_with_key(&path, &key)
         .await
         .assert_error(401, "unauthorized");
@@ -351,7 +335,7 @@ async fn default_destroy_waits_for_the_grace_period_and_can_be_finished_early() 
     for k in keys.assert_success(200).as_array().unwrap() {
         assert_eq!(k["status"], "revoked", "{k}");
     }
-    assert!(app.db_file_exists(&id));
+    assert!(app.db_exists(&id).await);
     assert!(app.backup_files().is_empty());
 
     // Refused while destroying.
@@ -369,14 +353,13 @@ async fn default_destroy_waits_for_the_grace_period_and_can_be_finished_early() 
     assert_refused(&res, "destroying");
     let res = app.admin_delete(&path).await;
     assert_refused(&res, "destroying");
-    assert!(app.db_file_exists(&id));
+    assert!(app.db_exists(&id).await);
 
     // Finishing it now.
     let res = app.admin_delete(&format!("{path}?immediate=true")).await;
     let data = res.assert_success(200);
     assert_eq!(data["destroyed"], true);
-    assert!(!app.db_file_exists(&id));
-    assert!(files_of(&app, &id).is_empty());
+    app.assert_no_database(&id).await;
     assert_eq!(app.backup_files().len(), 1, "createBackup defaults to true");
     app.admin_get(&path)
         .await
@@ -396,7 +379,10 @@ async fn zero_grace_without_backup_destroys_at_once_and_keeps_nothing() {
     assert_eq!(data["destroyed"], true);
     assert!(data["backup"].is_null());
     assert!(app.backup_files().is_empty());
-    assert!(app.tenant_files().is_empty(), "{:?}", app.tenant_files());
+    assert!(app.tenant_databases().await.is_empty());
+    if app.provider() == "sqlite" {
+        assert!(app.tenant_files().is_empty(), "{:?}", app.tenant_files());
+    }
     app.admin_get(&path)
         .await
         .assert_error(404, "tenant_not_found");
@@ -421,7 +407,7 @@ async fn destroying_a_failed_or_suspended_tenant() {
         .await
         .assert_success(200);
     assert_eq!(app.tenant_total().await, 0);
-    assert!(app.tenant_db_files().is_empty());
+    assert!(app.tenant_databases().await.is_empty());
 }
 
 #[tokio::test]
@@ -485,7 +471,7 @@ async fn an_unknown_tenant_is_404_on_every_route() {
         assert_eq!(error["category"], "not_found");
     }
     assert_eq!(app.snapshot().await, before);
-    assert!(!app.db_file_exists("nobody"));
+    assert!(!app.db_exists("nobody").await);
 }
 
 #[tokio::test]
@@ -606,7 +592,10 @@ async fn concurrent_immediate_destroys_destroy_once() {
     }
     assert!(destroyed >= 1);
     assert_eq!(app.backup_files().len(), 1, "{:?}", app.backup_files());
-    assert!(app.tenant_files().is_empty(), "{:?}", app.tenant_files());
+    assert!(app.tenant_databases().await.is_empty());
+    if app.provider() == "sqlite" {
+        assert!(app.tenant_files().is_empty(), "{:?}", app.tenant_files());
+    }
     assert_eq!(app.tenant_total().await, 0);
 }
 

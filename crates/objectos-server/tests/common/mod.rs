@@ -222,6 +222,65 @@ impl TestServer {
         self.app().platform.dbs().exists(tenant).await.unwrap()
     }
 
+    /// Asserts the tenant's database holds objectos' system tables, recording its tenant id
+    /// (read through the provider, in any dialect).
+    pub async fn assert_system_schema_of(&self, tenant: &str) {
+        let rows = self
+            .sql(
+                tenant,
+                "SELECT value FROM _objectos_meta WHERE key = 'tenant_id'",
+            )
+            .await;
+        assert_eq!(rows.len(), 1, "{tenant}: _objectos_meta");
+        assert_eq!(rows[0][0].as_str(), Some(tenant));
+        for table in ["_objectos_deployments", "_objectos_metadata"] {
+            let _ = self.count_rows(tenant, table).await;
+        }
+    }
+
+    /// Asserts the tenant has no database left (nor, on `sqlite`, any file of it).
+    pub async fn assert_no_database(&self, tenant: &str) {
+        assert!(
+            !self.db_exists(tenant).await,
+            "{tenant} still has a database"
+        );
+        assert!(!self.tenant_databases().await.contains(tenant));
+        if self.provider() == "sqlite" {
+            let files: Vec<String> = self
+                .tenant_files()
+                .into_iter()
+                .filter(|f| f.starts_with(&format!("{tenant}.")))
+                .collect();
+            assert!(files.is_empty(), "{files:?}");
+        }
+    }
+
+    /// Asserts `path` is a backup of the tenant in the provider's format: a SQLite database file
+    /// (`sqlite`, `memory`) or the JSON dump of its schema (`postgres`), holding the system
+    /// tables and the tenant's id.
+    pub fn assert_backup(&self, path: &Path, tenant: &str) {
+        assert!(path.exists(), "{}", path.display());
+        if self.provider() == "postgres" {
+            let dump: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+            assert_eq!(dump["format"], "objectos-pg-backup/1");
+            assert_eq!(dump["tenantId"], tenant);
+            let tables: BTreeSet<&str> = dump["tables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap())
+                .collect();
+            for table in SYSTEM_TABLES {
+                assert!(tables.contains(table), "{tables:?}");
+            }
+        } else {
+            assert!(std::fs::read(path)
+                .unwrap()
+                .starts_with(b"SQLite format 3\0"));
+            assert_system_schema(path, tenant);
+        }
+    }
+
     /// The tenant databases the provider has.
     pub async fn tenant_databases(&self) -> BTreeSet<String> {
         self.app()
