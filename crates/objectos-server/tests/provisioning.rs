@@ -8,9 +8,8 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{
-    assert_conforms, assert_system_schema, inspect_database, provisioning_request, TestApp,
-};
+use common::{assert_conforms, provisioning_request, TestApp};
+use objectos_tenantdb::TenantDatabases;
 use serde_json::{json, Value};
 
 const STEPS: [&str; 5] = [
@@ -91,8 +90,8 @@ async fn first_request_creates_with_credentials_and_a_repeat_returns_the_same_te
     // Still one tenant, one database, one key.
     assert_eq!(app.tenant_total().await, 1);
     assert_eq!(
-        app.tenant_db_files(),
-        BTreeSet::from(["acme.db".to_owned()])
+        app.tenant_databases().await,
+        BTreeSet::from(["acme".to_owned()])
     );
     let keys = app.admin_get("/api/v1/tenants/acme/keys").await;
     assert_eq!(keys.assert_success(200).as_array().unwrap().len(), 1);
@@ -164,7 +163,7 @@ async fn tenant_ids_are_derived_deterministically_from_the_org_id() {
     }
     // "Acme Corp" and "acme corp" slug alike but are different organizations.
     assert_eq!(app.tenant_total().await, 4);
-    assert_eq!(app.tenant_db_files().len(), 4);
+    assert_eq!(app.tenant_databases().await.len(), 4);
 }
 
 #[tokio::test]
@@ -205,7 +204,7 @@ async fn wait_false_answers_202_and_the_tenant_becomes_active() {
         .await;
     again.assert_success(200);
     assert!(again.body.get("credentials").is_none());
-    assert_eq!(app.tenant_db_files().len(), 1);
+    assert_eq!(app.tenant_databases().await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -254,8 +253,8 @@ async fn a_hundred_concurrent_identical_requests_create_one_tenant_and_one_datab
     assert_eq!(list.body["meta"]["total"], 1);
     assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
     assert_eq!(
-        app.tenant_db_files(),
-        BTreeSet::from(["crowd.db".to_owned()])
+        app.tenant_databases().await,
+        BTreeSet::from(["crowd".to_owned()])
     );
     let keys = app.admin_get("/api/v1/tenants/crowd/keys").await;
     assert_eq!(keys.assert_success(200).as_array().unwrap().len(), 1);
@@ -462,8 +461,8 @@ async fn retry_after_failure_at(step: &str) {
         .await
         .assert_success(200);
     assert_eq!(
-        app.tenant_db_files(),
-        BTreeSet::from(["acme.db".to_owned()])
+        app.tenant_databases().await,
+        BTreeSet::from(["acme".to_owned()])
     );
 
     // Retrying an active tenant is a refused transition.
@@ -722,8 +721,8 @@ async fn unfinished_provisioning_resumes_after_a_restart() {
     assert_eq!(after["activate"]["status"], "completed");
     assert_eq!(after["activate"]["retryCount"], 1, "{}", after["activate"]);
     assert_eq!(
-        app.tenant_db_files(),
-        BTreeSet::from(["stuck.db".to_owned()])
+        app.tenant_databases().await,
+        BTreeSet::from(["stuck".to_owned()])
     );
     app.get_with_key("/api/v1/tenants/stuck", &key)
         .await
@@ -766,12 +765,31 @@ async fn concurrent_wait_false_requests_and_many_orgs_at_once() {
     assert_eq!(shared, expected);
     app.wait_for_status("shared", "active").await;
     assert_eq!(app.tenant_total().await, 21);
-    assert_eq!(app.tenant_db_files().len(), 21);
+    assert_eq!(app.tenant_databases().await.len(), 21);
 }
 
 #[tokio::test]
-async fn orphan_database_files_are_removed_at_start_up() {
+async fn orphan_databases_are_removed_at_start_up() {
     let app = TestApp::new().start().await;
+    app.provision("acme", "pro").await;
+    // A database no tenant owns, as an interrupted destroy leaves it.
+    app.app().platform.dbs().create("ghost").await.unwrap();
+    assert!(app.tenant_databases().await.contains("ghost"));
+    let app = app.restart().await;
+    assert_eq!(
+        app.tenant_databases().await,
+        BTreeSet::from(["acme".to_owned()])
+    );
+    assert_eq!(app.tenant_total().await, 1);
+}
+
+#[tokio::test]
+async fn a_garbage_file_named_like_a_database_is_removed_at_start_up() {
+    // The file layout of the default provider: anything named `<tenant id>.db` is a database.
+    let app = TestApp::new()
+        .with(|o| o.tenant_databases.provider = "sqlite".to_owned())
+        .start()
+        .await;
     app.provision("acme", "pro").await;
     let dir = app.stop().await;
     let tenants = dir.path().join("data/tenants");
@@ -822,7 +840,7 @@ async fn retry_wait_false_answers_202_and_the_tenant_becomes_active() {
 async fn the_tenant_database_file_holds_the_system_tables() {
     let app = TestApp::new().start().await;
     app.provision("acme", "pro").await;
-    assert_system_schema(&app.tenants_dir().join("acme.db"), "acme");
+    app.assert_system_schema_of("acme").await;
 
     // A failure at sync_schema leaves a database without them; the retry adds them.
     app.failpoints()
@@ -831,8 +849,7 @@ async fn the_tenant_database_file_holds_the_system_tables() {
     app.admin_post("/api/v1/tenants", provisioning_request("later", "pro"))
         .await
         .assert_status(201);
-    let path = app.tenants_dir().join("later.db");
-    let (tables, _) = inspect_database(&path);
+    let tables = app.tables("later").await;
     assert!(
         tables.iter().all(|t| !t.starts_with("_objectos")),
         "{tables:?}"
@@ -841,5 +858,5 @@ async fn the_tenant_database_file_holds_the_system_tables() {
     app.admin_post_empty("/api/v1/tenants/later/retry")
         .await
         .assert_success(200);
-    assert_system_schema(&path, "later");
+    app.assert_system_schema_of("later").await;
 }

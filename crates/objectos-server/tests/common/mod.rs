@@ -281,6 +281,23 @@ impl TestServer {
         }
     }
 
+    /// The tables of a tenant's database, from its own catalog.
+    pub async fn tables(&self, tenant: &str) -> BTreeSet<String> {
+        let catalog = match self.provider() {
+            "postgres" => {
+                "SELECT c.relname::text FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+            }
+            _ => "SELECT name FROM sqlite_master WHERE type = 'table'",
+        };
+        self.sql(tenant, catalog)
+            .await
+            .into_iter()
+            .map(|row| row[0].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// The tenant databases the provider has.
     pub async fn tenant_databases(&self) -> BTreeSet<String> {
         self.app()
