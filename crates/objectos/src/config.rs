@@ -11,6 +11,7 @@ use objectos_server::app::AppOptions;
 use objectos_spec::types::provisioning::TenantPlan;
 use objectos_spec::types::tenant::TenantQuota;
 use objectos_spec::types::turso::TenantDatabaseLifecycle;
+use objectos_tenantdb::{PgIsolation, TenantDbConfig};
 use serde::Deserialize;
 
 /// Log line format.
@@ -75,6 +76,29 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub admin_token: Option<String>,
+    /// Where tenant databases live: sqlite (one file per tenant under the data dir), memory
+    /// (in-memory SQLite, lost on restart: tests and sandboxes) or postgres [default: sqlite].
+    #[arg(long, env = "OBJECTOS_TENANT_PROVIDER", value_name = "PROVIDER")]
+    pub tenant_provider: Option<String>,
+    /// The PostgreSQL database holding the tenants (postgres provider), e.g.
+    /// postgres://objectos@127.0.0.1:5432/objectos.
+    #[arg(
+        long,
+        env = "OBJECTOS_TENANT_DB_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub tenant_db_url: Option<String>,
+    /// Connections the postgres provider's shared pool holds at most [default: 16].
+    #[arg(long, env = "OBJECTOS_TENANT_DB_MAX_CONNECTIONS", value_name = "N")]
+    pub tenant_db_max_connections: Option<u32>,
+    /// postgres provider: a schema per tenant, or a database per tenant [default: schema].
+    #[arg(
+        long,
+        env = "OBJECTOS_TENANT_DB_ISOLATION",
+        value_name = "schema|database"
+    )]
+    pub tenant_db_isolation: Option<String>,
     /// Failure injection, `step=fail|hang|delay(ms)` (builds with the `failpoints` feature only).
     #[arg(long, env = "OBJECTOS_FAILPOINTS", value_name = "SPEC", hide = true)]
     pub failpoints: Option<String>,
@@ -100,6 +124,20 @@ pub struct FileConfig {
     lifecycle: Option<toml::Value>,
     /// Per-plan `TenantQuota` overrides: `[plans.free] maxObjects = 50`.
     plans: Option<toml::Table>,
+    /// `[tenants]`: where tenant databases live.
+    tenants: Option<TenantsFile>,
+}
+
+/// `[tenants]` of `objectos.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantsFile {
+    provider: Option<String>,
+    url: Option<String>,
+    max_connections: Option<u32>,
+    isolation: Option<String>,
+    statement_timeout_secs: Option<u64>,
+    lock_timeout_secs: Option<u64>,
 }
 
 /// The effective settings.
@@ -244,6 +282,11 @@ impl ServeConfig {
         if let Some(plans) = file_config.plans {
             app.platform.plans = plan_table(plans, &config_path)?;
         }
+        tenant_databases(
+            args,
+            file_config.tenants.unwrap_or_default(),
+            &mut app.tenant_databases,
+        )?;
         Ok(Self {
             app,
             log_format: args
@@ -253,6 +296,89 @@ impl ServeConfig {
             file: path,
         })
     }
+}
+
+/// The tenant database provider and its settings: flags beat `[tenants]`, which beats defaults.
+fn tenant_databases(
+    args: &ServeArgs,
+    file: TenantsFile,
+    config: &mut TenantDbConfig,
+) -> anyhow::Result<()> {
+    let provider = args
+        .tenant_provider
+        .clone()
+        .or(file.provider)
+        .unwrap_or_else(|| "sqlite".to_owned());
+    if !["sqlite", "memory", "postgres"].contains(&provider.as_str()) {
+        bail!(
+            "tenant_provider: unknown provider '{provider}'; expected sqlite, memory or postgres"
+        );
+    }
+    let url = args.tenant_db_url.clone().or(file.url);
+    let max_connections = args.tenant_db_max_connections.or(file.max_connections);
+    let isolation = args.tenant_db_isolation.clone().or(file.isolation);
+    let postgres_only = [
+        ("tenant_db_url", url.is_some()),
+        ("tenant_db_max_connections", max_connections.is_some()),
+        ("tenant_db_isolation", isolation.is_some()),
+        (
+            "tenants.statement_timeout_secs",
+            file.statement_timeout_secs.is_some(),
+        ),
+        (
+            "tenants.lock_timeout_secs",
+            file.lock_timeout_secs.is_some(),
+        ),
+    ];
+    if provider != "postgres" {
+        if let Some((name, _)) = postgres_only.iter().find(|(_, given)| *given) {
+            bail!("{name} is a setting of the postgres provider, but the tenant provider is {provider}");
+        }
+    }
+    config.provider = provider.clone();
+    if provider != "postgres" {
+        return Ok(());
+    }
+    let Some(url) = url else {
+        bail!("the postgres provider needs a database URL: --tenant-db-url, OBJECTOS_TENANT_DB_URL or [tenants] url");
+    };
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        bail!("tenant_db_url must be a postgres:// URL");
+    }
+    let pg = &mut config.postgres;
+    pg.url = url;
+    if let Some(n) = max_connections {
+        if n == 0 {
+            bail!("tenant_db_max_connections must be greater than 0");
+        }
+        pg.max_connections = n;
+    }
+    if let Some(isolation) = isolation {
+        pg.isolation = match isolation.as_str() {
+            "schema" => PgIsolation::Schema,
+            "database" => PgIsolation::Database,
+            other => bail!("tenant_db_isolation: '{other}'; expected schema or database"),
+        };
+    }
+    for (secs, slot, name) in [
+        (
+            file.statement_timeout_secs,
+            &mut pg.statement_timeout,
+            "statement_timeout_secs",
+        ),
+        (
+            file.lock_timeout_secs,
+            &mut pg.lock_timeout,
+            "lock_timeout_secs",
+        ),
+    ] {
+        match secs {
+            Some(0) => bail!("tenants.{name} must be greater than 0"),
+            Some(s) => *slot = Some(Duration::from_secs(s)),
+            None => {}
+        }
+    }
+    Ok(())
 }
 
 fn plan_table(plans: toml::Table, file: &Path) -> anyhow::Result<PlanTable> {
@@ -373,6 +499,109 @@ mod tests {
             })
             .unwrap_err();
             assert!(format!("{err:#}").contains(needle), "{text:?}: {err:#}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tenant_provider_tests {
+    use super::*;
+
+    fn resolve(args: ServeArgs, file: Option<&str>) -> anyhow::Result<ServeConfig> {
+        let dir = tempfile::tempdir().unwrap();
+        let config = file.map(|text| {
+            let path = dir.path().join("objectos.toml");
+            std::fs::write(&path, text).unwrap();
+            path
+        });
+        ServeConfig::resolve(&ServeArgs { config, ..args })
+    }
+
+    #[test]
+    fn sqlite_is_the_default_and_postgres_takes_its_settings() {
+        let config = resolve(ServeArgs::default(), None).unwrap();
+        assert_eq!(config.app.tenant_databases.provider, "sqlite");
+        let config = resolve(
+            ServeArgs::default(),
+            Some(
+                "[tenants]\nprovider = \"postgres\"\nurl = \"postgres://u@db:5432/os\"\n\
+                 max_connections = 4\nisolation = \"database\"\nstatement_timeout_secs = 5\n",
+            ),
+        )
+        .unwrap();
+        let pg = &config.app.tenant_databases.postgres;
+        assert_eq!(config.app.tenant_databases.provider, "postgres");
+        assert_eq!(pg.url, "postgres://u@db:5432/os");
+        assert_eq!(pg.max_connections, 4);
+        assert_eq!(pg.isolation, PgIsolation::Database);
+        assert_eq!(pg.statement_timeout, Some(Duration::from_secs(5)));
+        // Flags beat the file.
+        let config = resolve(
+            ServeArgs {
+                tenant_db_url: Some("postgres://flag@h/db".into()),
+                tenant_db_max_connections: Some(9),
+                ..ServeArgs::default()
+            },
+            Some("[tenants]\nprovider = \"postgres\"\nurl = \"postgres://file@h/db\"\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            config.app.tenant_databases.postgres.url,
+            "postgres://flag@h/db"
+        );
+        assert_eq!(config.app.tenant_databases.postgres.max_connections, 9);
+    }
+
+    #[test]
+    fn provider_mistakes_are_refused_with_their_setting() {
+        for (args, file, needle) in [
+            (
+                ServeArgs {
+                    tenant_provider: Some("turso".into()),
+                    ..ServeArgs::default()
+                },
+                None,
+                "unknown provider 'turso'",
+            ),
+            (
+                ServeArgs {
+                    tenant_provider: Some("postgres".into()),
+                    ..ServeArgs::default()
+                },
+                None,
+                "needs a database URL",
+            ),
+            (
+                ServeArgs {
+                    tenant_db_url: Some("postgres://h/db".into()),
+                    ..ServeArgs::default()
+                },
+                None,
+                "tenant_db_url is a setting of the postgres provider",
+            ),
+            (
+                ServeArgs::default(),
+                Some("[tenants]\nprovider = \"postgres\"\nurl = \"mysql://h/db\"\n"),
+                "must be a postgres:// URL",
+            ),
+            (
+                ServeArgs::default(),
+                Some("[tenants]\nprovider = \"postgres\"\nurl = \"postgres://h/db\"\nisolation = \"table\"\n"),
+                "tenant_db_isolation: 'table'",
+            ),
+            (
+                ServeArgs::default(),
+                Some("[tenants]\nprovder = \"postgres\"\n"),
+                "unknown field `provder`",
+            ),
+            (
+                ServeArgs::default(),
+                Some("[tenants]\nprovider = \"postgres\"\nurl = \"postgres://h/db\"\nmax_connections = 0\n"),
+                "tenant_db_max_connections must be greater than 0",
+            ),
+        ] {
+            let err = resolve(args, file).unwrap_err();
+            assert!(format!("{err:#}").contains(needle), "{needle}: {err:#}");
         }
     }
 }
