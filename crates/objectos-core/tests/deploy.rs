@@ -1,29 +1,58 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! The deploy service against real SQLite files: a provisioned tenant, bundles deployed through
-//! `Platform::deploy`, the schema read back by introspection.
+//! The deploy service against real tenant databases: a provisioned tenant, bundles deployed
+//! through `Platform::deploy`, the schema read back by introspection. The provider is the one
+//! `OBJECTOS_TEST_TENANT_PROVIDER` names (sqlite by default; `scripts/test` also runs it on
+//! postgres and memory): the same gates, plans and answers are required of every database.
 
 use objectos_core::deploy::{DeployOptions, DeploymentRecord, Rename};
 use objectos_core::{CoreError, Platform, PlatformConfig};
 use objectos_spec::types::deploy::DeployStatus;
 use objectos_spec::types::provisioning::{TenantPlan, TenantProvisioningRequest};
 use objectos_spec::ObjectDefinition;
+use objectos_sql::testing::TestDatabase;
+use objectos_sql::{Session, SqlValue};
 use objectos_store::SqliteControlStore;
-use objectos_tenantdb::LocalSqlite;
+use objectos_tenantdb::{TenantDatabases, TenantDbConfig, TenantDbs};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-type P = Platform<SqliteControlStore, LocalSqlite>;
+type P = Platform<SqliteControlStore, TenantDbs>;
 
 struct Env {
     _dir: tempfile::TempDir,
     platform: P,
     tenant: String,
+    /// The PostgreSQL database of the `postgres` provider (dropped last).
+    _pg: Option<TestDatabase>,
+}
+
+fn provider() -> String {
+    std::env::var("OBJECTOS_TEST_TENANT_PROVIDER")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "sqlite".to_owned())
 }
 
 async fn setup_with(config: impl FnOnce(&mut PlatformConfig)) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteControlStore::open(&dir.path().join("control.db")).unwrap();
-    let dbs = LocalSqlite::with_options(dir.path().join("tenants"), 16, 0).unwrap();
+    let provider = provider();
+    let pg = match provider.as_str() {
+        "postgres" => Some(TestDatabase::create().await),
+        _ => None,
+    };
+    let mut tenant_dbs = TenantDbConfig {
+        provider,
+        sqlite_dir: dir.path().join("tenants"),
+        cached_connections: 16,
+        spare_databases: 0,
+        ..TenantDbConfig::default()
+    };
+    if let Some(db) = &pg {
+        tenant_dbs.postgres.url = db.url.clone();
+        tenant_dbs.postgres.max_connections = 4;
+    }
+    let dbs = TenantDbs::open(&tenant_dbs).await.unwrap();
     let mut cfg = PlatformConfig::new(dir.path());
     config(&mut cfg);
     let platform = Platform::new(store, dbs, cfg);
@@ -34,6 +63,7 @@ async fn setup_with(config: impl FnOnce(&mut PlatformConfig)) -> Env {
         _dir: dir,
         platform,
         tenant: provisioned.tenant.id,
+        _pg: pg,
     }
 }
 
@@ -148,31 +178,38 @@ fn ack(tokens: &[&str]) -> DeployOptions {
     }
 }
 
-/// Runs `f` on the tenant's connection.
-fn with_db<T>(env: &Env, f: impl FnOnce(&rusqlite::Connection) -> T) -> T {
-    let shared = env.platform.dbs().connection(&env.tenant).unwrap();
-    let conn = shared.lock().unwrap();
-    f(&conn)
+/// Runs `f` with a session on the tenant's database (blocking this test's thread, which the
+/// multi-thread runtime allows).
+fn with_db<T: Send + 'static>(env: &Env, f: impl FnOnce(&dyn Session) -> T + Send + 'static) -> T {
+    let dbs = env.platform.dbs().clone();
+    let tenant = env.tenant.clone();
+    tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current()
+            .block_on(async move { dbs.with_session(&tenant, move |s| Ok(f(s))).await.unwrap() })
+    })
+}
+
+fn json_of(value: SqlValue) -> Value {
+    match value {
+        SqlValue::Null => Value::Null,
+        SqlValue::Bool(b) => json!(b),
+        SqlValue::Integer(x) => json!(x),
+        SqlValue::Real(x) => json!(x),
+        SqlValue::Text(t) | SqlValue::Json(t) | SqlValue::Date(t) | SqlValue::Timestamp(t) => {
+            json!(t)
+        }
+        SqlValue::Blob(b) => json!(b.len()),
+    }
 }
 
 fn rows(env: &Env, sql: &str) -> Vec<Vec<Value>> {
-    with_db(env, |conn| {
-        let mut stmt = conn.prepare(sql).unwrap();
-        let n = stmt.column_count();
-        stmt.query_map([], |r| {
-            Ok((0..n)
-                .map(|i| match r.get_ref(i).unwrap() {
-                    rusqlite::types::ValueRef::Null => Value::Null,
-                    rusqlite::types::ValueRef::Integer(x) => json!(x),
-                    rusqlite::types::ValueRef::Real(x) => json!(x),
-                    rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
-                    rusqlite::types::ValueRef::Blob(b) => json!(b.len()),
-                })
-                .collect())
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    let sql = sql.to_owned();
+    with_db(env, move |s| {
+        s.query(&sql, &[])
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .into_iter()
+            .map(|row| row.into_iter().map(json_of).collect())
+            .collect()
     })
 }
 
@@ -180,23 +217,41 @@ fn count(env: &Env, sql: &str) -> i64 {
     rows(env, sql)[0][0].as_i64().unwrap()
 }
 
-/// SHA-256 of the database file after a checkpoint (the WAL folded in and truncated).
+/// SQLite: SHA-256 of the database file after a checkpoint (the WAL folded in and truncated).
+/// Other providers have no file: the hash of the full dump stands for it.
 fn file_hash(env: &Env) -> String {
-    with_db(env, |conn| {
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-            .unwrap();
-    });
-    let path = env.platform.dbs().path_of(&env.tenant).unwrap();
-    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+    match env.platform.dbs() {
+        TenantDbs::Sqlite(local) => {
+            with_db(env, |s| {
+                s.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+            });
+            let path = local.path_of(&env.tenant).unwrap();
+            hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+        }
+        _ => hex::encode(Sha256::digest(dump(env).as_bytes())),
+    }
 }
 
-/// Every table's schema and rows, as text.
+/// Every table's schema and rows (and every index), as text, from the database's own catalog.
 fn dump(env: &Env) -> String {
+    let catalog = match env.platform.dbs().dialect() {
+        objectos_sql::Dialect::Sqlite => "SELECT type, name, sql FROM sqlite_master ORDER BY name",
+        objectos_sql::Dialect::Postgres => {
+            "SELECT CASE c.relkind WHEN 'i' THEN 'index' ELSE 'table' END, c.relname::text, \
+                    CASE WHEN c.relkind = 'i' THEN pg_get_indexdef(c.oid) ELSE \
+                    (SELECT string_agg(a.attname::text || ' ' || format_type(a.atttypid, a.atttypmod) \
+                       || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END \
+                       || COALESCE(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), ''), ', ' \
+                       ORDER BY a.attnum) \
+                     FROM pg_attribute a LEFT JOIN pg_attrdef d \
+                       ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+                     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) END \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i') ORDER BY 2"
+        }
+    };
     let mut out = String::new();
-    for row in rows(
-        env,
-        "SELECT type, name, sql FROM sqlite_master ORDER BY name",
-    ) {
+    for row in rows(env, catalog) {
         out.push_str(&format!("{row:?}\n"));
         if row[0] == "table" {
             let name = row[1].as_str().unwrap();
@@ -215,15 +270,12 @@ fn objects_of(bundle: &Value) -> Vec<ObjectDefinition> {
 
 /// Introspected schema equals the expected schema of each object (column order ignored).
 fn assert_schema(env: &Env, bundle: &Value) {
-    with_db(env, |conn| {
-        for object in objects_of(bundle) {
-            let mut expected =
-                objectos_schema::expected_schema(objectos_sql::Dialect::Sqlite, &object).unwrap();
-            let mut actual = objectos_schema::introspect_table(
-                &objectos_sql::SqliteSession::new(conn),
-                &object.name,
-            )
-            .unwrap();
+    let dialect = env.platform.dbs().dialect();
+    let objects = objects_of(bundle);
+    with_db(env, move |s| {
+        for object in objects {
+            let mut expected = objectos_schema::expected_schema(dialect, &object).unwrap();
+            let mut actual = objectos_schema::introspect_table(s, &object.name).unwrap();
             expected.columns.sort_by(|a, b| a.name.cmp(&b.name));
             actual.columns.sort_by(|a, b| a.name.cmp(&b.name));
             assert_eq!(actual, expected, "table {}", object.name);
@@ -251,7 +303,7 @@ fn spec_valid(kind: &str, value: &impl serde::Serialize) {
     assert!(validated.is_valid(), "{kind}: {:?}", validated.issues);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_deploy_creates_tables_indexes_seed_and_a_chained_ledger_row() {
     let env = setup().await;
     let record = deploy_ok(&env, &crm(), DeployOptions::default()).await;
@@ -365,7 +417,7 @@ async fn a_fresh_deploy_creates_tables_indexes_seed_and_a_chained_ledger_row() {
     ));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn re_applying_the_deployed_bundle_changes_nothing() {
     let env = setup().await;
     let first = deploy_ok(&env, &crm(), DeployOptions::default()).await;
@@ -386,7 +438,7 @@ async fn re_applying_the_deployed_bundle_changes_nothing() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_additive_change_is_applied_and_keeps_the_rows() {
     let env = setup().await;
     deploy_ok(&env, &crm(), DeployOptions::default()).await;
@@ -415,7 +467,7 @@ async fn an_additive_change_is_applied_and_keeps_the_rows() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_explicit_rename_keeps_the_data() {
     let env = setup().await;
     deploy_ok(&env, &crm(), DeployOptions::default()).await;
@@ -441,7 +493,7 @@ async fn an_explicit_rename_keeps_the_data() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drop_is_refused_with_counts_until_acknowledged() {
     let env = setup().await;
     deploy_ok(&env, &crm(), DeployOptions::default()).await;
@@ -501,7 +553,7 @@ async fn a_drop_is_refused_with_counts_until_acknowledged() {
     assert_eq!(count(&env, "SELECT COUNT(*) FROM account"), 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_data_dependent_change_is_refused_with_counts() {
     let env = setup().await;
     deploy_ok(&env, &crm(), DeployOptions::default()).await;
@@ -540,12 +592,12 @@ async fn a_data_dependent_change_is_refused_with_counts() {
     assert_eq!(dump(&env), before);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_is_detected_and_refused() {
     let env = setup().await;
     deploy_ok(&env, &crm(), DeployOptions::default()).await;
-    with_db(&env, |conn| {
-        conn.execute_batch("ALTER TABLE contact ADD COLUMN sneaky TEXT")
+    with_db(&env, |s| {
+        s.execute_batch("ALTER TABLE contact ADD COLUMN sneaky TEXT")
             .unwrap();
     });
     let next = bundle(
@@ -576,18 +628,25 @@ async fn drift_is_detected_and_refused() {
     assert_eq!(code, "schema_drift");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_concurrent_deployment_gets_409() {
     let env = setup().await;
-    // Hold the tenant's connection from another thread so that the first deployment waits on it
-    // while holding the deployment mark.
-    let shared = env.platform.dbs().connection(&env.tenant).unwrap();
+    // Hold the tenant's write transaction (SQLite: its writer connection; PostgreSQL: its writer
+    // lock) so that the first deployment waits on it while holding the deployment mark.
     let (locked_tx, locked_rx) = std::sync::mpsc::channel();
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-    let holder = std::thread::spawn(move || {
-        let _conn = shared.lock().unwrap();
-        locked_tx.send(()).unwrap();
-        release_rx.recv().unwrap();
+    let dbs = env.platform.dbs().clone();
+    let held = env.tenant.clone();
+    let holder = tokio::spawn(async move {
+        dbs.with_session(&held, move |s| {
+            s.begin().unwrap();
+            locked_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            s.rollback().unwrap();
+            Ok(())
+        })
+        .await
+        .unwrap();
     });
     locked_rx.recv().unwrap();
     let platform = env.platform.clone();
@@ -606,7 +665,7 @@ async fn a_second_concurrent_deployment_gets_409() {
     assert_eq!(code, "deployment_in_progress");
     assert_eq!(details["tenantId"], json!(env.tenant));
     release_tx.send(()).unwrap();
-    holder.join().unwrap();
+    holder.await.unwrap();
     let record = first.await.unwrap().unwrap();
     assert_eq!(record.status, DeployStatus::Ready);
     // The mark is released: a later deployment runs.
@@ -618,7 +677,7 @@ async fn a_second_concurrent_deployment_gets_409() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quotas_refuse_too_many_objects_and_too_many_deployments_a_day() {
     let env = setup_with(|cfg| {
         let mut quota = cfg.plans.quota(TenantPlan::Free).clone();
@@ -660,7 +719,7 @@ async fn quotas_refuse_too_many_objects_and_too_many_deployments_a_day() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_reports_everything_and_leaves_the_file_unchanged() {
     let env = setup().await;
     deploy_ok(&env, &crm(), DeployOptions::default()).await;
@@ -711,7 +770,7 @@ async fn a_dry_run_reports_everything_and_leaves_the_file_unchanged() {
     assert_eq!(file_hash(&env), hash);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_bundles_are_refused_with_every_issue_and_its_path() {
     let env = setup().await;
     deploy_ok(&env, &crm(), DeployOptions::default()).await;
@@ -799,7 +858,7 @@ async fn invalid_bundles_are_refused_with_every_issue_and_its_path() {
     assert!(paths.iter().any(|p| p == "renames[0].from"), "{paths:?}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_modes_are_keyed_by_external_id() {
     let env = setup().await;
     deploy_ok(&env, &crm(), DeployOptions::default()).await;
@@ -867,7 +926,7 @@ async fn seed_modes_are_keyed_by_external_id() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_restores_the_parent_schema_and_data() {
     let env = setup().await;
     let first = deploy_ok(&env, &crm(), DeployOptions::default()).await;
@@ -941,7 +1000,7 @@ async fn rollback_restores_the_parent_schema_and_data() {
     assert_eq!(code, "no_parent_deployment");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_statement_rolls_everything_back_and_reports_failed() {
     let env = setup().await;
     deploy_ok(&env, &crm(), DeployOptions::default()).await;
@@ -981,7 +1040,7 @@ async fn a_failing_statement_rolls_everything_back_and_reports_failed() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn different_tenants_deploy_in_parallel() {
     let env = setup().await;
     let request: TenantProvisioningRequest =
@@ -1040,7 +1099,7 @@ fn validate_bundle_checks_manifest_lists_and_what_views_flows_and_permissions_na
     assert_eq!(ok.records[1].len(), 3);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rebuilds_and_object_renames_keep_the_rows() {
     let env = setup().await;
     deploy_ok(&env, &crm(), DeployOptions::default()).await;
@@ -1081,10 +1140,10 @@ async fn rebuilds_and_object_renames_keep_the_rows() {
     );
 
     // Back to INTEGER is a narrowing: refused with the count of values that have a fraction.
-    with_db(&env, |conn| {
-        conn.execute(
+    with_db(&env, |s| {
+        s.execute(
             "UPDATE account SET employees = 2.5 WHERE name = 'Globex'",
-            [],
+            &[],
         )
         .unwrap();
     });

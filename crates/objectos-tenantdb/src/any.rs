@@ -89,7 +89,9 @@ impl TenantDbs {
     }
 }
 
-/// Calls the same method on whichever provider `$self` holds.
+/// Calls the same method on whichever provider `$self` holds. Async calls are boxed: the
+/// providers' futures (sqlx's above all) are large, and a caller that keeps one on its stack
+/// (a `block_on`, a test body) would otherwise carry the largest of the three.
 macro_rules! delegate {
     ($self:ident, $p:ident => $call:expr) => {
         match $self {
@@ -110,31 +112,31 @@ impl TenantDatabases for TenantDbs {
     }
 
     async fn create(&self, tenant_id: &str) -> TenantDbResult<()> {
-        delegate!(self, p => p.create(tenant_id).await)
+        delegate!(self, p => Box::pin(p.create(tenant_id)).await)
     }
 
     async fn sync_system_schema(&self, tenant_id: &str) -> TenantDbResult<()> {
-        delegate!(self, p => p.sync_system_schema(tenant_id).await)
+        delegate!(self, p => Box::pin(p.sync_system_schema(tenant_id)).await)
     }
 
     async fn exists(&self, tenant_id: &str) -> TenantDbResult<bool> {
-        delegate!(self, p => p.exists(tenant_id).await)
+        delegate!(self, p => Box::pin(p.exists(tenant_id)).await)
     }
 
     async fn size_bytes(&self, tenant_id: &str) -> TenantDbResult<u64> {
-        delegate!(self, p => p.size_bytes(tenant_id).await)
+        delegate!(self, p => Box::pin(p.size_bytes(tenant_id)).await)
     }
 
     async fn backup(&self, tenant_id: &str, dest: &Path) -> TenantDbResult<()> {
-        delegate!(self, p => p.backup(tenant_id, dest).await)
+        delegate!(self, p => Box::pin(p.backup(tenant_id, dest)).await)
     }
 
     async fn delete(&self, tenant_id: &str) -> TenantDbResult<()> {
-        delegate!(self, p => p.delete(tenant_id).await)
+        delegate!(self, p => Box::pin(p.delete(tenant_id)).await)
     }
 
     async fn usage(&self, tenant_id: &str, day: &str) -> TenantDbResult<DbUsage> {
-        delegate!(self, p => p.usage(tenant_id, day).await)
+        delegate!(self, p => Box::pin(p.usage(tenant_id, day)).await)
     }
 
     fn dialect(&self) -> Dialect {
@@ -146,7 +148,7 @@ impl TenantDatabases for TenantDbs {
         T: Send + 'static,
         F: FnOnce(&dyn Session) -> TenantDbResult<T> + Send + 'static,
     {
-        delegate!(self, p => p.with_session(tenant_id, f).await)
+        delegate!(self, p => Box::pin(p.with_session(tenant_id, f)).await)
     }
 
     async fn with_read_session<T, F>(&self, tenant_id: &str, f: F) -> TenantDbResult<T>
@@ -154,11 +156,11 @@ impl TenantDatabases for TenantDbs {
         T: Send + 'static,
         F: FnOnce(&dyn Session) -> TenantDbResult<T> + Send + 'static,
     {
-        delegate!(self, p => p.with_read_session(tenant_id, f).await)
+        delegate!(self, p => Box::pin(p.with_read_session(tenant_id, f)).await)
     }
 
     async fn invalidate(&self, tenant_id: &str) {
-        delegate!(self, p => p.invalidate(tenant_id).await)
+        delegate!(self, p => Box::pin(p.invalidate(tenant_id)).await)
     }
 
     fn cached_connections(&self) -> usize {
@@ -166,7 +168,7 @@ impl TenantDatabases for TenantDbs {
     }
 
     async fn list(&self) -> TenantDbResult<Vec<String>> {
-        delegate!(self, p => p.list().await)
+        delegate!(self, p => Box::pin(p.list()).await)
     }
 }
 

@@ -320,7 +320,7 @@ impl PostgresTenants {
     pub(super) fn marker(&self, tenant_id: &str) -> String {
         match &self.owner {
             Some(owner) => format!("{COMMENT_PREFIX}{tenant_id} of {owner}"),
-            None => self.marker(tenant_id),
+            None => format!("{COMMENT_PREFIX}{tenant_id}"),
         }
     }
 
