@@ -213,6 +213,20 @@ fn rows(env: &Env, sql: &str) -> Vec<Vec<Value>> {
     })
 }
 
+/// Whether the tenant's database has a table of this name (from its own catalog).
+fn table_exists(env: &Env, name: &str) -> bool {
+    let sql = match env.platform.dbs().dialect() {
+        objectos_sql::Dialect::Sqlite => {
+            format!("SELECT COUNT(*) FROM sqlite_master WHERE name = '{name}'")
+        }
+        objectos_sql::Dialect::Postgres => format!(
+            "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relname = '{name}'"
+        ),
+    };
+    count(env, &sql) > 0
+}
+
 fn count(env: &Env, sql: &str) -> i64 {
     rows(env, sql)[0][0].as_i64().unwrap()
 }
@@ -312,7 +326,7 @@ async fn a_fresh_deploy_creates_tables_indexes_seed_and_a_chained_ledger_row() {
     assert!(!record.no_changes);
     assert_eq!(record.diff.summary.added, 3);
     assert!(!record.diff.has_breaking_changes);
-    assert_eq!(record.plan.dialect, "sqlite");
+    assert_eq!(record.plan.dialect, env.platform.dbs().dialect().as_str());
     assert!(record
         .plan
         .statements
@@ -543,13 +557,7 @@ async fn a_drop_is_refused_with_counts_until_acknowledged() {
     let record = deploy_ok(&env, &next, ack(&["object:deal", "field:account.industry"])).await;
     assert!(record.diff.has_breaking_changes);
     assert_schema(&env, &next);
-    assert_eq!(
-        count(
-            &env,
-            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'deal'"
-        ),
-        0
-    );
+    assert!(!table_exists(&env, "deal"));
     assert_eq!(count(&env, "SELECT COUNT(*) FROM account"), 2);
 }
 
@@ -1027,7 +1035,7 @@ async fn a_failing_statement_rolls_everything_back_and_reports_failed() {
     assert_eq!(record.status, DeployStatus::Failed);
     assert_eq!(record.seq, None);
     let error = record.error.unwrap();
-    assert!(error.contains("UNIQUE"), "{error}");
+    assert!(error.to_ascii_lowercase().contains("unique"), "{error}");
     assert_eq!(file_hash(&env), hash);
     assert_eq!(dump(&env), before);
     assert_eq!(
@@ -1121,18 +1129,36 @@ async fn rebuilds_and_object_renames_keep_the_rows() {
         ..DeployOptions::default()
     };
     let record = deploy_ok(&env, &next, options).await;
-    assert!(record
+    let rebuilds = record
         .plan
         .statements
         .iter()
-        .any(|s| s.sql.contains("_objectos_new_account")));
+        .any(|s| s.sql.contains("_objectos_new_account"));
+    // SQLite rebuilds the table; PostgreSQL alters it in place.
+    assert_eq!(
+        rebuilds,
+        env.platform.dbs().dialect() == objectos_sql::Dialect::Sqlite,
+        "{:#?}",
+        record.plan
+    );
     assert_schema(&env, &next);
+    // The widened column holds reals (SQLite's storage class, PostgreSQL's column type).
+    let type_of = match env.platform.dbs().dialect() {
+        objectos_sql::Dialect::Sqlite => "typeof(employees)",
+        objectos_sql::Dialect::Postgres => "pg_typeof(employees)::text",
+    };
     assert_eq!(
         rows(
             &env,
-            "SELECT employees, typeof(employees) FROM account WHERE name = 'Acme'"
+            &format!("SELECT employees, {type_of} FROM account WHERE name = 'Acme'")
         ),
-        vec![vec![json!(10.0), json!("real")]]
+        vec![vec![
+            json!(10.0),
+            json!(match env.platform.dbs().dialect() {
+                objectos_sql::Dialect::Sqlite => "real",
+                objectos_sql::Dialect::Postgres => "double precision",
+            })
+        ]]
     );
     assert_eq!(
         rows(&env, "SELECT name, amount FROM opportunity"),
