@@ -8,7 +8,8 @@
 //!
 //! - the schema, `t_<id>` (`-` written `_`), or `h_<first 44 characters>_<16 hex digits of a
 //!   hash of the id>` for ids too long for PostgreSQL's 63-byte names (the two forms can never
-//!   name the same schema); its comment, `objectos tenant <id>`, marks it as objectos' (only such
+//!   name the same schema); its comment, `objectos tenant <id>` (then ` of <owner>` when
+//!   [`PgSettings::owner`] is set, as the server sets it), marks it as this installation's (only such
 //!   schemas are listed or said to exist, and no other schema is ever touched: a schema of a
 //!   tenant's name without it makes `create` and `delete` fail rather than adopt or drop it);
 //! - its `NOLOGIN` role, named [`objectos_sql::role_prefix`] of the database (so providers on
@@ -65,7 +66,7 @@
 //! - A tenant's database is named like its role (`<role prefix>t_<id>`, hashed to fit), cloned
 //!   from the template; in it the prepared schema becomes the tenant's schema (the same name as
 //!   in the schema tier) and everything the template role owned passes to the tenant's role.
-//!   `CONNECT` is revoked from `PUBLIC`. Its comment, `objectos tenant <id>`, set last, marks it
+//!   `CONNECT` is revoked from `PUBLIC`. Its comment, the same mark as a schema's, set last, marks it
 //!   complete: re-running `create` finishes a database an interrupted run left unmarked.
 //! - Sessions are pinned exactly as in the schema tier (role, search path, writer lock), on a
 //!   pool of the tenant's database of at most [`PgSettings::tenant_pool_connections`]; at most
