@@ -24,6 +24,22 @@ fn repo_root() -> PathBuf {
 
 #[test]
 fn objectstack_client_4_0_1_against_objectos() {
+    interop(&[]);
+}
+
+/// The same client session against a server whose tenants live in PostgreSQL.
+#[test]
+fn objectstack_client_4_0_1_against_objectos_on_postgres() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = runtime.block_on(objectos_sql::testing::TestDatabase::create());
+    interop(&["--tenant-provider", "postgres", "--tenant-db-url", &db.url]);
+    drop(db);
+}
+
+fn interop(serve_args: &[&str]) {
     let root = repo_root();
     let interop = root.join("tests/interop");
     assert!(
@@ -35,7 +51,7 @@ fn objectstack_client_4_0_1_against_objectos() {
         interop.join("node_modules").display()
     );
 
-    let server = Server::start(&[]);
+    let server = Server::start(serve_args);
     let out = server.cli(&[
         "tenant", "create", "--org", "interop", "--plan", "pro", "--json",
     ]);
