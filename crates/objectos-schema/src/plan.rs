@@ -177,6 +177,51 @@ pub(crate) fn dropped_index_spec(
 }
 
 /// `ALTER TABLE "from" RENAME TO "to"` (both dialects).
+/// Phases (1) and (2), written the same in every dialect: `DROP INDEX` of the indexes
+/// `drop_indexes` lists for each table (reversible from the previous model's definition), then
+/// `DROP TABLE` of the dropped tables.
+pub(crate) fn drop_phases<'a>(
+    diff: &ModelDiff,
+    tables: &'a [TableAction],
+    drop_indexes: impl Fn(&'a TableAction) -> &'a [Ident],
+) -> Vec<PlannedStatement> {
+    let mut out = Vec::new();
+    for action in tables {
+        for index in drop_indexes(action) {
+            let table = action
+                .previous
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let old = dropped_index_spec(diff, action, index);
+            out.push(PlannedStatement {
+                sql: format!("DROP INDEX {}", index.quoted()),
+                reversible: old.is_some(),
+                rollback_sql: old
+                    .and_then(|spec| action.previous.as_ref().map(|t| spec.create_sql(t))),
+                phase: Phase::DropIndexes,
+                table,
+                comment: format!("drop index {index}"),
+            });
+        }
+    }
+    for action in tables {
+        if let (crate::diff::TableStrategy::Drop, Some(table)) =
+            (&action.strategy, &action.previous)
+        {
+            out.push(PlannedStatement {
+                sql: format!("DROP TABLE {}", table.quoted()),
+                reversible: false,
+                rollback_sql: None,
+                phase: Phase::DropTables,
+                table: table.to_string(),
+                comment: format!("drop table {table} and its rows"),
+            });
+        }
+    }
+    out
+}
+
 pub(crate) fn rename_table_sql(from: &Ident, to: &Ident) -> String {
     format!("ALTER TABLE {} RENAME TO {}", from.quoted(), to.quoted())
 }

@@ -11,7 +11,7 @@ use objectos_spec::ObjectDefinition;
 use crate::ddl::{Ident, IdentKind, IndexSpec, TableDef};
 use crate::diff::{ColumnCopy, ColumnStep, ConversionKind, ModelDiff, Repr, TableStrategy};
 use crate::mapping::JsonShape;
-use crate::plan::{dropped_index_spec, model_table, rename_table_sql, Phase, PlannedStatement};
+use crate::plan::{drop_phases, model_table, rename_table_sql, Phase, PlannedStatement};
 use crate::SchemaError;
 
 /// The prefix of the temporary table a rebuild creates.
@@ -27,40 +27,8 @@ pub fn plan(
     let model = |name: &Ident| model_table(next, name);
     let mut out = Vec::new();
 
-    // (1) Indexes.
-    for action in &table_plan.tables {
-        for index in &action.drop_indexes {
-            let table = action
-                .previous
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            let old = dropped_index_spec(diff, action, index);
-            out.push(PlannedStatement {
-                sql: format!("DROP INDEX {}", index.quoted()),
-                reversible: old.is_some(),
-                rollback_sql: old
-                    .and_then(|spec| action.previous.as_ref().map(|t| spec.create_sql(t))),
-                phase: Phase::DropIndexes,
-                table,
-                comment: format!("drop index {index}"),
-            });
-        }
-    }
-
-    // (2) Tables.
-    for action in &table_plan.tables {
-        if let (TableStrategy::Drop, Some(table)) = (&action.strategy, &action.previous) {
-            out.push(PlannedStatement {
-                sql: format!("DROP TABLE {}", table.quoted()),
-                reversible: false,
-                rollback_sql: None,
-                phase: Phase::DropTables,
-                table: table.to_string(),
-                comment: format!("drop table {table} and its rows"),
-            });
-        }
-    }
+    // (1) Indexes, (2) tables.
+    out.extend(drop_phases(diff, &table_plan.tables, |a| &a.drop_indexes));
 
     // (3) Renames.
     for rename in &table_plan.table_renames {
