@@ -227,11 +227,25 @@ impl Oracle {
                 .collect();
             files.sort();
             for file in files {
-                let schema = read_json(&file);
-                let id = schema["$id"]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("{} has no $id", file.display()))
-                    .to_owned();
+                let mut schema = read_json(&file);
+                // A file generated from the Zod oracle (data/Object.json) carries no `$id`: it
+                // gets the one the package's own files follow, `…/v4.0.1/<folder>/<Name>.json`.
+                let id = match schema["$id"].as_str() {
+                    Some(id) => id.to_owned(),
+                    None => {
+                        let folder = dir
+                            .file_name()
+                            .and_then(|f| f.to_str())
+                            .unwrap_or_else(|| panic!("{} has no $id", file.display()));
+                        let name = file
+                            .file_name()
+                            .and_then(|f| f.to_str())
+                            .unwrap_or_default();
+                        let id = format!("https://schema.objectstack.io/v4.0.1/{folder}/{name}");
+                        schema["$id"] = serde_json::Value::String(id.clone());
+                        id
+                    }
+                };
                 documents.insert(id, schema);
             }
         }
