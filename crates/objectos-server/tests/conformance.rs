@@ -40,6 +40,8 @@ fn masked(key: &str, value: &Value) -> Option<Value> {
         "databaseProvider",
         "plan",
         "currentStorageBytes",
+        // Counted per wall-clock minute: a run crossing a minute starts again from 0.
+        "apiRequestsThisMinute",
         "storageBytes",
         "backup",
     ];
