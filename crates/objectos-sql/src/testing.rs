@@ -36,6 +36,7 @@ impl TestDatabase {
                  start it or point OBJECTOS_TEST_PG_URL at one"
             )
         });
+        sweep_stale(&mut conn, &options).await;
         sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
             .execute(&mut conn)
             .await
@@ -87,40 +88,7 @@ impl Drop for TestDatabase {
                 let Ok(mut conn) = sqlx::postgres::PgConnection::connect(&admin_url).await else {
                     return;
                 };
-                let _ = sqlx::raw_sql(AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await;
-                // Databases made for this one (a provider's dedicated tier) carry the same prefix
-                // as its roles, and go first: their objects belong to those roles.
-                let databases: Vec<(String,)> = sqlx::query_as(
-                    "SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)",
-                )
-                .bind(role_prefix(&name))
-                .fetch_all(&mut conn)
-                .await
-                .unwrap_or_default();
-                for (database,) in databases {
-                    let _ = sqlx::raw_sql(AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
-                    )))
-                    .execute(&mut conn)
-                    .await;
-                }
-                // Roles made for this database carry its name as their prefix.
-                let roles: Vec<(String,)> = sqlx::query_as(
-                    "SELECT rolname::text FROM pg_roles WHERE starts_with(rolname, $1)",
-                )
-                .bind(role_prefix(&name))
-                .fetch_all(&mut conn)
-                .await
-                .unwrap_or_default();
-                for (role,) in roles {
-                    let _ = sqlx::raw_sql(AssertSqlSafe(format!("DROP ROLE IF EXISTS \"{role}\"")))
-                        .execute(&mut conn)
-                        .await;
-                }
+                drop_all(&mut conn, &name).await;
             });
         })
         .join();
@@ -128,3 +96,69 @@ impl Drop for TestDatabase {
 }
 
 pub use crate::postgres::role_prefix;
+
+/// Drops test database `name`, the databases and the roles made for it (named with its
+/// [`role_prefix`]); what is already gone is skipped.
+async fn drop_all(conn: &mut sqlx::postgres::PgConnection, name: &str) {
+    let conn = &mut *conn;
+    let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut *conn)
+    .await;
+    // Databases made for this one (a provider's dedicated tier) carry the same prefix
+    // as its roles, and go first: their objects belong to those roles.
+    let databases: Vec<(String,)> =
+        sqlx::query_as("SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)")
+            .bind(role_prefix(name))
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
+    for (database,) in databases {
+        let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+        )))
+        .execute(&mut *conn)
+        .await;
+    }
+    // Roles made for this database carry its name as their prefix.
+    let roles: Vec<(String,)> =
+        sqlx::query_as("SELECT rolname::text FROM pg_roles WHERE starts_with(rolname, $1)")
+            .bind(role_prefix(name))
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
+    for (role,) in roles {
+        let _ = sqlx::raw_sql(AssertSqlSafe(format!("DROP ROLE IF EXISTS \"{role}\"")))
+            .execute(&mut *conn)
+            .await;
+    }
+}
+
+/// Once per process, on a server of this machine: drops the test databases left by test processes
+/// that no longer run (a test binary that aborted never ran its drops), recognised by the pid in
+/// their name.
+async fn sweep_stale(conn: &mut sqlx::postgres::PgConnection, options: &PgConnectOptions) {
+    static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let local = ["127.0.0.1", "localhost", "::1"].contains(&options.get_host());
+    if !local || SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let names: Vec<(String,)> = sqlx::query_as(
+        "SELECT datname::text FROM pg_database WHERE starts_with(datname, 'objectos_test_')",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap_or_default();
+    for (name,) in names {
+        let pid = name
+            .strip_prefix("objectos_test_")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                drop_all(conn, &name).await;
+            }
+        }
+    }
+}
