@@ -225,7 +225,10 @@ impl TenantArchive {
             // Name the first member that does not parse, for a useful path.
             let mut issues = Vec::new();
             for (key, item_check) in [
-                ("tenant", check_member::<ArchivedTenant> as fn(&Value) -> Option<String>),
+                (
+                    "tenant",
+                    check_member::<ArchivedTenant> as fn(&Value) -> Option<String>,
+                ),
                 ("source", check_member::<ArchiveSource>),
                 ("ledger", check_member::<Vec<LedgerEntry>>),
                 ("metadata", check_member::<Vec<MetadataEntry>>),
@@ -365,7 +368,10 @@ impl TenantArchive {
                     issues.push(issue(
                         root.key("objects"),
                         IssueCode::InvalidType,
-                        format!("object {} of the deployed model has no rows entry", object.name),
+                        format!(
+                            "object {} of the deployed model has no rows entry",
+                            object.name
+                        ),
                     ));
                 }
             }
@@ -393,14 +399,11 @@ impl TenantArchive {
 }
 
 fn check_member<T: serde::de::DeserializeOwned>(value: &Value) -> Option<String> {
-    T::deserialize(value).err()
-        .map(|e| e.to_string())
+    T::deserialize(value).err().map(|e| e.to_string())
 }
 
 fn first_bad<T: serde::de::DeserializeOwned>(items: &[Value]) -> Option<usize> {
-    items
-        .iter()
-        .position(|item| T::deserialize(item).is_err())
+    items.iter().position(|item| T::deserialize(item).is_err())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -423,8 +426,7 @@ fn stored_fields(object: &ObjectDefinition) -> Vec<String> {
 /// A stored value as its logical JSON, the same on every dialect.
 fn logical(field: Option<&Field>, raw: SqlValue) -> Value {
     let json_storage = field.is_some_and(|f| matches!(storage_of(f), Storage::Json(_)));
-    let boolean =
-        field.is_some_and(|f| matches!(f.r#type, FieldType::Boolean | FieldType::Toggle));
+    let boolean = field.is_some_and(|f| matches!(f.r#type, FieldType::Boolean | FieldType::Toggle));
     match raw {
         SqlValue::Null => Value::Null,
         SqlValue::Bool(b) => Value::Bool(b),
@@ -561,7 +563,8 @@ fn read_content_in(s: &dyn Session) -> CoreResult<Content> {
             })
             .collect();
         rows.sort_by(|a, b| {
-            let id = |m: &Map<String, Value>| m.get("id").and_then(Value::as_str).map(str::to_owned);
+            let id =
+                |m: &Map<String, Value>| m.get("id").and_then(Value::as_str).map(str::to_owned);
             id(a).cmp(&id(b))
         });
         objects.insert(object.name.clone(), rows);
@@ -660,7 +663,11 @@ fn write_content_in(
     Ok(())
 }
 
-fn insert_rows(s: &dyn Session, object: &ObjectDefinition, rows: &[Map<String, Value>]) -> CoreResult<()> {
+fn insert_rows(
+    s: &dyn Session,
+    object: &ObjectDefinition,
+    rows: &[Map<String, Value>],
+) -> CoreResult<()> {
     let path = archive_path().key("objects").key(&object.name);
     let mut keys: Vec<String> = SYSTEM_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
     keys.extend(stored_fields(object));

@@ -29,9 +29,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiResult};
-pub use state::{
-    AppState, ServerSettings, DEFAULT_ARCHIVE_BODY_LIMIT, MAX_ARCHIVE_BODY_LIMIT,
-};
+pub use state::{AppState, ServerSettings, DEFAULT_ARCHIVE_BODY_LIMIT, MAX_ARCHIVE_BODY_LIMIT};
 
 /// The whole HTTP application.
 pub fn router<S: ControlStore, D: TenantDatabases>(state: AppState<S, D>) -> Router {
