@@ -3,6 +3,9 @@
 //! `OBJECTOS_TEST_TENANT_PROVIDER` says), and every refusal of export and restore (on the suite's
 //! provider).
 
+// A test: a failed expectation is a test failure, reported by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{archive_content_hash, assert_archive, TestApp, TestServer};

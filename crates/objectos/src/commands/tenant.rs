@@ -836,30 +836,6 @@ async fn destroy(client: &Client, args: &DestroyArgs, as_json: bool) -> CliResul
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn step_lines() {
-        let done = json!({"status": "completed", "durationMs": 14, "retryCount": 0});
-        assert_eq!(
-            step_line("create_database", &done),
-            "  ✓ create_database      14 ms"
-        );
-        let skipped = json!({"status": "skipped", "durationMs": 0});
-        assert_eq!(
-            step_line("apply_seed_data", &skipped),
-            "  – apply_seed_data    skipped"
-        );
-        let failed = json!({"status": "failed", "durationMs": 3, "error": "boom", "retryCount": 2});
-        assert_eq!(
-            step_line("sync_schema", &failed),
-            "  ✗ sync_schema           3 ms  boom  (retry 2)"
-        );
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Archives.
 
@@ -1012,4 +988,28 @@ async fn restore(client: &Client, args: &RestoreArgs, as_json: bool) -> CliResul
     );
     out(&lines);
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_lines() {
+        let done = json!({"status": "completed", "durationMs": 14, "retryCount": 0});
+        assert_eq!(
+            step_line("create_database", &done),
+            "  ✓ create_database      14 ms"
+        );
+        let skipped = json!({"status": "skipped", "durationMs": 0});
+        assert_eq!(
+            step_line("apply_seed_data", &skipped),
+            "  – apply_seed_data    skipped"
+        );
+        let failed = json!({"status": "failed", "durationMs": 3, "error": "boom", "retryCount": 2});
+        assert_eq!(
+            step_line("sync_schema", &failed),
+            "  ✗ sync_schema           3 ms  boom  (retry 2)"
+        );
+    }
 }
