@@ -450,6 +450,22 @@ async fn refused_restores_change_nothing() {
         .assert_error(404, "tenant_not_found");
     app.assert_no_database("half").await;
 
+    // Provisioning the new tenant fails: refused, and the failed tenant is removed.
+    app.failpoints().configure("sync_schema=fail").unwrap();
+    let res = app
+        .admin_post(restore, json!({"archive": archive, "orgId": "broken"}))
+        .await;
+    let error = res.assert_error(409, "restore_failed");
+    assert!(
+        error["message"].as_str().unwrap().contains("sync_schema"),
+        "{error}"
+    );
+    app.failpoints().clear();
+    app.admin_get("/api/v1/tenants/broken")
+        .await
+        .assert_error(404, "tenant_not_found");
+    app.assert_no_database("broken").await;
+
     // Without the admin token.
     let res = app
         .send(
@@ -462,7 +478,9 @@ async fn refused_restores_change_nothing() {
     assert_eq!(app.tenant_databases().await, databases);
     let mut after = app.snapshot().await;
     // The failed restore's tenant came and went: only its backups would remain (none are made).
-    after.backup_files.retain(|f| !f.starts_with("half-"));
+    after
+        .backup_files
+        .retain(|f| !f.starts_with("half-") && !f.starts_with("broken-"));
     assert_eq!(after, before);
 }
 
@@ -478,6 +496,27 @@ async fn exports_are_refused_outside_active_and_suspended() {
     app.admin_get(&format!("/api/v1/tenants/{id}/archive?x=1"))
         .await
         .assert_invalid(400, &[""]);
+
+    // While a deployment runs (held before its commit): refused at once, then fine again.
+    app.failpoints()
+        .configure("deploy_before_commit=delay(1500)")
+        .unwrap();
+    let running = tokio::spawn(
+        app.admin(Method::POST, &format!("/api/v1/tenants/{id}/deployments"))
+            .json(&crm_plus(Some(("color", json!({"type": "text"})))))
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let res = app
+        .admin_get(&format!("/api/v1/tenants/{id}/archive"))
+        .await;
+    res.assert_error(409, "deployment_in_progress");
+    assert_eq!(running.await.unwrap().unwrap().status(), 201);
+    app.failpoints().clear();
+    assert_eq!(
+        export(&app, &id).await["ledger"].as_array().unwrap().len(),
+        2
+    );
 
     // Suspended: still exported (a backup before a long suspension).
     app.admin_post_empty(&format!("/api/v1/tenants/{id}/suspend"))
