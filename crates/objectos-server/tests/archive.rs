@@ -604,3 +604,32 @@ async fn the_restore_route_has_its_own_body_limit() {
     res.assert_error(413, "payload_too_large");
     assert!(small.tenant_databases().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_seeded_tenant_restores_without_applying_its_seed_again() {
+    let app = TestApp::new().start().await;
+    let res = app
+        .admin_post(
+            "/api/v1/tenants",
+            json!({"orgId": "seeded", "plan": "pro", "region": "us-east",
+                   "metadata": {"team": "sales", "seed": crm()}}),
+        )
+        .await;
+    res.assert_success(201);
+    let archive = export(&app, "seeded").await;
+    assert_eq!(archive["ledger"].as_array().unwrap().len(), 1);
+    assert!(archive["tenant"]["metadata"]["seed"].is_object());
+
+    let (copy, _, body) = restore(&app, json!({"archive": archive, "orgId": "seeded-copy"})).await;
+    let steps = body["data"]["steps"].as_array().unwrap();
+    let seed_step = steps
+        .iter()
+        .find(|s| s["name"] == "apply_seed_data")
+        .unwrap();
+    assert_eq!(seed_step["status"], "skipped", "{seed_step}");
+    let again = export(&app, &copy).await;
+    assert_eq!(again["contentHash"], archive["contentHash"]);
+    assert_eq!(again["counts"], archive["counts"]);
+    assert_eq!(again["ledger"].as_array().unwrap().len(), 1);
+    assert_eq!(again["tenant"]["metadata"], json!({"team": "sales"}));
+}
