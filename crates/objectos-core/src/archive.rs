@@ -912,7 +912,18 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             ),
             details: json!({"tenantId": tenant_id, "orgId": org_id}),
         };
-        if self.store().tenant(&tenant_id).await?.is_some() {
+        if let Some(existing) = self.store().tenant(&tenant_id).await? {
+            if existing.org_id != org_id {
+                return Err(CoreError::Conflict {
+                    code: "tenant_id_taken",
+                    message: format!(
+                        "tenant id {tenant_id} (derived from orgId {org_id}) already belongs to \
+                         organization {}",
+                        existing.org_id
+                    ),
+                    details: json!({"tenantId": tenant_id}),
+                });
+            }
             return Err(exists());
         }
         let provisioned = self.provision(request, true).await?;
