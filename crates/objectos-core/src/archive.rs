@@ -872,7 +872,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             // The seed was applied once, at the first provisioning; its rows are in the archive.
             m.remove("seed");
         }
-        let request_json = json!({
+        let mut request_json = json!({
             "orgId": org_id,
             "plan": archive.tenant.plan,
             "region": archive.tenant.region,
@@ -880,7 +880,6 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             "adminEmail": archive.tenant.admin_email,
             "metadata": metadata,
         });
-        let mut request_json = request_json;
         if let Some(map) = request_json.as_object_mut() {
             map.retain(|_, v| !v.is_null());
         }
