@@ -2,6 +2,7 @@
 //! and quotas. Generic over the control store ([`objectos_store::ControlStore`]) and the tenant
 //! database provider ([`objectos_tenantdb::TenantDatabases`]).
 
+pub mod archive;
 pub mod data;
 pub mod deploy;
 pub mod domains;
@@ -15,6 +16,7 @@ mod provisioning;
 pub mod seed;
 pub mod time;
 
+pub use archive::{RestoreOptions, TenantArchive, ARCHIVE_FORMAT};
 pub use error::{CoreError, CoreResult};
 pub use platform::{
     default_lifecycle, key_view, DestroyOptions, Destroyed, KeyAuth, KeyScope, Platform,

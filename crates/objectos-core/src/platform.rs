@@ -105,7 +105,7 @@ pub struct DestroyOptions {
     pub immediate: Option<bool>,
     /// Hours to wait before destroying.
     pub grace_period_hours: Option<u64>,
-    /// Keep a backup file of the database.
+    /// Keep a backup of the database: a portable archive (`<tenant>-<time>.archive.json`).
     pub create_backup: Option<bool>,
 }
 
@@ -428,12 +428,15 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             .is_none_or(|v| v == "1");
         let mut backup = None;
         if wants_backup && self.dbs().exists(tenant_id).await? {
+            // A portable archive (`objectos-archive/1`), restorable on any provider.
+            let tenant = self.require_tenant(tenant_id).await?;
+            let archive = self.export_locked(&tenant).await?;
             let name = format!(
-                "{tenant_id}-{}.db",
+                "{tenant_id}-{}.archive.json",
                 rfc3339(now_ms()).replace([':', '.'], "-")
             );
             let path = self.config().backup_dir.join(name);
-            self.dbs().backup(tenant_id, &path).await?;
+            crate::archive::write_archive_file(&archive, &path).await?;
             backup = Some(path);
         }
         // The file goes first: a crash here leaves the tenant `destroying`, finished at start-up.

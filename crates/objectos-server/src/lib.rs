@@ -29,19 +29,32 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiResult};
-pub use state::{AppState, ServerSettings};
+pub use state::{AppState, ServerSettings, DEFAULT_ARCHIVE_BODY_LIMIT, MAX_ARCHIVE_BODY_LIMIT};
 
 /// The whole HTTP application.
 pub fn router<S: ControlStore, D: TenantDatabases>(state: AppState<S, D>) -> Router {
     let body_limit = state.settings.body_limit;
+    // Archives are large: their route alone has its own (bounded) limit.
+    let archive_limit = state
+        .settings
+        .archive_body_limit
+        .min(state::MAX_ARCHIVE_BODY_LIMIT);
     Router::new()
         .route(
             "/api/v1/tenants",
             post(tenants::create::<S, D>).get(tenants::list::<S, D>),
         )
         .route(
+            "/api/v1/tenants/restore",
+            post(tenants::restore::<S, D>).layer(DefaultBodyLimit::max(archive_limit)),
+        )
+        .route(
             "/api/v1/tenants/{id}",
             get(tenants::show::<S, D>).delete(tenants::destroy::<S, D>),
+        )
+        .route(
+            "/api/v1/tenants/{id}/archive",
+            get(tenants::archive::<S, D>),
         )
         .route(
             "/api/v1/tenants/{id}/provisioning",

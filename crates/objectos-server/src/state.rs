@@ -7,11 +7,21 @@ use std::time::Duration;
 use metrics_exporter_prometheus::PrometheusHandle;
 use objectos_core::Platform;
 
+/// Default of [`ServerSettings::archive_body_limit`]: 256 MiB.
+pub const DEFAULT_ARCHIVE_BODY_LIMIT: usize = 256 * 1024 * 1024;
+
+/// Largest allowed [`ServerSettings::archive_body_limit`]: 4 GiB (the archive is held in memory,
+/// parsed, while it is restored).
+pub const MAX_ARCHIVE_BODY_LIMIT: usize = 4 * 1024 * 1024 * 1024;
+
 /// HTTP settings.
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
     /// Largest request body accepted, in bytes (larger: 413).
     pub body_limit: usize,
+    /// Largest body of `POST /api/v1/tenants/restore` (an archive), in bytes (larger: 413); that
+    /// route only, at most [`MAX_ARCHIVE_BODY_LIMIT`].
+    pub archive_body_limit: usize,
     /// Interval of SSE keep-alive comments.
     pub sse_keep_alive: Duration,
     /// How the data API finds a request's tenant (`TenantResolverStrategy`).
@@ -24,6 +34,7 @@ impl Default for ServerSettings {
     fn default() -> Self {
         Self {
             body_limit: 1024 * 1024,
+            archive_body_limit: DEFAULT_ARCHIVE_BODY_LIMIT,
             sse_keep_alive: Duration::from_secs(15),
             resolver: objectos_spec::types::turso::TenantResolverStrategy::Token,
             base_domain: None,

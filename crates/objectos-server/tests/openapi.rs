@@ -298,7 +298,8 @@ fn routing_methods(handlers: &str) -> Vec<String> {
             let ident = &handlers[start..i];
             let called = bytes.get(i) == Some(&b'(');
             let qualified = start > 0 && bytes[start - 1] == b':';
-            if called && !qualified {
+            // `.layer(...)` on a method router (a route's own body limit) adds no method.
+            if called && !qualified && ident != "layer" {
                 assert!(
                     METHODS.contains(&ident),
                     "unsupported routing function {ident}( in {handlers}"
@@ -948,6 +949,67 @@ async fn the_server_serves_this_document_and_answers_as_it_says() {
         if status < 300 {
             assert!(limited, "{method} {template}: no X-RateLimit-Limit");
         }
+    }
+
+    // Archives: the export (a raw document), its restore under another org, and refusals.
+    let exported = http
+        .get(format!("{base}/api/v1/tenants/openapi-doc/archive"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let status = exported.status().as_u16();
+    let archive: Value = exported.json().await.unwrap();
+    assert_eq!(status, 200, "{archive:#}");
+    documented.check("GET", "/api/v1/tenants/{id}/archive", status, &archive);
+    let mut tampered = archive.clone();
+    tampered["objects"]["account"][0]["name"] = json!("changed");
+    for (request, method, template, expected) in [
+        (
+            http.post(format!("{base}/api/v1/tenants/restore"))
+                .bearer_auth(&token)
+                .json(&json!({"archive": archive, "orgId": "openapi-copy"})),
+            "POST",
+            "/api/v1/tenants/restore",
+            201,
+        ),
+        (
+            http.post(format!("{base}/api/v1/tenants/restore"))
+                .bearer_auth(&token)
+                .json(&json!({"archive": archive})),
+            "POST",
+            "/api/v1/tenants/restore",
+            409,
+        ),
+        (
+            http.post(format!("{base}/api/v1/tenants/restore"))
+                .bearer_auth(&token)
+                .json(&json!({"archive": tampered, "orgId": "openapi-bad"})),
+            "POST",
+            "/api/v1/tenants/restore",
+            422,
+        ),
+        (
+            http.post(format!("{base}/api/v1/tenants/restore"))
+                .bearer_auth(&key)
+                .json(&json!({"archive": archive, "orgId": "openapi-key"})),
+            "POST",
+            "/api/v1/tenants/restore",
+            403,
+        ),
+        (
+            http.get(format!("{base}/api/v1/tenants/nobody/archive"))
+                .bearer_auth(&token),
+            "GET",
+            "/api/v1/tenants/{id}/archive",
+            404,
+        ),
+    ] {
+        let res = request.send().await.unwrap();
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, expected, "{method} {template}: {body:#}");
+        documented.check(method, template, status, &body);
     }
 
     // The data API's gate, before any tenant: no credential, the admin token without a tenant.

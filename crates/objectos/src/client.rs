@@ -305,6 +305,39 @@ impl Client {
         self.envelope(status, &bytes)
     }
 
+    /// Sends a request whose success answer is a raw JSON document (no envelope), such as a
+    /// tenant archive; errors still come as envelopes. `timeout` bounds the whole exchange.
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: Option<&Value>,
+        timeout: Duration,
+    ) -> CliResult<(StatusCode, Vec<u8>)> {
+        let mut request = self
+            .request(method, self.url(segments, &[]))
+            .timeout(timeout);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| self.transport_error(&e))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        if status.is_success() {
+            return Ok((status, bytes.to_vec()));
+        }
+        match self.envelope(status, &bytes) {
+            Err(e) => Err(e),
+            Ok(_) => Err(CliError::Failed(format!(
+                "unexpected answer from {} (HTTP {status})",
+                self.server()
+            ))),
+        }
+    }
+
     fn envelope(&self, status: StatusCode, bytes: &[u8]) -> CliResult<Reply> {
         let unexpected = || {
             let text = String::from_utf8_lossy(bytes);

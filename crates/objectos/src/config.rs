@@ -42,6 +42,9 @@ pub struct ServeArgs {
     /// Largest request body in bytes [default: 1048576].
     #[arg(long, env = "OBJECTOS_BODY_LIMIT", value_name = "BYTES")]
     pub body_limit: Option<usize>,
+    /// Largest body of a restore (`POST /api/v1/tenants/restore`), in bytes [default: 268435456].
+    #[arg(long, env = "OBJECTOS_ARCHIVE_BODY_LIMIT", value_name = "BYTES")]
+    pub archive_body_limit: Option<usize>,
     /// Seconds a running provisioning step's lease lasts [default: 30].
     #[arg(long, env = "OBJECTOS_STEP_LEASE_SECS", value_name = "SECS")]
     pub step_lease_secs: Option<u64>,
@@ -112,6 +115,7 @@ pub struct FileConfig {
     listen: Option<SocketAddr>,
     log_format: Option<LogFormat>,
     body_limit: Option<usize>,
+    archive_body_limit: Option<usize>,
     step_lease_secs: Option<u64>,
     step_timeout_secs: Option<u64>,
     reaper_interval_secs: Option<u64>,
@@ -190,6 +194,13 @@ impl ServeConfig {
                 bail!("body_limit must be greater than 0");
             }
             app.settings.body_limit = limit;
+        }
+        if let Some(limit) = args.archive_body_limit.or(file_config.archive_body_limit) {
+            let max = objectos_server::MAX_ARCHIVE_BODY_LIMIT;
+            if limit == 0 || limit > max {
+                bail!("archive_body_limit must be between 1 and {max} (4 GiB)");
+            }
+            app.settings.archive_body_limit = limit;
         }
         let secs =
             |flag: Option<u64>, file: Option<u64>, name: &str| -> anyhow::Result<Option<u64>> {

@@ -25,7 +25,7 @@
 //! A rollback is a new deployment of the parent's stored bundle, with the renames reversed, through
 //! the same gates.
 
-mod ledger;
+pub(crate) mod ledger;
 mod seed;
 mod validate;
 

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use objectos_core::{provisioning_result, DestroyOptions, Destroyed};
+use objectos_core::{
+    provisioning_result, DestroyOptions, Destroyed, RestoreOptions, TenantArchive,
+};
 use objectos_spec::types::provisioning::{
     TenantPlan, TenantProvisioningRequest, TenantProvisioningStatus,
 };
@@ -440,4 +442,113 @@ pub async fn quota<S: ControlStore, D: TenantDatabases>(
 ) -> ApiResult<Response> {
     caller.require_tenant(&id, false)?;
     Ok(ok(state.platform.quota(&id).await?))
+}
+
+/// `GET /api/v1/tenants/{id}/archive`: the tenant's portable archive (`objectos-archive/1`).
+///
+/// Answered as the raw archive document, not inside the success envelope: it is a file (saved
+/// as is, restored as is, the same bytes a destroy backup holds), and an envelope's
+/// `meta.timestamp`/`requestId` do not belong in a backup; the request id is in `X-Request-Id`.
+/// Errors keep the error envelope.
+pub async fn archive<S: ControlStore, D: TenantDatabases>(
+    State(state): State<AppState<S, D>>,
+    _: Admin,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    reject_unknown(&params, &[])?;
+    let archive = state.platform.export_tenant(&id).await?;
+    let bytes = serde_json::to_vec(&archive).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "server",
+            format!("the archive cannot be serialised: {e}"),
+        )
+    })?;
+    let file = format!(
+        "attachment; filename=\"{id}-{}.archive.json\"",
+        archive.exported_at.replace([':', '.'], "-")
+    );
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (header::CONTENT_DISPOSITION, file),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `POST /api/v1/tenants/restore` with `{archive, orgId?}`: a new tenant from an archive; 201 with
+/// the provisioning result and the one-time `credentials`, like `POST /api/v1/tenants`.
+pub async fn restore<S: ControlStore, D: TenantDatabases>(
+    State(state): State<AppState<S, D>>,
+    _: Admin,
+    Query(params): Query<HashMap<String, String>>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    reject_unknown(&params, &[])?;
+    let (map, mut issues) = small_object(&body, &["archive", "orgId"])?;
+    let org_id = match map.get("orgId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(org)) => Some(org.clone()),
+        Some(other) => {
+            issues.push(Issue::new(
+                JsonPath::root().key("orgId"),
+                IssueCode::InvalidType,
+                format!(
+                    "Expected string, received {}",
+                    objectos_spec::json_type_name(other)
+                ),
+            ));
+            None
+        }
+    };
+    let archive = match map.get("archive") {
+        None => {
+            issues.push(required("archive"));
+            None
+        }
+        Some(value) => match TenantArchive::from_value(value) {
+            Ok(archive) => Some(archive),
+            Err(e) => {
+                issues.extend(e.issues);
+                None
+            }
+        },
+    };
+    let archive = match archive {
+        Some(archive) if issues.is_empty() => archive,
+        _ => return Err(ApiError::unprocessable(&issues)),
+    };
+    let source = json!({
+        "tenantId": archive.tenant.id,
+        "orgId": archive.tenant.org_id,
+        "provider": archive.source.provider,
+        "exportedAt": archive.exported_at,
+        "contentHash": archive.content_hash,
+        "counts": archive.counts,
+    });
+    let (tenant, credentials) = state
+        .platform
+        .restore_tenant(archive, RestoreOptions { org_id })
+        .await?;
+    let steps = state
+        .platform
+        .store()
+        .steps(&tenant.id)
+        .await
+        .map_err(objectos_core::CoreError::from)?;
+    let mut extra = Map::new();
+    extra.insert("credentials".to_owned(), json!(credentials));
+    Ok(success(
+        StatusCode::CREATED,
+        provisioning_result(&tenant, &steps),
+        meta(vec![("created", json!(true)), ("restoredFrom", source)]),
+        extra,
+    ))
 }

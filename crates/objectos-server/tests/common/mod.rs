@@ -255,30 +255,25 @@ impl TestServer {
         }
     }
 
-    /// Asserts `path` is a backup of the tenant in the provider's format: a SQLite database file
-    /// (`sqlite`, `memory`) or the JSON dump of its schema (`postgres`), holding the system
-    /// tables and the tenant's id.
-    pub fn assert_backup(&self, path: &Path, tenant: &str) {
+    /// Asserts `path` is a backup of the tenant: a portable archive (`objectos-archive/1`, the
+    /// same on every provider) of this tenant whose content hash, recomputed here, matches, written
+    /// readable by its owner only; returns the archive.
+    pub fn assert_backup(&self, path: &Path, tenant: &str) -> Value {
         assert!(path.exists(), "{}", path.display());
-        if self.provider() == "postgres" {
-            let dump: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-            assert_eq!(dump["format"], "objectos-pg-backup/1");
-            assert_eq!(dump["tenantId"], tenant);
-            let tables: BTreeSet<&str> = dump["tables"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t["name"].as_str().unwrap())
-                .collect();
-            for table in SYSTEM_TABLES {
-                assert!(tables.contains(table), "{tables:?}");
-            }
-        } else {
-            assert!(std::fs::read(path)
-                .unwrap()
-                .starts_with(b"SQLite format 3\0"));
-            assert_system_schema(path, tenant);
+        assert!(
+            path.to_string_lossy().ends_with(".archive.json"),
+            "{}",
+            path.display()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}: mode {mode:o}", path.display());
         }
+        let archive: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        assert_archive(&archive, tenant);
+        archive
     }
 
     /// The tables of a tenant's database, from its own catalog.
@@ -814,6 +809,40 @@ pub fn inspect_database(path: &Path) -> (BTreeSet<String>, Option<String>) {
         None
     };
     (tables, tenant_id)
+}
+
+/// SHA-256 (hex) of the canonical JSON of an archive's `{ledger, metadata, objects}`, recomputed
+/// from the document (not with objectos' own function).
+pub fn archive_content_hash(archive: &Value) -> String {
+    use sha2::Digest;
+    let content = json!({
+        "ledger": archive["ledger"],
+        "metadata": archive["metadata"],
+        "objects": archive["objects"],
+    });
+    let canonical = objectos_spec::canonical::canonical_json(&content);
+    hex::encode(sha2::Sha256::digest(canonical.as_bytes()))
+}
+
+/// Asserts `archive` is a portable archive of `tenant` whose content hash and counts hold.
+#[track_caller]
+pub fn assert_archive(archive: &Value, tenant: &str) {
+    assert_eq!(archive["format"], "objectos-archive/1");
+    assert_eq!(archive["tenant"]["id"], tenant);
+    assert_eq!(
+        archive["contentHash"].as_str().unwrap(),
+        archive_content_hash(archive),
+        "the content hash is recomputed from the document"
+    );
+    for (name, rows) in archive["objects"].as_object().unwrap() {
+        assert_eq!(
+            archive["counts"][name].as_u64(),
+            Some(rows.as_array().unwrap().len() as u64)
+        );
+    }
+    assert!(archive["ledger"].is_array() && archive["metadata"].is_array());
+    let text = archive.to_string();
+    assert!(!text.contains("osk_"), "an archive never holds API keys");
 }
 
 /// The system tables `sync_schema` creates in every tenant database.

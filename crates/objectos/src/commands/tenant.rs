@@ -1,5 +1,5 @@
-//! `objectos tenant create|list|show|suspend|resume|destroy|retry|plan`: the control-plane API over
-//! HTTP. `create` follows the provisioning steps live (a spinner on a terminal, plain lines
+//! `objectos tenant create|list|show|suspend|resume|destroy|retry|plan|export|restore`: the
+//! control-plane API over HTTP. `create` follows the provisioning steps live (a spinner on a terminal, plain lines
 //! otherwise) and prints the one-time API key.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -45,6 +45,27 @@ enum TenantCommand {
     Retry(IdArg),
     /// Change a tenant's plan (refused when its usage exceeds the new plan's quotas).
     Plan(PlanArgs),
+    /// Write a tenant's portable archive (every deployment, metadata and row) to FILE (mode 0600).
+    Export(ExportArgs),
+    /// Restore an archive FILE as a new tenant (any provider to any provider); prints its key once.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ExportArgs {
+    /// Tenant id.
+    id: String,
+    /// The archive file to write (replaced if it exists).
+    file: std::path::PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct RestoreArgs {
+    /// The archive file (`objectos tenant export`, or a destroy backup `*.archive.json`).
+    file: std::path::PathBuf,
+    /// Organization of the new tenant (its id is derived from it) [default: the archive's].
+    #[arg(long, value_name = "ORG")]
+    org: Option<String>,
 }
 
 const PLANS: [&str; 3] = ["free", "pro", "enterprise"];
@@ -147,6 +168,8 @@ pub fn run(args: &Args) -> ExitCode {
         | TenantCommand::Retry(a) => Some(format!("tenant {}", a.id)),
         TenantCommand::Destroy(a) => Some(format!("tenant {}", a.id)),
         TenantCommand::Plan(a) => Some(format!("tenant {}", a.id)),
+        TenantCommand::Export(a) => Some(format!("tenant {}", a.id)),
+        TenantCommand::Restore(a) => Some(format!("restore {}", a.file.display())),
     };
     match execute(args) {
         Ok(code) => code,
@@ -171,6 +194,8 @@ fn execute(args: &Args) -> CliResult<ExitCode> {
             TenantCommand::Destroy(d) => destroy(&client, d, args.json).await,
             TenantCommand::Retry(a) => retry(&client, &a.id, args.json).await,
             TenantCommand::Plan(p) => plan(&client, p, args.json).await,
+            TenantCommand::Export(e) => export(&client, e, args.json).await,
+            TenantCommand::Restore(r) => restore(&client, r, args.json).await,
         }
     })
 }
@@ -808,6 +833,160 @@ async fn destroy(client: &Client, args: &DestroyArgs, as_json: bool) -> CliResul
             None => println!("Tenant {} destroyed (no backup).", args.id),
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Archives.
+
+/// How long an export or a restore may take (archives can be large).
+const ARCHIVE_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Writes lines to stdout, ignoring a closed stdout (`| head`) instead of panicking: the command's
+/// work is done by then, and its outcome is its exit code.
+fn out(lines: &[String]) {
+    let mut stdout = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(stdout, "{line}").is_err() {
+            return;
+        }
+    }
+    let _ = stdout.flush();
+}
+
+fn json_out(value: &Value) {
+    out(&[serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())]);
+}
+
+fn count_lines(counts: &Value) -> Vec<String> {
+    let Some(counts) = counts.as_object() else {
+        return Vec::new();
+    };
+    let width = counts.keys().map(String::len).max().unwrap_or(0);
+    let mut lines: Vec<String> = counts
+        .iter()
+        .map(|(name, n)| format!("    {name:<width$}  {n}"))
+        .collect();
+    if lines.is_empty() {
+        lines.push("    (no objects deployed)".to_owned());
+    }
+    lines
+}
+
+async fn export(client: &Client, args: &ExportArgs, as_json: bool) -> CliResult<ExitCode> {
+    let (_, bytes) = client
+        .call_raw(
+            Method::GET,
+            &["api", "v1", "tenants", &args.id, "archive"],
+            None,
+            ARCHIVE_TIMEOUT,
+        )
+        .await?;
+    let archive: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| CliError::Failed(format!("the server's archive is not JSON: {e}")))?;
+    objectos_core::archive::write_private(&args.file, &bytes)
+        .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", args.file.display())))?;
+    let summary = json!({
+        "file": args.file.display().to_string(),
+        "bytes": bytes.len(),
+        "tenantId": archive.get("tenant").map_or(Value::Null, |t| t["id"].clone()),
+        "format": archive["format"],
+        "source": archive["source"],
+        "counts": archive["counts"],
+        "deployments": archive["ledger"].as_array().map_or(0, Vec::len),
+        "contentHash": archive["contentHash"],
+    });
+    if as_json {
+        json_out(&summary);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut lines = vec![
+        format!(
+            "Exported tenant {} ({} database) to {} ({} bytes, mode 0600)",
+            args.id,
+            text(&archive["source"], "provider"),
+            args.file.display(),
+            bytes.len()
+        ),
+        format!("  format          {}", text(&archive, "format")),
+        format!("  deployments     {}", summary["deployments"]),
+        "  rows per object".to_owned(),
+    ];
+    lines.extend(count_lines(&archive["counts"]));
+    lines.push(format!(
+        "  content hash    {}",
+        text(&archive, "contentHash")
+    ));
+    out(&lines);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn restore(client: &Client, args: &RestoreArgs, as_json: bool) -> CliResult<ExitCode> {
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", args.file.display())))?;
+    let archive: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        CliError::Usage(format!(
+            "{} is not a JSON archive: {e}",
+            args.file.display()
+        ))
+    })?;
+    let mut body = json!({ "archive": archive });
+    if let Some(org) = &args.org {
+        body["orgId"] = json!(org);
+    }
+    let (_, answer) = client
+        .call_raw(
+            Method::POST,
+            &["api", "v1", "tenants", "restore"],
+            Some(&body),
+            ARCHIVE_TIMEOUT,
+        )
+        .await?;
+    let reply: Value = serde_json::from_slice(&answer)
+        .map_err(|e| CliError::Failed(format!("unexpected answer from the server: {e}")))?;
+    if as_json {
+        json_out(&json!({
+            "result": reply["data"],
+            "credentials": reply["credentials"],
+            "restoredFrom": reply["meta"]["restoredFrom"],
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let data = &reply["data"];
+    let from = &reply["meta"]["restoredFrom"];
+    let credentials = &reply["credentials"];
+    let id = text(data, "tenantId");
+    let mut lines = vec![
+        format!(
+            "Restored tenant {id} from {} (tenant {} on {}, exported {}) on {}",
+            args.file.display(),
+            text(from, "tenantId"),
+            text(from, "provider"),
+            text(from, "exportedAt"),
+            client.server()
+        ),
+        String::new(),
+        format!("  tenant id       {id}"),
+        format!("  status          {}", text(data, "status")),
+        format!("  connection URL  {}", text(data, "connectionUrl")),
+        format!("  API key         {}", text(credentials, "apiKey")),
+        format!(
+            "  key id / scope  {} / {}",
+            text(credentials, "keyId"),
+            text(credentials, "scope")
+        ),
+        "  rows per object".to_owned(),
+    ];
+    lines.extend(count_lines(&from["counts"]));
+    lines.push(format!(
+        "  content hash    {} (verified: the restored tenant exports the same)",
+        text(from, "contentHash")
+    ));
+    lines.push(String::new());
+    lines.push(
+        "This API key is shown ONCE: the server keeps only its hash. Store it now.".to_owned(),
+    );
+    out(&lines);
     Ok(ExitCode::SUCCESS)
 }
 
