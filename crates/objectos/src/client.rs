@@ -240,6 +240,32 @@ impl Client {
         })
     }
 
+    /// A client of another server (`objectos tenant move --to`): its URL, and its admin token from
+    /// `token` or else the `admin-token` file of `data_dir`.
+    pub fn other(server: &str, token: Option<String>, data_dir: Option<&Path>) -> CliResult<Self> {
+        let base = parse_server(server.trim())?;
+        let (token, source) = match (token.filter(|t| !t.trim().is_empty()), data_dir) {
+            (Some(t), _) => (t.trim().to_owned(), TokenSource::Env),
+            (None, Some(dir)) => read_token_file(dir, true)?,
+            (None, None) => {
+                return Err(CliError::Usage(
+                    "the target server's admin token is needed: --to-admin-token (or OBJECTOS_TO_ADMIN_TOKEN) or --to-data-dir".to_owned(),
+                ))
+            }
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("objectos-cli/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CliError::Failed(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            base,
+            token,
+            source,
+            http,
+        })
+    }
+
     /// The server's base URL, as shown to people (no trailing slash).
     pub fn server(&self) -> String {
         self.base.as_str().trim_end_matches('/').to_owned()

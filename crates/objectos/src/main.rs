@@ -26,11 +26,11 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server (embedded SQLite by default).
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Check a document (deploy bundle, app manifest, provisioning request, ...) against the protocol.
     Validate(commands::validate::Args),
     /// Manage tenants on a running server: create (live steps), list, show, suspend, resume,
-    /// destroy, retry, plan.
+    /// destroy, retry, plan, export, restore, move.
     Tenant(commands::tenant::Args),
     /// Manage a tenant's API keys on a running server: create, list, revoke.
     Key(commands::key::Args),

@@ -92,3 +92,106 @@ fn export_then_restore_under_another_org() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// `tenant move` from a server on the SQLite default to a server on PostgreSQL: the tenant is
+/// served there with a new key and the same content, and is gone from the source (whose destroy
+/// backup is kept). A move to a server that cannot take it leaves the source serving.
+#[test]
+fn move_from_a_sqlite_server_to_a_postgres_server() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = runtime.block_on(objectos_sql::testing::TestDatabase::create());
+    let source = Server::start(&[]);
+    let target = Server::start(&["--tenant-provider", "postgres", "--tenant-db-url", &db.url]);
+    assert_ok(&source.cli(&["tenant", "create", "--org", "acme", "--plan", "pro"]));
+    assert_ok(&source.cli(&["deploy", &crm_path(), "--tenant", "acme"]));
+    let dir = tempfile::tempdir().unwrap();
+    let before = dir.path().join("before.json");
+    let summary: Value = serde_json::from_str(&assert_ok(&source.cli(&[
+        "tenant",
+        "export",
+        "acme",
+        before.to_str().unwrap(),
+        "--json",
+    ])))
+    .unwrap();
+    let hash = summary["contentHash"].as_str().unwrap().to_owned();
+
+    // A target that refuses (no such server): the source is resumed and keeps serving.
+    let out = source.cli(&[
+        "tenant",
+        "move",
+        "acme",
+        "--to",
+        "http://127.0.0.1:9",
+        "--to-admin-token",
+        &"x".repeat(40),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot reach"), "{}", stderr(&out));
+    let shown: Value = serde_json::from_str(&assert_ok(
+        &source.cli(&["tenant", "show", "acme", "--json"]),
+    ))
+    .unwrap();
+    assert_eq!(shown["provisioningStatus"], "active", "{shown}");
+
+    // The move.
+    let text = assert_ok(&source.cli(&[
+        "tenant",
+        "move",
+        "acme",
+        "--to",
+        &target.url,
+        "--to-data-dir",
+        target.data_dir.to_str().unwrap(),
+    ]));
+    assert!(text.contains("Moved tenant acme"), "{text}");
+    assert!(text.contains(&hash), "{text}");
+    assert!(text.contains("postgres://"), "{text}");
+    let key = text
+        .split_whitespace()
+        .find(|w| w.starts_with("osk_acme_"))
+        .expect("the new key")
+        .to_owned();
+    // Gone from the source, with a backup archive.
+    let out = source.cli(&["tenant", "show", "acme"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let backups: Vec<_> = std::fs::read_dir(source.data_dir.join("backups"))
+        .unwrap()
+        .collect();
+    assert_eq!(backups.len(), 1);
+    // Served by the target with the new key, the same content.
+    let after = dir.path().join("after.json");
+    let summary: Value = serde_json::from_str(&assert_ok(&target.cli(&[
+        "tenant",
+        "export",
+        "acme",
+        after.to_str().unwrap(),
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(summary["contentHash"], hash.as_str());
+    assert_eq!(summary["source"]["provider"], "postgres");
+    let response = runtime.block_on(async {
+        reqwest::Client::new()
+            .get(format!(
+                "{}/api/v1/data/account?sort=name&top=1",
+                target.url
+            ))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        response["data"]["records"][0]["name"], "Acme Corporation",
+        "{response}"
+    );
+    drop((source, target));
+    drop(db);
+}

@@ -49,6 +49,32 @@ enum TenantCommand {
     Export(ExportArgs),
     /// Restore an archive FILE as a new tenant (any provider to any provider); prints its key once.
     Restore(RestoreArgs),
+    /// Move a tenant to another server (e.g. from the embedded SQLite default to a server on
+    /// PostgreSQL): suspend, export, restore there, verify, then destroy here (backup kept).
+    Move(MoveArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct MoveArgs {
+    /// Tenant id (on --server, the source).
+    id: String,
+    /// The target server's URL.
+    #[arg(long, value_name = "URL")]
+    to: String,
+    /// The target server's admin token.
+    #[arg(
+        long,
+        env = "OBJECTOS_TO_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    to_admin_token: Option<String>,
+    /// The target server's data directory, whose `admin-token` is read when no token is given.
+    #[arg(long, value_name = "DIR")]
+    to_data_dir: Option<std::path::PathBuf>,
+    /// Keep the (suspended) tenant on the source instead of destroying it after the move.
+    #[arg(long)]
+    keep_source: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -170,6 +196,7 @@ pub fn run(args: &Args) -> ExitCode {
         TenantCommand::Plan(a) => Some(format!("tenant {}", a.id)),
         TenantCommand::Export(a) => Some(format!("tenant {}", a.id)),
         TenantCommand::Restore(a) => Some(format!("restore {}", a.file.display())),
+        TenantCommand::Move(a) => Some(format!("move {} to {}", a.id, a.to)),
     };
     match execute(args) {
         Ok(code) => code,
@@ -196,6 +223,7 @@ fn execute(args: &Args) -> CliResult<ExitCode> {
             TenantCommand::Plan(p) => plan(&client, p, args.json).await,
             TenantCommand::Export(e) => export(&client, e, args.json).await,
             TenantCommand::Restore(r) => restore(&client, r, args.json).await,
+            TenantCommand::Move(m) => move_tenant(&client, m, args.json).await,
         }
     })
 }
@@ -988,6 +1016,178 @@ async fn restore(client: &Client, args: &RestoreArgs, as_json: bool) -> CliResul
     );
     out(&lines);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `tenant move`: writes stop (suspend), the archive goes from the source to the target, the
+/// target's copy is verified (its own export has the archive's content hash), and only then is
+/// the source destroyed (its destroy backup is one more archive). Any failure before that resumes
+/// the source if this command suspended it, and says where the move stopped.
+async fn move_tenant(source: &Client, args: &MoveArgs, as_json: bool) -> CliResult<ExitCode> {
+    let target = Client::other(
+        &args.to,
+        args.to_admin_token.clone(),
+        args.to_data_dir.as_deref(),
+    )?;
+    if target.server() == source.server() {
+        return Err(CliError::Usage(
+            "--to names the server the tenant is on: a move needs another server".to_owned(),
+        ));
+    }
+    let id = args.id.as_str();
+    let tenant = client_tenant(source, id).await?;
+    let status = text(&tenant, "provisioningStatus").to_owned();
+    let suspended_here = match status.as_str() {
+        "active" => {
+            source
+                .call(
+                    Method::POST,
+                    &["api", "v1", "tenants", id, "suspend"],
+                    &[],
+                    None,
+                )
+                .await?;
+            true
+        }
+        "suspended" => false,
+        other => {
+            return Err(CliError::Failed(format!(
+                "tenant {id} is {other}: only an active or suspended tenant can move"
+            )))
+        }
+    };
+    let moved = move_copy(source, &target, id).await;
+    let (archive_hash, restored) = match moved {
+        Ok(done) => done,
+        Err(e) => {
+            if suspended_here {
+                let resumed = source
+                    .call(
+                        Method::POST,
+                        &["api", "v1", "tenants", id, "resume"],
+                        &[],
+                        None,
+                    )
+                    .await;
+                if let Err(r) = resumed {
+                    eprintln!("objectos: could not resume tenant {id} on the source: {r:?}");
+                }
+            }
+            return Err(e);
+        }
+    };
+    let new_id = text(&restored["data"], "tenantId").to_owned();
+    let mut backup = Value::Null;
+    if !args.keep_source {
+        let reply = source
+            .call(
+                Method::DELETE,
+                &["api", "v1", "tenants", id],
+                &[
+                    ("immediate", "true".to_owned()),
+                    ("createBackup", "true".to_owned()),
+                ],
+                None,
+            )
+            .await?;
+        backup = reply.data["backup"].clone();
+    }
+    if as_json {
+        json_out(&json!({
+            "tenantId": new_id,
+            "from": source.server(),
+            "to": target.server(),
+            "contentHash": archive_hash,
+            "counts": restored["meta"]["restoredFrom"]["counts"],
+            "credentials": restored["credentials"],
+            "sourceDestroyed": !args.keep_source,
+            "sourceBackup": backup,
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let credentials = &restored["credentials"];
+    let mut lines = vec![
+        format!(
+            "Moved tenant {id} from {} to {} (now {}).",
+            source.server(),
+            target.server(),
+            text(&restored["data"], "connectionUrl")
+        ),
+        String::new(),
+        format!("  tenant id       {new_id}"),
+        format!("  API key         {}", text(credentials, "apiKey")),
+        "  rows per object".to_owned(),
+    ];
+    lines.extend(count_lines(&restored["meta"]["restoredFrom"]["counts"]));
+    lines.push(format!(
+        "  content hash    {archive_hash} (the target's own export has the same)"
+    ));
+    lines.push(if args.keep_source {
+        format!("  source          kept, suspended, on {}", source.server())
+    } else {
+        format!(
+            "  source          destroyed; backup {}",
+            backup.as_str().unwrap_or("-")
+        )
+    });
+    lines.push(String::new());
+    lines.push(
+        "The old keys do not move: this API key is shown ONCE. Point clients at the new server with it."
+            .to_owned(),
+    );
+    out(&lines);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn client_tenant(client: &Client, id: &str) -> CliResult<Value> {
+    Ok(client
+        .call(Method::GET, &["api", "v1", "tenants", id], &[], None)
+        .await?
+        .data)
+}
+
+/// Export from `source`, restore on `target`, and check the target's own export: the archive's
+/// content hash and the restored answer.
+async fn move_copy(source: &Client, target: &Client, id: &str) -> CliResult<(String, Value)> {
+    let (_, bytes) = source
+        .call_raw(
+            Method::GET,
+            &["api", "v1", "tenants", id, "archive"],
+            None,
+            ARCHIVE_TIMEOUT,
+        )
+        .await?;
+    let archive: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| CliError::Failed(format!("the source's archive is not JSON: {e}")))?;
+    let hash = text(&archive, "contentHash").to_owned();
+    let (_, answer) = target
+        .call_raw(
+            Method::POST,
+            &["api", "v1", "tenants", "restore"],
+            Some(&json!({ "archive": archive })),
+            ARCHIVE_TIMEOUT,
+        )
+        .await?;
+    let restored: Value = serde_json::from_slice(&answer)
+        .map_err(|e| CliError::Failed(format!("unexpected answer from the target: {e}")))?;
+    let new_id = text(&restored["data"], "tenantId").to_owned();
+    let (_, again) = target
+        .call_raw(
+            Method::GET,
+            &["api", "v1", "tenants", &new_id, "archive"],
+            None,
+            ARCHIVE_TIMEOUT,
+        )
+        .await?;
+    let again: Value = serde_json::from_slice(&again)
+        .map_err(|e| CliError::Failed(format!("the target's archive is not JSON: {e}")))?;
+    if text(&again, "contentHash") != hash {
+        return Err(CliError::Failed(format!(
+            "the copy of {id} on {} does not match the source (content hash {} instead of {hash});              the source is left in place",
+            target.server(),
+            text(&again, "contentHash")
+        )));
+    }
+    Ok((hash, restored))
 }
 
 #[cfg(test)]
