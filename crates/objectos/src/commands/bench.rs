@@ -217,8 +217,24 @@ async fn drop_scratch(admin_url: &str, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Resolves on SIGTERM (never where it cannot be listened to).
+#[cfg(unix)]
+async fn terminated() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut signal) => {
+            signal.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminated() {
+    std::future::pending().await
+}
+
 /// Runs `f` with the scratch database when `provider` asks for PostgreSQL (created first, dropped
-/// after `f` whatever its outcome), with Ctrl-C ending `f` early (its processes are killed as it
+/// after `f` whatever its outcome), with Ctrl-C or SIGTERM ending `f` early (its processes are killed as it
 /// is dropped) so the database is still dropped.
 pub(crate) async fn with_scratch<T, F, Fut>(provider: &ProviderArgs, f: F) -> anyhow::Result<T>
 where
@@ -235,6 +251,7 @@ where
     let result = tokio::select! {
         r = f(scratch.clone()) => r,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted (Ctrl-C)")),
+        _ = terminated() => Err(anyhow::anyhow!("terminated (SIGTERM)")),
     };
     if let Some(scratch) = scratch {
         let name = scratch.name.clone();

@@ -223,6 +223,9 @@ async fn open_platform(data_dir: &Path, pg_url: Option<&str>) -> anyhow::Result<
             sqlite_dir: data_dir.join("tenants"),
             postgres: PgSettings {
                 url: url.to_owned(),
+                // As `objectos serve` does (its installation id); an unowned provider is not
+                // what a server runs.
+                owner: Some(format!("bench-{}", std::process::id())),
                 ..PgSettings::default()
             },
             ..TenantDbConfig::default()
