@@ -205,13 +205,15 @@ async fn drop_scratch(admin_url: &str, name: &str) -> anyhow::Result<()> {
             .bind(&prefix)
             .fetch_all(&mut conn)
             .await?;
-    for (role,) in roles {
-        run(format!(
-            "DROP ROLE IF EXISTS {}",
-            objectos_sql::quote_ident(&role)
-        ))
-        .execute(&mut conn)
-        .await?;
+    // Many roles per statement: one DROP ROLE each takes a run of a thousand tenants ~30 s.
+    for chunk in roles.chunks(200) {
+        let names: Vec<String> = chunk
+            .iter()
+            .map(|(role,)| objectos_sql::quote_ident(role))
+            .collect();
+        run(format!("DROP ROLE IF EXISTS {}", names.join(", ")))
+            .execute(&mut conn)
+            .await?;
     }
     let _ = conn.close().await;
     Ok(())
