@@ -33,6 +33,13 @@
 //! the database file, so the run checks it in both files afterwards; `synchronous` is
 //! per-connection and not persisted, so for PocketBase the run checks that its binary carries the
 //! DSN string.
+//!
+//! With `--provider postgres` objectos is measured twice, one after the other: on SQLite (as
+//! above), then with its tenants on PostgreSQL (`--tenant-provider postgres`, a scratch database on
+//! `--pg-url`, see `bench`), then the peer; one table shows the three side by side with the ratios,
+//! and whether the PostgreSQL goals (create ≥ 1.5×, list 20 + total ≥ 3× PocketBase) were met.
+//! PostgreSQL runs with its server's own durability settings (printed: `synchronous_commit`,
+//! `fsync`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -47,7 +54,7 @@ use serde_json::{json, Value};
 
 use super::bench::{
     find_pocketbase, free_port, percentile, spawn_pocketbase, spawn_serve, wait_http_ok,
-    ChildGuard, PB_SUPERUSER,
+    with_scratch, ChildGuard, ProviderArgs, ScratchPg, PB_SUPERUSER,
 };
 use crate::client::{CliError, Client, ConnectArgs};
 
@@ -64,6 +71,10 @@ const MAX_X: u64 = 900;
 const STATUSES: [&str; 3] = ["open", "closed", "pending"];
 /// The target of every phase: objectos at least this many times PocketBase's throughput.
 const TARGET_RATIO: f64 = 2.0;
+/// The PostgreSQL goals of the issue: objectos-postgres create and list 20 + total throughput at
+/// least these many times PocketBase's.
+const PG_CREATE_RATIO: f64 = 1.5;
+const PG_LIST_TOTAL_RATIO: f64 = 3.0;
 /// The DSN pragma PocketBase's default `DBConnect` uses (pocketbase/pocketbase
 /// `core/db_connect.go`: `?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&
 /// _pragma=journal_size_limit(200000000)&_pragma=synchronous(NORMAL)&...`).
@@ -97,6 +108,9 @@ pub struct DataArgs {
     /// Keep the data directories (printed) instead of removing them.
     #[arg(long)]
     pub keep: bool,
+    /// `--provider` and `--pg-url`.
+    #[command(flatten)]
+    pub provider: ProviderArgs,
 }
 
 impl Default for DataArgs {
@@ -110,6 +124,7 @@ impl Default for DataArgs {
             no_peer: false,
             peer_only: false,
             keep: false,
+            provider: ProviderArgs::default(),
         }
     }
 }
@@ -127,7 +142,7 @@ pub fn run(args: &DataArgs) -> ExitCode {
         }
     };
     let scratch = std::env::temp_dir().join(format!("objectos-bench-data-{}", std::process::id()));
-    let result = runtime.block_on(bench(args, &scratch));
+    let result = runtime.block_on(with_scratch(&args.provider, |pg| bench(args, &scratch, pg)));
     if args.keep {
         println!("data kept in {}", scratch.display());
     } else {
@@ -405,13 +420,19 @@ fn pb_collection() -> Value {
 struct Running {
     _guard: ChildGuard,
     side: Side,
-    /// The SQLite file holding the table (checked for WAL after the run).
-    db_file: PathBuf,
+    /// Its name in the report (`objectos`, `objectos-sqlite`, `objectos-postgres`, `PocketBase`).
+    label: &'static str,
+    /// The SQLite file holding the table (checked for WAL after the run); `None` on PostgreSQL.
+    db_file: Option<PathBuf>,
     /// The base URL (`http://127.0.0.1:PORT`).
     base: String,
 }
 
-async fn start_objectos(dir: &Path) -> anyhow::Result<Running> {
+async fn start_objectos(
+    dir: &Path,
+    label: &'static str,
+    pg: Option<&ScratchPg>,
+) -> anyhow::Result<Running> {
     std::fs::create_dir_all(dir)?;
     let setup = http_client(4)?;
     // The benchmark measures the server, not the plan's limits: its tenant's plan (pro) gets
@@ -421,8 +442,14 @@ async fn start_objectos(dir: &Path) -> anyhow::Result<Running> {
         &config,
         "# objectos bench data: pro-plan limits the run never reaches\n[plans.pro]\napiRateLimit = 1000000000\nmaxRecordsPerObject = 1000000000\nmaxStorageBytes = 1000000000000\n",
     )?;
-    let (guard, base, _pid) =
-        spawn_serve(&setup, dir, Some(&dir.join("serve.log")), Some(&config)).await?;
+    let (guard, base, _pid) = spawn_serve(
+        &setup,
+        dir,
+        Some(&dir.join("serve.log")),
+        Some(&config),
+        pg.map(|p| p.url.as_str()),
+    )
+    .await?;
     let client = Client::from_args(&ConnectArgs {
         server: Some(base.clone()),
         data_dir: Some(dir.to_owned()),
@@ -461,13 +488,15 @@ async fn start_objectos(dir: &Path) -> anyhow::Result<Running> {
     if deployed.data["status"] != "ready" {
         bail!("deploying the bench_item bundle: {}", deployed.data);
     }
-    let db_file = tenant.data["connectionUrl"]
-        .as_str()
-        .and_then(|u| u.strip_prefix("file:"))
-        .map_or_else(
-            || dir.join("tenants").join(format!("{id}.db")),
-            PathBuf::from,
-        );
+    let db_file = pg.is_none().then(|| {
+        tenant.data["connectionUrl"]
+            .as_str()
+            .and_then(|u| u.strip_prefix("file:"))
+            .map_or_else(
+                || dir.join("tenants").join(format!("{id}.db")),
+                PathBuf::from,
+            )
+    });
     Ok(Running {
         _guard: guard,
         side: Side {
@@ -475,6 +504,7 @@ async fn start_objectos(dir: &Path) -> anyhow::Result<Running> {
             records: format!("{base}/api/v1/data/{OBJECT}"),
             auth: Some(format!("Bearer {key}")),
         },
+        label,
         db_file,
         base,
     })
@@ -533,7 +563,8 @@ async fn start_pocketbase(binary: &Path, dir: &Path) -> anyhow::Result<(Running,
                 records: format!("{base}/api/collections/{OBJECT}/records"),
                 auth: None,
             },
-            db_file: dir.join("data.db"),
+            label: "PocketBase",
+            db_file: Some(dir.join("data.db")),
             base,
         },
         token,
@@ -1000,7 +1031,7 @@ async fn measure(
     pb_token: Option<&str>,
 ) -> anyhow::Result<SystemRun> {
     let side = &running.side;
-    let name = side.kind.name();
+    let name = running.label;
     let mut phases = Vec::new();
     let (create, mut written) = run_phase(args, side, Op::Create, Arc::new(Vec::new()), 0).await?;
     println!("{}", phase_line(name, Op::Create, &create, args.rows));
@@ -1075,8 +1106,62 @@ fn show(v: Option<f64>, decimals: usize) -> String {
     }
 }
 
-/// Runs everything in `scratch` (emptied first) and prints the report.
-pub async fn bench(args: &DataArgs, scratch: &Path) -> anyhow::Result<DataReport> {
+/// Starts objectos (tenants on `pg` when given), measures it, stops it and reads its database's
+/// journal mode and indexes.
+async fn run_objectos(
+    args: &DataArgs,
+    dir: &Path,
+    label: &'static str,
+    pg: Option<&ScratchPg>,
+) -> anyhow::Result<SystemRun> {
+    let running = start_objectos(dir, label, pg).await?;
+    let mut run = measure(args, &running, None).await?;
+    let file = running.db_file.clone();
+    drop(running);
+    match (file, pg) {
+        (Some(file), _) => {
+            run.journal = journal_mode(&file);
+            run.indexes = table_indexes(&file);
+        }
+        (None, Some(pg)) => {
+            let setting = |name: &str| {
+                let sql = format!("SELECT current_setting('{name}')");
+                async move {
+                    pg.query_text(&sql)
+                        .await
+                        .ok()
+                        .and_then(|v| v.into_iter().next())
+                        .unwrap_or_else(|| "unknown".to_owned())
+                }
+            };
+            run.journal = format!(
+                "synchronous_commit={}, fsync={}",
+                setting("synchronous_commit").await,
+                setting("fsync").await
+            );
+            run.indexes = match pg
+                .query_text(&format!(
+                    "SELECT substring(indexdef from '\\(.*\\)') FROM pg_indexes WHERE tablename = '{OBJECT}' ORDER BY indexname"
+                ))
+                .await
+            {
+                Ok(list) if list.is_empty() => "none".to_owned(),
+                Ok(list) => list.join(" "),
+                Err(e) => format!("unknown ({e:#})"),
+            };
+        }
+        (None, None) => {}
+    }
+    Ok(run)
+}
+
+/// Runs everything in `scratch` (emptied first) and prints the report; objectos also on
+/// PostgreSQL when `pg` is given.
+pub async fn bench(
+    args: &DataArgs,
+    scratch: &Path,
+    pg: Option<Arc<ScratchPg>>,
+) -> anyhow::Result<DataReport> {
     if args.rows == 0 || args.duration_secs == 0 || args.connections == 0 {
         bail!("--rows, --duration-secs and --connections must be at least 1");
     }
@@ -1101,16 +1186,33 @@ pub async fn bench(args: &DataArgs, scratch: &Path) -> anyhow::Result<DataReport
         let load: Vec<&str> = load.split_whitespace().take(3).collect();
         println!("load average at start: {}", load.join(" "));
     }
+    if let Some(pg) = &pg {
+        println!(
+            "providers: objectos-sqlite, then objectos-postgres (--tenant-provider postgres, scratch database {} on --pg-url), then the peer",
+            pg.name
+        );
+    }
 
     let mut ours = None;
+    let mut on_pg = None;
     if !args.peer_only {
-        let running = start_objectos(&scratch.join("objectos")).await?;
-        let mut run = measure(args, &running, None).await?;
-        let file = running.db_file.clone();
-        drop(running);
-        run.journal = journal_mode(&file);
-        run.indexes = table_indexes(&file);
-        ours = Some(run);
+        let label = if pg.is_some() {
+            "objectos-sqlite"
+        } else {
+            "objectos"
+        };
+        ours = Some(run_objectos(args, &scratch.join("objectos"), label, None).await?);
+        if let Some(pg) = &pg {
+            on_pg = Some(
+                run_objectos(
+                    args,
+                    &scratch.join("objectos-pg"),
+                    "objectos-postgres",
+                    Some(pg),
+                )
+                .await?,
+            );
+        }
     }
     let mut peer = None;
     let mut peer_binary = None;
@@ -1122,8 +1224,10 @@ pub async fn bench(args: &DataArgs, scratch: &Path) -> anyhow::Result<DataReport
         let mut run = measure(args, &running, Some(&token)).await?;
         let file = running.db_file.clone();
         drop(running);
-        run.journal = journal_mode(&file);
-        run.indexes = table_indexes(&file);
+        if let Some(file) = file {
+            run.journal = journal_mode(&file);
+            run.indexes = table_indexes(&file);
+        }
         peer = Some(run);
         peer_binary = Some(binary);
     }
@@ -1133,8 +1237,19 @@ pub async fn bench(args: &DataArgs, scratch: &Path) -> anyhow::Result<DataReport
         "auth: objectos with the tenant's full-access key (Bearer, checked per request); PocketBase with none (collection rules \"\": public)"
     );
     if let Some(run) = &ours {
+        let label = if pg.is_some() {
+            "objectos-sqlite"
+        } else {
+            "objectos"
+        };
         println!(
-            "durability: objectos tenant database journal_mode={} (read from the file after the run), synchronous=NORMAL (objectos-tenantdb configure); indexes on {OBJECT}: {}",
+            "durability: {label} tenant database journal_mode={} (read from the file after the run), synchronous=NORMAL (objectos-tenantdb configure); indexes on {OBJECT}: {}",
+            run.journal, run.indexes
+        );
+    }
+    if let Some(run) = &on_pg {
+        println!(
+            "durability: objectos-postgres PostgreSQL server {} (its own settings, read after the run); indexes on {OBJECT}: {}",
             run.journal, run.indexes
         );
     }
@@ -1150,38 +1265,108 @@ pub async fn bench(args: &DataArgs, scratch: &Path) -> anyhow::Result<DataReport
         );
     }
     println!();
-    println!(
-        "{:<18} {:>13} {:>15} {:>7} {:>11} {:>11} {:>11} {:>11}  target ≥ {TARGET_RATIO}× PocketBase",
-        "phase", "objectos rps", "PocketBase rps", "ratio", "os p50 ms", "os p99 ms", "pb p50 ms", "pb p99 ms"
-    );
-    let mut errors = 0;
-    for (i, op) in PHASES.iter().enumerate() {
-        let a = ours.as_ref().and_then(|r| r.phases.get(i));
-        let b = peer.as_ref().and_then(|r| r.phases.get(i));
-        let ratio = match (a, b) {
-            (Some(a), Some(b)) if b.rps > 0.0 => Some(a.rps / b.rps),
-            _ => None,
-        };
-        let failed = a.is_some_and(|p| p.errors > 0) || b.is_some_and(|p| p.errors > 0);
-        let verdict = match ratio {
-            _ if failed => "NOT met (errors)",
-            Some(r) if r >= TARGET_RATIO => "met",
-            Some(_) => "NOT met",
-            None => "n/a (one side not measured)",
-        };
+    let phase_of = |run: &Option<SystemRun>, i: usize| -> Option<PhaseResult> {
+        run.as_ref().and_then(|r| r.phases.get(i)).cloned()
+    };
+    let ratio_of = |a: Option<&PhaseResult>, b: Option<&PhaseResult>| match (a, b) {
+        (Some(a), Some(b)) if b.rps > 0.0 => Some(a.rps / b.rps),
+        _ => None,
+    };
+    if pg.is_none() {
         println!(
-            "{:<18} {:>13} {:>15} {:>7} {:>11} {:>11} {:>11} {:>11}  {verdict}",
-            op.label(),
-            show(a.map(|p| p.rps), 0),
-            show(b.map(|p| p.rps), 0),
-            show(ratio, 2),
-            show(a.map(|p| p.p50), 3),
-            show(a.map(|p| p.p99), 3),
-            show(b.map(|p| p.p50), 3),
-            show(b.map(|p| p.p99), 3),
+            "{:<18} {:>13} {:>15} {:>7} {:>11} {:>11} {:>11} {:>11}  target ≥ {TARGET_RATIO}× PocketBase",
+            "phase", "objectos rps", "PocketBase rps", "ratio", "os p50 ms", "os p99 ms", "pb p50 ms", "pb p99 ms"
         );
+        for (i, op) in PHASES.iter().enumerate() {
+            let a = phase_of(&ours, i);
+            let b = phase_of(&peer, i);
+            let ratio = ratio_of(a.as_ref(), b.as_ref());
+            let failed = a.as_ref().is_some_and(|p| p.errors > 0)
+                || b.as_ref().is_some_and(|p| p.errors > 0);
+            let verdict = match ratio {
+                _ if failed => "NOT met (errors)",
+                Some(r) if r >= TARGET_RATIO => "met",
+                Some(_) => "NOT met",
+                None => "n/a (one side not measured)",
+            };
+            println!(
+                "{:<18} {:>13} {:>15} {:>7} {:>11} {:>11} {:>11} {:>11}  {verdict}",
+                op.label(),
+                show(a.as_ref().map(|p| p.rps), 0),
+                show(b.as_ref().map(|p| p.rps), 0),
+                show(ratio, 2),
+                show(a.as_ref().map(|p| p.p50), 3),
+                show(a.as_ref().map(|p| p.p99), 3),
+                show(b.as_ref().map(|p| p.p50), 3),
+                show(b.as_ref().map(|p| p.p99), 3),
+            );
+        }
+    } else {
+        println!(
+            "{:<18} {:>10} {:>10} {:>10} {:>8} {:>8} {:>15} {:>15} {:>15}  sqlite target ≥ {TARGET_RATIO}× PocketBase",
+            "phase (req/s)", "sqlite", "postgres", "PocketBase", "sq÷PB", "pg÷PB", "sq p50/p99 ms", "pg p50/p99 ms", "PB p50/p99 ms"
+        );
+        let lat = |p: Option<&PhaseResult>| match p {
+            Some(p) => format!("{:.2}/{:.2}", p.p50, p.p99),
+            None => "-".to_owned(),
+        };
+        for (i, op) in PHASES.iter().enumerate() {
+            let a = phase_of(&ours, i);
+            let g = phase_of(&on_pg, i);
+            let b = phase_of(&peer, i);
+            let ratio = ratio_of(a.as_ref(), b.as_ref());
+            let failed = [&a, &g, &b]
+                .iter()
+                .any(|p| p.as_ref().is_some_and(|p| p.errors > 0));
+            let verdict = match ratio {
+                _ if failed => "NOT met (errors)",
+                Some(r) if r >= TARGET_RATIO => "met",
+                Some(_) => "NOT met",
+                None => "n/a (one side not measured)",
+            };
+            println!(
+                "{:<18} {:>10} {:>10} {:>10} {:>8} {:>8} {:>15} {:>15} {:>15}  {verdict}",
+                op.label(),
+                show(a.as_ref().map(|p| p.rps), 0),
+                show(g.as_ref().map(|p| p.rps), 0),
+                show(b.as_ref().map(|p| p.rps), 0),
+                show(ratio, 2),
+                show(ratio_of(g.as_ref(), b.as_ref()), 2),
+                lat(a.as_ref()),
+                lat(g.as_ref()),
+                lat(b.as_ref()),
+            );
+        }
+        for (i, goal, label) in [
+            (0, PG_CREATE_RATIO, "create"),
+            (2, PG_LIST_TOTAL_RATIO, "list 20 + total"),
+        ] {
+            let g = phase_of(&on_pg, i);
+            let b = phase_of(&peer, i);
+            let failed = [&g, &b]
+                .iter()
+                .any(|p| p.as_ref().is_some_and(|p| p.errors > 0));
+            let ratio = ratio_of(g.as_ref(), b.as_ref());
+            let verdict = match ratio {
+                _ if failed => "NOT met (errors)".to_owned(),
+                Some(r) if r >= goal => format!("met ({r:.2}×)"),
+                Some(r) => format!("NOT met ({r:.2}×)"),
+                None => "n/a (one side not measured)".to_owned(),
+            };
+            println!("goal (objectos-postgres): {label} ≥ {goal}× PocketBase: {verdict}");
+        }
     }
-    for (name, run) in [("objectos", &ours), ("PocketBase", &peer)] {
+    let sqlite_label = if pg.is_some() {
+        "objectos-sqlite"
+    } else {
+        "objectos"
+    };
+    let mut errors = 0;
+    for (name, run) in [
+        (sqlite_label, &ours),
+        ("objectos-postgres", &on_pg),
+        ("PocketBase", &peer),
+    ] {
         let Some(run) = run else { continue };
         for (p, op) in run.phases.iter().zip(PHASES) {
             errors += p.errors + p.warm_errors;

@@ -1,6 +1,6 @@
 //! `objectos bench deploy`: measures the deploy service (issue #4, "Benchmark") in process, with no
 //! HTTP in between, on a `Platform` over the embedded stores (`SqliteControlStore` +
-//! `LocalSqlite`, as `objectos serve` builds it) in a temporary data directory.
+//! `TenantDbs` over `LocalSqlite`, as `objectos serve` builds it) in a temporary data directory.
 //!
 //! What is measured:
 //! - **fresh crm deploy**: N tenants (`--fresh`, default 100) are provisioned first (not timed);
@@ -26,6 +26,13 @@
 //!
 //! Targets (issue #4): fresh crm deploy p99 ≤ 30 ms; 1,000-tenant additive redeploy ≤ 5 s with
 //! concurrency; rebuild ≥ 500,000 rows/s. Build with `--release`: a debug build prints a warning.
+//!
+//! With `--provider postgres` everything is measured twice in the same run: on the SQLite default,
+//! then on a platform over `TenantDbs::open` with the `postgres` provider (schema per tenant) on a
+//! scratch database the bench creates on `--pg-url` and drops at the end. There the rows are
+//! inserted by one `INSERT … SELECT … FROM generate_series` through a tenant session, and widening
+//! `qty` is `ALTER COLUMN qty TYPE DOUBLE PRECISION` (PostgreSQL rewrites the table; no rebuild
+//! by copy). One table then shows both providers side by side (there is no peer for deploys).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -40,10 +47,14 @@ use objectos_core::{Platform, PlatformConfig};
 use objectos_spec::types::deploy::DeployStatus;
 use objectos_spec::types::provisioning::TenantProvisioningRequest;
 use objectos_store::SqliteControlStore;
-use objectos_tenantdb::LocalSqlite;
+use objectos_tenantdb::{
+    PgSettings, SqlValue, TenantDatabases, TenantDbConfig, TenantDbError, TenantDbs,
+};
 use serde_json::{json, Value};
 
-type P = Platform<SqliteControlStore, LocalSqlite>;
+use super::bench::{with_scratch, ProviderArgs, ScratchPg};
+
+type P = Platform<SqliteControlStore, TenantDbs>;
 
 /// The field the additive change adds to the bundle's first object.
 const ADDED_FIELD: &str = "bench_note";
@@ -72,6 +83,9 @@ pub struct DeployArgs {
     /// Keep the data directory (printed) instead of removing it.
     #[arg(long)]
     pub keep: bool,
+    /// `--provider` and `--pg-url`.
+    #[command(flatten)]
+    pub provider: ProviderArgs,
 }
 
 impl Default for DeployArgs {
@@ -83,6 +97,7 @@ impl Default for DeployArgs {
             rows: 100_000,
             bundle: None,
             keep: false,
+            provider: ProviderArgs::default(),
         }
     }
 }
@@ -101,22 +116,43 @@ pub fn run(args: &DeployArgs) -> ExitCode {
     };
     let data_dir =
         std::env::temp_dir().join(format!("objectos-bench-deploy-{}", std::process::id()));
-    let result = runtime.block_on(bench(args, &data_dir));
+    let pg_dir =
+        std::env::temp_dir().join(format!("objectos-bench-deploy-{}-pg", std::process::id()));
+    let (dir, dir_pg) = (&data_dir, &pg_dir);
+    let result = runtime.block_on(with_scratch(&args.provider, |pg| async move {
+        match pg {
+            None => Ok((bench(args, dir, None).await?, None)),
+            Some(pg) => {
+                let both = bench_both(args, dir, dir_pg, &pg).await?;
+                Ok((both.0, Some(both.1)))
+            }
+        }
+    }));
     if args.keep {
         println!("data kept in {}", data_dir.display());
     } else {
         let _ = std::fs::remove_dir_all(&data_dir);
+        let _ = std::fs::remove_dir_all(&pg_dir);
     }
     match result {
-        Ok(f) => {
-            println!(
-                "summary: fresh_p99_ms={:.2} additive_sequential_s={:.3} additive_concurrent_s={:.3} rebuilt_rows={} rebuild_rows_per_s={:.0}",
-                f.fresh_p99_ms,
-                f.additive_sequential.as_secs_f64(),
-                f.additive_concurrent.as_secs_f64(),
-                f.rebuilt_rows,
-                f.rebuild_rows_per_s
-            );
+        Ok((f, on_pg)) => {
+            let line = |label: &str, f: &DeployFigures| {
+                println!(
+                    "summary{label}: fresh_p99_ms={:.2} additive_sequential_s={:.3} additive_concurrent_s={:.3} rebuilt_rows={} rebuild_rows_per_s={:.0}",
+                    f.fresh_p99_ms,
+                    f.additive_sequential.as_secs_f64(),
+                    f.additive_concurrent.as_secs_f64(),
+                    f.rebuilt_rows,
+                    f.rebuild_rows_per_s
+                );
+            };
+            match &on_pg {
+                None => line("", &f),
+                Some(g) => {
+                    line(" objectos-sqlite", &f);
+                    line(" objectos-postgres", g);
+                }
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -169,14 +205,35 @@ fn verdict(ok: bool) -> &'static str {
     }
 }
 
-/// The platform over a fresh data directory, as `objectos serve` builds it.
-fn open_platform(data_dir: &Path) -> anyhow::Result<P> {
+/// The platform over a fresh data directory, as `objectos serve` builds it: tenants on SQLite
+/// files, or on PostgreSQL at `pg_url` (schema per tenant).
+async fn open_platform(data_dir: &Path, pg_url: Option<&str>) -> anyhow::Result<P> {
     if data_dir.exists() {
         std::fs::remove_dir_all(data_dir)?;
     }
     std::fs::create_dir_all(data_dir)?;
     let store = SqliteControlStore::open(&data_dir.join("control.db"))?;
-    let dbs = LocalSqlite::new(data_dir.join("tenants"))?;
+    let config = match pg_url {
+        None => TenantDbConfig {
+            sqlite_dir: data_dir.join("tenants"),
+            ..TenantDbConfig::default()
+        },
+        Some(url) => TenantDbConfig {
+            provider: "postgres".to_owned(),
+            sqlite_dir: data_dir.join("tenants"),
+            postgres: PgSettings {
+                url: url.to_owned(),
+                // As `objectos serve` does (its installation id); an unowned provider is not
+                // what a server runs.
+                owner: Some(format!("bench-{}", std::process::id())),
+                ..PgSettings::default()
+            },
+            ..TenantDbConfig::default()
+        },
+    };
+    let dbs = TenantDbs::open(&config)
+        .await
+        .with_context(|| format!("opening the {} tenant databases", config.provider))?;
     Ok(Platform::new(store, dbs, PlatformConfig::new(data_dir)))
 }
 
@@ -450,9 +507,43 @@ fn rebuild_bundle(whole_qty: bool) -> Value {
     )
 }
 
-/// Inserts `rows` rows into the rebuild table in one transaction (prepared statement).
-fn bulk_insert(platform: &P, tenant: &str, rows: usize) -> anyhow::Result<Duration> {
-    let shared = platform.dbs().connection(tenant)?;
+/// Inserts `rows` rows into the rebuild table in one transaction: a prepared statement on
+/// SQLite, one `INSERT … SELECT … FROM generate_series` on PostgreSQL.
+async fn bulk_insert(platform: &P, tenant: &str, rows: usize) -> anyhow::Result<Duration> {
+    let local = match platform.dbs() {
+        TenantDbs::Sqlite(local) => local,
+        dbs => {
+            let started = Instant::now();
+            let n = i64::try_from(rows)?;
+            dbs.with_session(tenant, move |session| {
+                let sql = |source: objectos_tenantdb::SqlError| TenantDbError::Sql {
+                    tenant_id: "bench".to_owned(),
+                    source,
+                };
+                session.begin().map_err(sql)?;
+                session
+                    .execute(
+                        &format!(
+                            "INSERT INTO {REBUILD_OBJECT} (id, created_at, updated_at, name, sku, qty, price, status, in_stock, note) \
+                             SELECT 'itm_' || lpad(i::text, 12, '0'), $1::timestamptz, $1::timestamptz, 'Item ' || i, \
+                             'SKU-' || lpad(i::text, 8, '0'), i % 1000, (i % 10000) / 100.0, \
+                             CASE WHEN i % 3 = 0 THEN 'closed' ELSE 'open' END, i % 2 = 1, \
+                             CASE WHEN i % 10 = 0 THEN 'restock soon' END \
+                             FROM generate_series(0, $2 - 1) AS i"
+                        ),
+                        &[
+                            SqlValue::Text("2026-01-01T00:00:00.000Z".to_owned()),
+                            SqlValue::Integer(n),
+                        ],
+                    )
+                    .map_err(sql)?;
+                session.commit().map_err(sql)
+            })
+            .await?;
+            return Ok(started.elapsed());
+        }
+    };
+    let shared = local.connection(tenant)?;
     let mut conn = shared
         .lock()
         .map_err(|_| anyhow::anyhow!("the connection of {tenant} is poisoned"))?;
@@ -486,8 +577,43 @@ fn bulk_insert(platform: &P, tenant: &str, rows: usize) -> anyhow::Result<Durati
     Ok(started.elapsed())
 }
 
-fn count_rows(platform: &P, tenant: &str) -> anyhow::Result<usize> {
-    let shared = platform.dbs().connection(tenant)?;
+/// The rows of the rebuilt table, checking that every `qty` is now a real.
+async fn count_rows(platform: &P, tenant: &str) -> anyhow::Result<usize> {
+    let local = match platform.dbs() {
+        TenantDbs::Sqlite(local) => local,
+        dbs => {
+            let (n, real) = dbs
+                .with_read_session(tenant, |session| {
+                    let sql = |source: objectos_tenantdb::SqlError| TenantDbError::Sql {
+                        tenant_id: "bench".to_owned(),
+                        source,
+                    };
+                    let rows = session
+                        .query(
+                            &format!(
+                                "SELECT count(*), (SELECT data_type::text FROM information_schema.columns \
+                                 WHERE table_schema = current_schema() AND table_name = '{REBUILD_OBJECT}' \
+                                 AND column_name = 'qty') FROM {REBUILD_OBJECT}"
+                            ),
+                            &[],
+                        )
+                        .map_err(sql)?;
+                    let row = rows.into_iter().next().unwrap_or_default();
+                    let n = match row.first() {
+                        Some(SqlValue::Integer(n)) => *n,
+                        _ => -1,
+                    };
+                    let real = matches!(row.get(1), Some(SqlValue::Text(t)) if t == "double precision");
+                    Ok((n, real))
+                })
+                .await?;
+            if !real {
+                bail!("after the widening {REBUILD_OBJECT}.qty is not double precision");
+            }
+            return Ok(usize::try_from(n)?);
+        }
+    };
+    let shared = local.connection(tenant)?;
     let conn = shared
         .lock()
         .map_err(|_| anyhow::anyhow!("the connection of {tenant} is poisoned"))?;
@@ -564,12 +690,68 @@ fn timing_rows(timings: &[Timings]) {
     print_row("  total (before commit)", &mut column(|t| t.total_ms));
 }
 
-/// Runs every measurement in `data_dir` (created, emptied first) and prints the report.
-pub async fn bench(args: &DeployArgs, data_dir: &Path) -> anyhow::Result<DeployFigures> {
+/// `--provider postgres`: the whole bench on SQLite, then on PostgreSQL, then the two side by side.
+async fn bench_both(
+    args: &DeployArgs,
+    data_dir: &Path,
+    pg_dir: &Path,
+    pg: &ScratchPg,
+) -> anyhow::Result<(DeployFigures, DeployFigures)> {
+    println!(
+        "providers: objectos-sqlite, then objectos-postgres (TenantDbs postgres, schema per tenant, scratch database {} on --pg-url)",
+        pg.name
+    );
+    println!("\n=== objectos-sqlite ===");
+    let ours = bench(args, data_dir, None).await?;
+    println!("\n=== objectos-postgres ===");
+    let on_pg = bench(args, pg_dir, Some(&pg.url)).await?;
+    println!(
+        "\ndeploy                                  {:>15} {:>17} {:>9}",
+        "objectos-sqlite", "objectos-postgres", "pg÷sqlite"
+    );
+    let rows = [
+        (
+            format!("fresh crm deploy p99 ms ({})", args.fresh),
+            ours.fresh_p99_ms,
+            on_pg.fresh_p99_ms,
+        ),
+        (
+            format!("additive, {} tenants, one by one, s", args.tenants),
+            ours.additive_sequential.as_secs_f64(),
+            on_pg.additive_sequential.as_secs_f64(),
+        ),
+        (
+            format!(
+                "additive, {} tenants, concurrency {}, s",
+                args.tenants, args.concurrency
+            ),
+            ours.additive_concurrent.as_secs_f64(),
+            on_pg.additive_concurrent.as_secs_f64(),
+        ),
+        (
+            format!("widen qty, {} rows, rows/s", args.rows),
+            ours.rebuild_rows_per_s,
+            on_pg.rebuild_rows_per_s,
+        ),
+    ];
+    for (label, a, b) in rows {
+        println!("  {label:<38} {a:>15.2} {b:>17.2} {:>9.2}", b / a);
+    }
+    println!("  (no peer: PocketBase has no deploys; the targets above are per provider)");
+    Ok((ours, on_pg))
+}
+
+/// Runs every measurement in `data_dir` (created, emptied first) and prints the report; tenants
+/// on PostgreSQL at `pg_url` when given.
+pub async fn bench(
+    args: &DeployArgs,
+    data_dir: &Path,
+    pg_url: Option<&str>,
+) -> anyhow::Result<DeployFigures> {
     if args.fresh == 0 || args.tenants == 0 || args.rows == 0 {
         bail!("--fresh, --tenants and --rows must be at least 1");
     }
-    let platform = open_platform(data_dir)?;
+    let platform = open_platform(data_dir, pg_url).await?;
     let (crm, source) = crm_bundle(args.bundle.as_deref())?;
     let objects = crm["objects"].as_array().map_or(0, Vec::len);
     let build = if cfg!(debug_assertions) {
@@ -664,7 +846,7 @@ pub async fn bench(args: &DeployArgs, data_dir: &Path) -> anyhow::Result<DeployF
         DeployOptions::default(),
     )
     .await?;
-    let insert = bulk_insert(&platform, &tenant, args.rows)?;
+    let insert = bulk_insert(&platform, &tenant, args.rows).await?;
     let started = Instant::now();
     let record = deploy_ready(
         &platform,
@@ -674,15 +856,14 @@ pub async fn bench(args: &DeployArgs, data_dir: &Path) -> anyhow::Result<DeployF
     )
     .await?;
     let wall = started.elapsed();
-    if !record
-        .plan
-        .statements
-        .iter()
-        .any(|s| s.sql.contains("_objectos_new_"))
-    {
+    let rebuilt = |s: &str| match pg_url {
+        None => s.contains("_objectos_new_"),
+        Some(_) => s.contains("ALTER COLUMN") && s.contains("TYPE"),
+    };
+    if !record.plan.statements.iter().any(|s| rebuilt(&s.sql)) {
         bail!("the widening deploy did not rebuild {REBUILD_OBJECT}");
     }
-    let rebuilt_rows = count_rows(&platform, &tenant)?;
+    let rebuilt_rows = count_rows(&platform, &tenant).await?;
     if rebuilt_rows != args.rows {
         bail!(
             "{REBUILD_OBJECT} has {rebuilt_rows} rows after the rebuild, not {}",
@@ -691,12 +872,19 @@ pub async fn bench(args: &DeployArgs, data_dir: &Path) -> anyhow::Result<DeployF
     }
     let t = &record.timings;
     let rows_per_s = args.rows as f64 / (t.migrating_ms / 1000.0);
+    let (how, insert_how) = match pg_url {
+        None => ("INTEGER → REAL", "one transaction, prepared statement"),
+        Some(_) => (
+            "BIGINT → DOUBLE PRECISION (ALTER COLUMN … TYPE: PostgreSQL rewrites the table)",
+            "one INSERT … SELECT FROM generate_series",
+        ),
+    };
     println!(
-        "\ntable rebuild: {REBUILD_OBJECT} ({} rows, 10 columns, a unique and a plain index), qty INTEGER → REAL",
+        "\ntable rebuild: {REBUILD_OBJECT} ({} rows, 10 columns, a unique and a plain index), qty {how}",
         args.rows
     );
     println!(
-        "  bulk insert (one transaction, prepared statement): {:.1} ms ({:.0} rows/s)",
+        "  bulk insert ({insert_how}): {:.1} ms ({:.0} rows/s)",
         insert.as_secs_f64() * 1000.0,
         args.rows as f64 / insert.as_secs_f64()
     );
@@ -766,7 +954,7 @@ mod tests {
             rows: 100,
             ..DeployArgs::default()
         };
-        let figures = bench(&args, &dir.path().join("data")).await.unwrap();
+        let figures = bench(&args, &dir.path().join("data"), None).await.unwrap();
         assert!(figures.fresh_p99_ms > 0.0);
         assert!(figures.additive_sequential > Duration::ZERO);
         assert!(figures.additive_concurrent > Duration::ZERO);
@@ -787,7 +975,7 @@ mod tests {
             bundle: Some(path),
             ..DeployArgs::default()
         };
-        let figures = bench(&args, &dir.path().join("data")).await.unwrap();
+        let figures = bench(&args, &dir.path().join("data"), None).await.unwrap();
         assert_eq!(figures.rebuilt_rows, 10);
     }
 
