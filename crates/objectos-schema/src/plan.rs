@@ -222,6 +222,34 @@ pub(crate) fn drop_phases<'a>(
     out
 }
 
+/// Phase (5): `CREATE TABLE` (its SQL in the dialect), undone by dropping the table.
+pub(crate) fn create_table_statement(table: &Ident, sql: String) -> PlannedStatement {
+    PlannedStatement {
+        sql,
+        reversible: true,
+        rollback_sql: Some(format!("DROP TABLE {}", table.quoted())),
+        phase: Phase::CreateTables,
+        table: table.to_string(),
+        comment: format!("create table {table}"),
+    }
+}
+
+/// Phase (6): `CREATE [UNIQUE] INDEX`, the same in every dialect, undone by dropping it.
+pub(crate) fn create_index_statement(table: &Ident, index: &IndexSpec) -> PlannedStatement {
+    PlannedStatement {
+        sql: index.create_sql(table),
+        reversible: true,
+        rollback_sql: Some(format!("DROP INDEX {}", index.name.quoted())),
+        phase: Phase::CreateIndexes,
+        table: table.to_string(),
+        comment: format!(
+            "create {}index {} on {table}",
+            if index.unique { "unique " } else { "" },
+            index.name
+        ),
+    }
+}
+
 pub(crate) fn rename_table_sql(from: &Ident, to: &Ident) -> String {
     format!("ALTER TABLE {} RENAME TO {}", from.quoted(), to.quoted())
 }

@@ -12,7 +12,10 @@ use objectos_spec::ObjectDefinition;
 
 use crate::ddl::{Ident, IndexSpec};
 use crate::diff::{ColumnPair, ConversionKind, ModelDiff, TableDelta, TableStrategy};
-use crate::plan::{drop_phases, model_table, rename_table_sql, Phase, PlannedStatement};
+use crate::plan::{
+    create_index_statement, create_table_statement, drop_phases, model_table, rename_table_sql,
+    Phase, PlannedStatement,
+};
 use crate::SchemaError;
 
 use super::{
@@ -75,14 +78,7 @@ pub fn plan(
     for action in &table_plan.tables {
         if let (TableStrategy::Create(_), Some(table)) = (&action.strategy, &action.next) {
             let def = model(table)?;
-            out.push(PlannedStatement {
-                sql: create_table_sql(&def)?,
-                reversible: true,
-                rollback_sql: Some(format!("DROP TABLE {}", table.quoted())),
-                phase: Phase::CreateTables,
-                table: table.to_string(),
-                comment: format!("create table {table}"),
-            });
+            out.push(create_table_statement(table, create_table_sql(&def)?));
         }
     }
 
@@ -96,20 +92,11 @@ pub fn plan(
             TableStrategy::Drop => Vec::new(),
             _ => action.delta.create_indexes.clone(),
         };
-        for index in indexes {
-            out.push(PlannedStatement {
-                sql: index.create_sql(table),
-                reversible: true,
-                rollback_sql: Some(format!("DROP INDEX {}", index.name.quoted())),
-                phase: Phase::CreateIndexes,
-                table: table.to_string(),
-                comment: format!(
-                    "create {}index {} on {table}",
-                    if index.unique { "unique " } else { "" },
-                    index.name
-                ),
-            });
-        }
+        out.extend(
+            indexes
+                .iter()
+                .map(|index| create_index_statement(table, index)),
+        );
     }
 
     Ok(out)

@@ -11,7 +11,10 @@ use objectos_spec::ObjectDefinition;
 use crate::ddl::{Ident, IdentKind, IndexSpec, TableDef};
 use crate::diff::{ColumnCopy, ColumnStep, ConversionKind, ModelDiff, Repr, TableStrategy};
 use crate::mapping::JsonShape;
-use crate::plan::{drop_phases, model_table, rename_table_sql, Phase, PlannedStatement};
+use crate::plan::{
+    create_index_statement, create_table_statement, drop_phases, model_table, rename_table_sql,
+    Phase, PlannedStatement,
+};
 use crate::SchemaError;
 
 /// The prefix of the temporary table a rebuild creates.
@@ -65,14 +68,7 @@ pub fn plan(
     for action in &table_plan.tables {
         if let (TableStrategy::Create(_), Some(table)) = (&action.strategy, &action.next) {
             let def = model(table)?;
-            out.push(PlannedStatement {
-                sql: def.create_table_sql(),
-                reversible: true,
-                rollback_sql: Some(format!("DROP TABLE {}", table.quoted())),
-                phase: Phase::CreateTables,
-                table: table.to_string(),
-                comment: format!("create table {table}"),
-            });
+            out.push(create_table_statement(table, def.create_table_sql()));
         }
     }
 
@@ -85,20 +81,11 @@ pub fn plan(
             TableStrategy::Create(_) | TableStrategy::Rebuild { .. } => model(table)?.indexes,
             _ => action.create_indexes.clone(),
         };
-        for index in indexes {
-            out.push(PlannedStatement {
-                sql: index.create_sql(table),
-                reversible: true,
-                rollback_sql: Some(format!("DROP INDEX {}", index.name.quoted())),
-                phase: Phase::CreateIndexes,
-                table: table.to_string(),
-                comment: format!(
-                    "create {}index {} on {table}",
-                    if index.unique { "unique " } else { "" },
-                    index.name
-                ),
-            });
-        }
+        out.extend(
+            indexes
+                .iter()
+                .map(|index| create_index_statement(table, index)),
+        );
     }
 
     Ok(out)
