@@ -1,6 +1,6 @@
 //! DDL from an object definition: identifiers, literals, the table definition ([`TableDef`]),
-//! SQLite's `CREATE TABLE … STRICT` and `CREATE INDEX` (the same index statements on PostgreSQL,
-//! whose `CREATE TABLE` is in [`crate::pg`]).
+//! SQLite's `CREATE TABLE … STRICT` and `CREATE INDEX` (PostgreSQL's index statements differ only
+//! in NULL order; its `CREATE TABLE` is in [`crate::pg`]).
 //!
 //! The rules that keep this safe:
 //! - every identifier is an [`Ident`]: validated (`[a-z_][a-z0-9_]*`, at most 63 characters, not
@@ -15,6 +15,7 @@
 use std::fmt;
 
 use objectos_spec::model::SYSTEM_COLUMNS;
+use objectos_sql::Dialect;
 use objectos_spec::types::field::{FieldType, IndexType};
 use objectos_spec::ObjectDefinition;
 
@@ -144,9 +145,19 @@ pub struct IndexSpec {
 }
 
 impl IndexSpec {
-    /// `CREATE [UNIQUE] INDEX "name" ON "table" ("c1", "c2")`.
-    pub fn create_sql(&self, table: &Ident) -> String {
-        let columns: Vec<String> = self.columns.iter().map(Ident::quoted).collect();
+    /// `CREATE [UNIQUE] INDEX "name" ON "table" ("c1", "c2")`; on PostgreSQL each key is
+    /// `NULLS FIRST`, the order SQLite gives NULLs and the data API's `ORDER BY` asks for (see
+    /// `order_key` in objectos-core), so the index serves a sort in either direction instead of
+    /// the whole match being sorted.
+    pub fn create_sql(&self, dialect: Dialect, table: &Ident) -> String {
+        let columns: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| match dialect {
+                Dialect::Sqlite => c.quoted(),
+                Dialect::Postgres => format!("{} NULLS FIRST", c.quoted()),
+            })
+            .collect();
         format!(
             "CREATE {}INDEX {} ON {} ({})",
             if self.unique { "UNIQUE " } else { "" },
@@ -237,17 +248,17 @@ impl TableDef {
     }
 
     /// One `CREATE [UNIQUE] INDEX` per index, in order.
-    pub fn create_index_sql(&self) -> Vec<String> {
+    pub fn create_index_sql(&self, dialect: Dialect) -> Vec<String> {
         self.indexes
             .iter()
-            .map(|i| i.create_sql(&self.name))
+            .map(|i| i.create_sql(dialect, &self.name))
             .collect()
     }
 
     /// The table then its indexes: everything a fresh deploy of this object runs.
     pub fn statements(&self) -> Vec<String> {
         let mut out = vec![self.create_table_sql()];
-        out.extend(self.create_index_sql());
+        out.extend(self.create_index_sql(Dialect::Sqlite));
         out
     }
 

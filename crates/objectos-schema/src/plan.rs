@@ -181,6 +181,7 @@ pub(crate) fn dropped_index_spec(
 /// `drop_indexes` lists for each table (reversible from the previous model's definition), then
 /// `DROP TABLE` of the dropped tables.
 pub(crate) fn drop_phases<'a>(
+    dialect: Dialect,
     diff: &ModelDiff,
     tables: &'a [TableAction],
     drop_indexes: impl Fn(&'a TableAction) -> &'a [Ident],
@@ -198,7 +199,7 @@ pub(crate) fn drop_phases<'a>(
                 sql: format!("DROP INDEX {}", index.quoted()),
                 reversible: old.is_some(),
                 rollback_sql: old
-                    .and_then(|spec| action.previous.as_ref().map(|t| spec.create_sql(t))),
+                    .and_then(|spec| action.previous.as_ref().map(|t| spec.create_sql(dialect, t))),
                 phase: Phase::DropIndexes,
                 table,
                 comment: format!("drop index {index}"),
@@ -234,10 +235,14 @@ pub(crate) fn create_table_statement(table: &Ident, sql: String) -> PlannedState
     }
 }
 
-/// Phase (6): `CREATE [UNIQUE] INDEX`, the same in every dialect, undone by dropping it.
-pub(crate) fn create_index_statement(table: &Ident, index: &IndexSpec) -> PlannedStatement {
+/// Phase (6): `CREATE [UNIQUE] INDEX` (see [`IndexSpec::create_sql`]), undone by dropping it.
+pub(crate) fn create_index_statement(
+    dialect: Dialect,
+    table: &Ident,
+    index: &IndexSpec,
+) -> PlannedStatement {
     PlannedStatement {
-        sql: index.create_sql(table),
+        sql: index.create_sql(dialect, table),
         reversible: true,
         rollback_sql: Some(format!("DROP INDEX {}", index.name.quoted())),
         phase: Phase::CreateIndexes,

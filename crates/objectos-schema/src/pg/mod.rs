@@ -25,6 +25,7 @@ pub use plan::plan;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use objectos_spec::types::field::FieldType;
+use objectos_sql::Dialect;
 use serde_json::{Map, Value};
 
 use crate::ddl::{integer_literal, real_literal, shorten, text_literal, Ident, TableDef};
@@ -347,7 +348,7 @@ pub fn create_table_sql(def: &TableDef) -> Result<String, SchemaError> {
 /// The table then its indexes: everything a fresh deploy of this table runs on PostgreSQL.
 pub fn statements(def: &TableDef) -> Result<Vec<String>, SchemaError> {
     let mut out = vec![create_table_sql(def)?];
-    out.extend(def.create_index_sql());
+    out.extend(def.create_index_sql(Dialect::Postgres));
     Ok(out)
 }
 

@@ -9,6 +9,7 @@
 //! the new CHECK; finally add columns.
 
 use objectos_spec::ObjectDefinition;
+use objectos_sql::Dialect;
 
 use crate::ddl::{Ident, IndexSpec};
 use crate::diff::{ColumnPair, ConversionKind, ModelDiff, TableDelta, TableStrategy};
@@ -34,7 +35,7 @@ pub fn plan(
     let mut out = Vec::new();
 
     // (1) Indexes, (2) tables.
-    out.extend(drop_phases(diff, &table_plan.tables, |a| {
+    out.extend(drop_phases(Dialect::Postgres, diff, &table_plan.tables, |a| {
         &a.delta.drop_indexes
     }));
 
@@ -95,7 +96,7 @@ pub fn plan(
         out.extend(
             indexes
                 .iter()
-                .map(|index| create_index_statement(table, index)),
+                .map(|index| create_index_statement(Dialect::Postgres, table, index)),
         );
     }
 

@@ -7,6 +7,7 @@
 //! dropped in phase 1 and re-created from the model in phase 6.
 
 use objectos_spec::ObjectDefinition;
+use objectos_sql::Dialect;
 
 use crate::ddl::{Ident, IdentKind, IndexSpec, TableDef};
 use crate::diff::{ColumnCopy, ColumnStep, ConversionKind, ModelDiff, Repr, TableStrategy};
@@ -31,7 +32,7 @@ pub fn plan(
     let mut out = Vec::new();
 
     // (1) Indexes, (2) tables.
-    out.extend(drop_phases(diff, &table_plan.tables, |a| &a.drop_indexes));
+    out.extend(drop_phases(Dialect::Sqlite, diff, &table_plan.tables, |a| &a.drop_indexes));
 
     // (3) Renames.
     for rename in &table_plan.table_renames {
@@ -84,7 +85,7 @@ pub fn plan(
         out.extend(
             indexes
                 .iter()
-                .map(|index| create_index_statement(table, index)),
+                .map(|index| create_index_statement(Dialect::Sqlite, table, index)),
         );
     }
 

@@ -63,8 +63,6 @@ pub(super) enum TextKind {
 struct Col {
     sql: String,
     kind: Kind,
-    /// Whether the column may hold NULL (system columns never do).
-    nullable: bool,
     /// How the field is described in messages: `'name', a text field`.
     describe: String,
 }
@@ -108,7 +106,6 @@ fn resolve(
             } else {
                 TextKind::Datetime
             }),
-            nullable: false,
             describe: format!("'{name}', a system column"),
         });
     }
@@ -163,7 +160,6 @@ fn resolve(
     Ok(Col {
         sql: spec.name.quoted(),
         kind,
-        nullable: true,
         describe: format!("'{name}', a {ty} field"),
     })
 }
@@ -682,13 +678,9 @@ pub fn compile(
                 format!("{} holds JSON and cannot be sorted by", col.describe),
             )),
             Ok(col) => {
-                has_id |= sort.field == "id";
-                order.push(sql::order_key(
-                    dialect,
-                    &col.sql,
-                    sort.descending,
-                    col.nullable,
-                ));
+                let is_id = sort.field == "id";
+                has_id |= is_id;
+                order.push(sql::order_key(dialect, &col.sql, sort.descending, is_id));
             }
             Err(issue) => issues.push(issue),
         }

@@ -142,12 +142,14 @@ pub(super) fn like_pattern_can_match(d: Dialect, pattern: &str) -> bool {
 }
 
 /// One ORDER BY key. NULLs sort first ascending and last descending, as SQLite sorts them;
-/// PostgreSQL does the opposite by default, so it is told (only for columns that may hold NULL, so
-/// an index on a NOT NULL column still serves the order).
-pub(super) fn order_key(d: Dialect, c: &str, descending: bool, nullable: bool) -> String {
+/// PostgreSQL does the opposite by default, so it is told — for every column but `id`, NOT NULL
+/// ones too: PostgreSQL matches an index to an order by its NULL placement even where no NULL can
+/// be, and objectos makes every index `NULLS FIRST` (`IndexSpec::create_sql` in objectos-schema)
+/// except the primary key's, which serves `id` in its default order.
+pub(super) fn order_key(d: Dialect, c: &str, descending: bool, is_id: bool) -> String {
     let dir = if descending { "DESC" } else { "ASC" };
     match d {
-        Dialect::Postgres if nullable => {
+        Dialect::Postgres if !is_id => {
             format!(
                 "{c} {dir} NULLS {}",
                 if descending { "LAST" } else { "FIRST" }
