@@ -15,9 +15,9 @@
 use std::fmt;
 
 use objectos_spec::model::SYSTEM_COLUMNS;
-use objectos_sql::Dialect;
 use objectos_spec::types::field::{FieldType, IndexType};
 use objectos_spec::ObjectDefinition;
+use objectos_sql::Dialect;
 
 use crate::mapping::{column_for, system_columns, ColumnSpec, Storage, StorageOptions};
 use crate::SchemaError;

@@ -198,8 +198,12 @@ pub(crate) fn drop_phases<'a>(
             out.push(PlannedStatement {
                 sql: format!("DROP INDEX {}", index.quoted()),
                 reversible: old.is_some(),
-                rollback_sql: old
-                    .and_then(|spec| action.previous.as_ref().map(|t| spec.create_sql(dialect, t))),
+                rollback_sql: old.and_then(|spec| {
+                    action
+                        .previous
+                        .as_ref()
+                        .map(|t| spec.create_sql(dialect, t))
+                }),
                 phase: Phase::DropIndexes,
                 table,
                 comment: format!("drop index {index}"),

@@ -35,9 +35,12 @@ pub fn plan(
     let mut out = Vec::new();
 
     // (1) Indexes, (2) tables.
-    out.extend(drop_phases(Dialect::Postgres, diff, &table_plan.tables, |a| {
-        &a.delta.drop_indexes
-    }));
+    out.extend(drop_phases(
+        Dialect::Postgres,
+        diff,
+        &table_plan.tables,
+        |a| &a.delta.drop_indexes,
+    ));
 
     // (3) Renames, each with its primary key constraint (so the old name's `_pkey` is free).
     for rename in &table_plan.table_renames {

@@ -32,7 +32,12 @@ pub fn plan(
     let mut out = Vec::new();
 
     // (1) Indexes, (2) tables.
-    out.extend(drop_phases(Dialect::Sqlite, diff, &table_plan.tables, |a| &a.drop_indexes));
+    out.extend(drop_phases(
+        Dialect::Sqlite,
+        diff,
+        &table_plan.tables,
+        |a| &a.drop_indexes,
+    ));
 
     // (3) Renames.
     for rename in &table_plan.table_renames {

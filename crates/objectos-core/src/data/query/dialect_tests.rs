@@ -777,14 +777,23 @@ async fn postgres_pages_sorted_by_an_indexed_column_come_from_the_index() {
         .unwrap();
         let cases: [(&[(&str, &str)], &str); 5] = [
             (
-                &[("filter", r#"{"status": "open", "score": {"$gte": 300}}"#), ("sort", "-score")],
+                &[
+                    ("filter", r#"{"status": "open", "score": {"$gte": 300}}"#),
+                    ("sort", "-score"),
+                ],
                 "Index Scan Backward",
             ),
             (
-                &[("filter", r#"{"status": "open", "score": {"$gte": 300}}"#), ("sort", "score")],
+                &[
+                    ("filter", r#"{"status": "open", "score": {"$gte": 300}}"#),
+                    ("sort", "score"),
+                ],
                 "Index Scan Forward",
             ),
-            (&[("filter", r#"{"status": "open"}"#), ("sort", "-score")], "Index Scan Backward"),
+            (
+                &[("filter", r#"{"status": "open"}"#), ("sort", "-score")],
+                "Index Scan Backward",
+            ),
             (&[("sort", "title")], "Index Scan Forward"),
             (&[("sort", "-title")], "Index Scan Backward"),
         ];
@@ -794,7 +803,8 @@ async fn postgres_pages_sorted_by_an_indexed_column_come_from_the_index() {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .chain([("top".to_owned(), "20".to_owned())])
                 .collect();
-            let compiled = compile(Dialect::Postgres, &object, &from_params(&pairs).unwrap()).unwrap();
+            let compiled =
+                compile(Dialect::Postgres, &object, &from_params(&pairs).unwrap()).unwrap();
             let nodes = plan_nodes(&pg, &compiled.sql, &compiled.params);
             assert!(
                 nodes.iter().any(|n| n == scan) && !nodes.iter().any(|n| n == "Sort"),
