@@ -19,7 +19,9 @@ mod value;
 
 pub use error::{ErrorKind, SqlError, SqlResult};
 pub use postgres::classify as classify_postgres;
-pub use postgres::{quote_ident, quote_literal, role_prefix, PgSession, PgTarget};
+pub use postgres::{
+    quote_ident, quote_literal, role_prefix, PgSession, PgTarget, SchemaGeneration,
+};
 pub use session::{Dialect, Row, Session, SessionExt};
 pub use sqlite::{classify as classify_sqlite, SqliteSession};
 pub use value::SqlValue;

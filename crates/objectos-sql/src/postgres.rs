@@ -6,8 +6,34 @@
 //! name resolves in the tenant's schema and the role's privileges fence off every other schema;
 //! on drop it rolls back anything left open and resets both (and every other setting the session
 //! changed: `RESET ALL`) before the connection returns to the pool.
+//!
+//! # Prepared statements
+//!
+//! By default every statement is unnamed: parsed, described and run each time (two round trips).
+//! A session given its tenant's [`SchemaGeneration`] ([`PgSession::cache_statements`]) keeps its
+//! statements prepared on the connection instead (one round trip each), in the driver's per-
+//! connection LRU cache, which is keyed by the statement's text. A pooled connection serves every
+//! tenant, and the same text can mean another table (another schema on the search path) or another
+//! row type (the same table after a deployment changed a column), so the text a session prepares is
+//! prefixed with a comment naming what the statement depends on:
+//! `/* <schema> <generation> <parameter types> */`.
+//! - **The schema**: statements are never shared between tenants.
+//! - **The generation** of the tenant's schema, bumped by every session that runs DDL in it (when
+//!   the statement runs and again when its transaction ends): after a deployment, statements are
+//!   prepared anew. PostgreSQL itself re-plans a prepared statement whose tables changed, but refuses
+//!   to run one whose result columns changed type (`0A000`, "cached plan must not change result
+//!   type"); should that still happen (DDL by another process, which has its own generations), the
+//!   driver drops the statement from its cache and, outside a transaction, prepares it anew and
+//!   runs it again; inside one the statement fails as [`ErrorKind::Busy`] (the transaction may be
+//!   retried).
+//! - **The parameter types**: a statement is prepared for the types of its first parameters, and
+//!   binary values bound later are read as those types, so a number bound as an integer once and as
+//!   a real the next time must be two statements.
 
 use std::cell::{Cell, RefCell};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sqlx::encode::IsNull;
@@ -52,12 +78,7 @@ impl PgTarget {
 /// hash of the database name, so providers on different databases of one server never share a
 /// role.
 pub fn role_prefix(db: &str) -> String {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in db.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    format!("os_{h:08x}_")
+    format!("os_{:08x}_", role_prefix_hash(db))
 }
 
 /// A quoted PostgreSQL identifier (`"name"`, inner quotes doubled).
@@ -86,6 +107,84 @@ impl<'q> sqlx::Encode<'q, Postgres> for UntypedNull {
     }
 }
 
+/// The generation of a tenant's schema: a counter its sessions bump whenever they change the
+/// schema, part of the key of every statement they keep prepared (see the module documentation).
+/// Clones share the counter. Every generation value is unique in the process (one sequence for
+/// all tenants), so a tenant deleted and made again under the same schema name, given a new
+/// `SchemaGeneration`, never meets the statements of its predecessor.
+#[derive(Debug, Clone)]
+pub struct SchemaGeneration(Arc<AtomicU64>);
+
+/// The process-wide sequence generations are drawn from.
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+impl Default for SchemaGeneration {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SchemaGeneration {
+    /// A new generation, never used before in this process.
+    pub fn new() -> Self {
+        Self(Arc::new(AtomicU64::new(
+            NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
+        )))
+    }
+
+    /// The current generation.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Moves to a new generation: statements prepared before are not used again.
+    pub fn bump(&self) {
+        self.0.store(
+            NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
+            Ordering::Release,
+        );
+    }
+}
+
+/// Whether `sql` may change a schema: one of its `;`-separated parts starts with CREATE, ALTER or
+/// DROP (in any case). A false positive (a `;` in a literal) only costs re-preparing the tenant's
+/// statements.
+fn changes_schema(sql: &str) -> bool {
+    sql.split(';').any(|part| {
+        let word = part
+            .trim_start()
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or("");
+        ["create", "alter", "drop"]
+            .iter()
+            .any(|ddl| word.eq_ignore_ascii_case(ddl))
+    })
+}
+
+/// The letter of a parameter's type in a prepared statement's key.
+fn type_letter(value: &SqlValue) -> char {
+    match value {
+        SqlValue::Null => 'n',
+        SqlValue::Bool(_) => 'b',
+        SqlValue::Integer(_) => 'i',
+        SqlValue::Real(_) => 'r',
+        SqlValue::Text(_) => 't',
+        SqlValue::Json(_) => 'j',
+        SqlValue::Date(_) => 'd',
+        SqlValue::Timestamp(_) => 's',
+        SqlValue::Blob(_) => 'x',
+    }
+}
+
+/// What a session's prepared statements are keyed by.
+struct Prepared {
+    /// The schema, as written in the key (letters, digits and `_` only, so it cannot end the
+    /// comment; a schema with other characters gets its hash appended, so names stay distinct).
+    schema: String,
+    generation: SchemaGeneration,
+}
+
 /// A PostgreSQL session (see the module documentation).
 pub struct PgSession {
     handle: Handle,
@@ -93,6 +192,10 @@ pub struct PgSession {
     in_tx: Cell<bool>,
     pinned: bool,
     lock_key: Option<i64>,
+    /// Set by [`PgSession::cache_statements`]: statements are kept prepared.
+    prepared: Option<Prepared>,
+    /// DDL ran in the open transaction: the generation is bumped again when it ends.
+    ddl_in_tx: Cell<bool>,
 }
 
 impl std::fmt::Debug for PgSession {
@@ -109,10 +212,14 @@ pub fn classify(error: sqlx::Error) -> SqlError {
     match &error {
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.into_owned());
-            let detail = db
-                .try_downcast_ref::<PgDatabaseError>()
-                .and_then(|e| e.detail().map(str::to_owned));
+            let pg = db.try_downcast_ref::<PgDatabaseError>();
+            let detail = pg.and_then(|e| e.detail().map(str::to_owned));
+            let stale = pg.and_then(PgDatabaseError::routine) == Some("RevalidateCachedQuery");
             let kind = match code.as_deref().unwrap_or("") {
+                // A prepared statement whose result type changed, inside a transaction (outside
+                // one, the driver prepares it anew and runs it again): the transaction may be
+                // retried.
+                "0A000" if stale => ErrorKind::Busy,
                 "23505" => ErrorKind::Unique {
                     columns: detail.as_deref().map(key_columns).unwrap_or_default(),
                 },
@@ -161,14 +268,6 @@ fn key_columns(detail: &str) -> Vec<String> {
 /// identifiers and literals it escaped itself; values are always bound parameters.
 fn sql_text(sql: &str) -> AssertSqlSafe<String> {
     AssertSqlSafe(sql.to_owned())
-}
-
-/// A statement on the extended protocol, unnamed (not cached on the connection): pooled
-/// connections serve every tenant, and the same text means another table (another schema on the
-/// search path, or the same table after a deployment changed a column's type), so a prepared
-/// statement cached by text would run against the wrong row type.
-fn statement(sql: &str) -> PgQuery<'_> {
-    sqlx::query(sql_text(sql)).persistent(false)
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
@@ -296,6 +395,8 @@ impl PgSession {
             in_tx: Cell::new(false),
             pinned: target.is_some(),
             lock_key: target.and_then(|t| t.lock_key),
+            prepared: None,
+            ddl_in_tx: Cell::new(false),
         };
         if let Some(target) = target {
             let mut sql = String::new();
@@ -321,9 +422,86 @@ impl PgSession {
         Ok(session)
     }
 
+    /// Keeps this session's statements prepared on the connection, keyed by `schema` and the
+    /// tenant's `generation` (see the module documentation). Every session of the tenant must be
+    /// given the same generation.
+    pub fn cache_statements(mut self, schema: &str, generation: SchemaGeneration) -> Self {
+        let mut key: String = schema
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if key != schema {
+            let _ = write!(key, "_{:08x}", role_prefix_hash(schema));
+        }
+        self.prepared = Some(Prepared {
+            schema: key,
+            generation,
+        });
+        self
+    }
+
     fn run<T>(&self, f: impl std::future::Future<Output = Result<T, sqlx::Error>>) -> SqlResult<T> {
         self.handle.block_on(f).map_err(classify)
     }
+
+    /// Notes that `sql` is about to run: DDL moves the tenant's statements to a new generation.
+    fn before(&self, sql: &str) {
+        if let Some(prepared) = &self.prepared {
+            if changes_schema(sql) {
+                prepared.generation.bump();
+                if self.in_tx.get() {
+                    self.ddl_in_tx.set(true);
+                }
+            }
+        }
+    }
+
+    /// Ends the transaction's part in the generation (see [`PgSession::before`]).
+    fn transaction_ended(&self) {
+        if self.ddl_in_tx.replace(false) {
+            if let Some(prepared) = &self.prepared {
+                prepared.generation.bump();
+            }
+        }
+    }
+
+    /// The statement for `sql` with `params`: prepared and kept under its key (see the module
+    /// documentation), or unnamed when this session does not keep statements.
+    fn statement<'q>(&self, sql: &str, params: &'q [SqlValue]) -> SqlResult<PgQuery<'q>> {
+        let query = match &self.prepared {
+            None => sqlx::query(sql_text(sql)).persistent(false),
+            Some(prepared) => {
+                let mut text = String::with_capacity(sql.len() + prepared.schema.len() + 32);
+                let _ = write!(
+                    text,
+                    "/* {} {} ",
+                    prepared.schema,
+                    prepared.generation.get()
+                );
+                text.extend(params.iter().map(type_letter));
+                text.push_str(" */ ");
+                text.push_str(sql);
+                sqlx::query(AssertSqlSafe(text)).persistent(true)
+            }
+        };
+        bind(query, params)
+    }
+}
+
+/// FNV-1a, 32 bits (as [`role_prefix`]).
+fn role_prefix_hash(text: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in text.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
 }
 
 impl Drop for PgSession {
@@ -331,6 +509,7 @@ impl Drop for PgSession {
         let mut reset = String::new();
         if self.in_tx.get() {
             reset.push_str("ROLLBACK; ");
+            self.transaction_ended();
         }
         if self.pinned {
             // Every setting the session changed (search path, read-only, anything the caller
@@ -360,20 +539,23 @@ impl Session for PgSession {
     }
 
     fn query(&self, sql: &str, params: &[SqlValue]) -> SqlResult<Vec<Row>> {
-        let query = bind(statement(sql), params)?;
+        self.before(sql);
+        let query = self.statement(sql, params)?;
         let mut conn = self.conn.borrow_mut();
         let rows = self.run(async { query.fetch_all(&mut **conn).await })?;
         rows.iter().map(decode).collect()
     }
 
     fn execute(&self, sql: &str, params: &[SqlValue]) -> SqlResult<u64> {
-        let query = bind(statement(sql), params)?;
+        self.before(sql);
+        let query = self.statement(sql, params)?;
         let mut conn = self.conn.borrow_mut();
         let done = self.run(async { query.execute(&mut **conn).await })?;
         Ok(done.rows_affected())
     }
 
     fn execute_batch(&self, sql: &str) -> SqlResult<()> {
+        self.before(sql);
         let mut conn = self.conn.borrow_mut();
         self.run(async { sqlx::raw_sql(sql_text(sql)).execute(&mut **conn).await })?;
         Ok(())
@@ -406,6 +588,7 @@ impl Session for PgSession {
         let done = self.execute_batch("COMMIT");
         // A failed COMMIT ends the transaction too (PostgreSQL rolls it back).
         self.in_tx.set(false);
+        self.transaction_ended();
         done
     }
 
@@ -414,7 +597,9 @@ impl Session for PgSession {
             return Ok(());
         }
         self.in_tx.set(false);
-        self.execute_batch("ROLLBACK")
+        let done = self.execute_batch("ROLLBACK");
+        self.transaction_ended();
+        done
     }
 
     fn in_transaction(&self) -> bool {
@@ -425,6 +610,27 @@ impl Session for PgSession {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ddl_is_told_from_other_statements() {
+        for ddl in [
+            "CREATE TABLE t (x int)",
+            "  alter table t add column y int",
+            "BEGIN; DROP INDEX i; COMMIT",
+            "\nCreate index i on t (x)",
+        ] {
+            assert!(changes_schema(ddl), "{ddl}");
+        }
+        for other in [
+            "SELECT created_at, drop_date FROM t",
+            "INSERT INTO alter_log (create_time) VALUES ($1)",
+            "UPDATE t SET note = 'x' WHERE id = $1",
+            "SAVEPOINT objectos_write",
+            "BEGIN; SELECT pg_advisory_xact_lock(1)",
+        ] {
+            assert!(!changes_schema(other), "{other}");
+        }
+    }
 
     #[test]
     fn unique_violation_details_name_their_columns() {

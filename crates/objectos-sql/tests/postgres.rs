@@ -1,7 +1,10 @@
 //! PgSession against the real PostgreSQL of this machine (a database of its own per test).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use objectos_sql::testing::TestDatabase;
-use objectos_sql::{ErrorKind, PgSession, PgTarget, Session, SessionExt, SqlError, SqlValue};
+use objectos_sql::{
+    ErrorKind, PgSession, PgTarget, SchemaGeneration, Session, SessionExt, SqlError, SqlValue,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn values_round_trip_with_their_meaning_and_errors_are_classified() {
@@ -212,6 +215,153 @@ async fn the_same_text_on_one_connection_serves_tables_of_other_types() {
                 );
             }
         }
+    })
+    .await
+    .unwrap();
+}
+
+/// A session on `pool`'s one connection, pinned to `schema`, keeping its statements prepared under
+/// `generation`.
+fn cached_session(
+    handle: &tokio::runtime::Handle,
+    pool: &sqlx::PgPool,
+    schema: &str,
+    generation: &SchemaGeneration,
+) -> PgSession {
+    PgSession::open(
+        handle.clone(),
+        handle.block_on(pool.acquire()).unwrap(),
+        Some(&PgTarget {
+            schema: schema.into(),
+            ..PgTarget::default()
+        }),
+    )
+    .unwrap()
+    .cache_statements(schema, generation.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepared_statements_are_kept_apart_by_schema_parameter_types_and_generation() {
+    let db = TestDatabase::create().await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.url)
+        .await
+        .unwrap();
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let admin = PgSession::open(
+            handle.clone(),
+            handle.block_on(pool.acquire()).unwrap(),
+            None,
+        )
+        .unwrap();
+        admin
+            .execute_batch(
+                "CREATE SCHEMA a; CREATE TABLE a.t (x DOUBLE PRECISION); \
+                 CREATE SCHEMA b; CREATE TABLE b.t (x BOOLEAN)",
+            )
+            .unwrap();
+        drop(admin);
+        let (gen_a, gen_b) = (SchemaGeneration::new(), SchemaGeneration::new());
+
+        // Two tenants, one text, one connection: each schema its own statement.
+        for (schema, generation, value) in [
+            ("a", &gen_a, SqlValue::Real(1.5)),
+            ("b", &gen_b, SqlValue::Bool(true)),
+        ] {
+            for _ in 0..2 {
+                let s = cached_session(&handle, &pool, schema, generation);
+                s.execute(
+                    "INSERT INTO t (x) VALUES ($1)",
+                    std::slice::from_ref(&value),
+                )
+                .unwrap();
+                assert_eq!(
+                    s.query("SELECT x FROM t LIMIT 1", &[]).unwrap(),
+                    vec![vec![value.clone()]]
+                );
+            }
+        }
+
+        // One text bound with an integer, then a real: prepared for each type (binary values
+        // read as the first statement's type would be garbage).
+        let s = cached_session(&handle, &pool, "a", &gen_a);
+        s.execute("DELETE FROM t", &[]).unwrap();
+        for value in [
+            SqlValue::Integer(2),
+            SqlValue::Real(0.25),
+            SqlValue::Integer(-7),
+        ] {
+            s.execute("INSERT INTO t (x) VALUES ($1)", &[value])
+                .unwrap();
+        }
+        assert_eq!(
+            s.query("SELECT x FROM t ORDER BY x", &[]).unwrap(),
+            vec![
+                vec![SqlValue::Real(-7.0)],
+                vec![SqlValue::Real(0.25)],
+                vec![SqlValue::Real(2.0)]
+            ]
+        );
+
+        // DDL through a session moves the tenant to a new generation, at once and again when
+        // its transaction ends; the statements prepared before serve the new row type.
+        let before = gen_a.get();
+        s.begin().unwrap();
+        s.execute_batch("ALTER TABLE t ALTER COLUMN x TYPE TEXT")
+            .unwrap();
+        let during = gen_a.get();
+        assert_ne!(during, before);
+        s.commit().unwrap();
+        assert_ne!(gen_a.get(), during);
+        assert_eq!(
+            s.query("SELECT x FROM t ORDER BY x LIMIT 1", &[]).unwrap(),
+            vec![vec![SqlValue::Text("-7".into())]]
+        );
+        drop(s);
+
+        // DDL by someone else (no generation bumped): PostgreSQL refuses the prepared statement
+        // whose result type changed; outside a transaction it is prepared anew and run again,
+        // inside one it fails as retryable.
+        let outsider = |sql: &str| {
+            let admin = PgSession::open(
+                handle.clone(),
+                handle.block_on(pool.acquire()).unwrap(),
+                None,
+            )
+            .unwrap();
+            admin.execute_batch(sql).unwrap();
+        };
+        for (ddl, expected) in [
+            (
+                "ALTER TABLE a.t ALTER COLUMN x TYPE DOUBLE PRECISION USING x::float8",
+                SqlValue::Real(-7.0),
+            ),
+            (
+                "ALTER TABLE a.t ALTER COLUMN x TYPE TEXT",
+                SqlValue::Text("-7".into()),
+            ),
+        ] {
+            outsider(ddl);
+            let s = cached_session(&handle, &pool, "a", &gen_a);
+            assert_eq!(
+                s.query("SELECT x FROM t ORDER BY x LIMIT 1", &[]).unwrap(),
+                vec![vec![expected]]
+            );
+        }
+        outsider("ALTER TABLE a.t ALTER COLUMN x TYPE DOUBLE PRECISION USING x::float8");
+        let s = cached_session(&handle, &pool, "a", &gen_a);
+        s.begin().unwrap();
+        let err = s
+            .query("SELECT x FROM t ORDER BY x LIMIT 1", &[])
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Busy, "{err:?}");
+        s.rollback().unwrap();
+        assert_eq!(
+            s.query("SELECT x FROM t ORDER BY x LIMIT 1", &[]).unwrap(),
+            vec![vec![SqlValue::Real(-7.0)]]
+        );
     })
     .await
     .unwrap();

@@ -107,10 +107,11 @@ use std::time::Duration;
 
 mod dedicated;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use dedicated::Dedicated;
-use objectos_sql::{quote_ident, quote_literal, ErrorKind, PgSession, PgTarget};
+use objectos_sql::{quote_ident, quote_literal, ErrorKind, PgSession, PgTarget, SchemaGeneration};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::AssertSqlSafe;
 use tokio::runtime::Handle;
@@ -219,6 +220,10 @@ pub struct PostgresTenants {
     dedicated: Option<Arc<Dedicated>>,
     /// [`PgSettings::owner`].
     owner: Option<Arc<str>>,
+    /// Each tenant's schema generation: its sessions keep their statements prepared under it
+    /// (see [`objectos_sql::PgSession::cache_statements`]). An entry is made by the tenant's
+    /// first session and removed when the tenant is deleted.
+    generations: Arc<Mutex<HashMap<String, SchemaGeneration>>>,
 }
 
 /// FNV-1a, 64 bits: stable across builds and platforms (names and lock keys depend on it).
@@ -304,6 +309,7 @@ impl PostgresTenants {
             dedicated: (settings.isolation == PgIsolation::Database)
                 .then(|| Arc::new(Dedicated::new(settings))),
             owner: settings.owner.as_deref().map(Arc::from),
+            generations: Arc::default(),
         };
         if this.dedicated.is_some() {
             // Finish, in the background, what deletions interrupted by a crash left behind (a
@@ -391,6 +397,26 @@ impl PostgresTenants {
         self.pool.close().await;
     }
 
+    /// The tenant's schema generation (made on first use).
+    fn generation(&self, tenant_id: &str) -> SchemaGeneration {
+        // A poisoned lock only means another thread panicked while holding it; the map of
+        // counters it guards is valid at every point.
+        let mut map = self
+            .generations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(tenant_id.to_owned()).or_default().clone()
+    }
+
+    /// Forgets the tenant's schema generation: its next session starts a new one, so no statement
+    /// prepared for the tenant's schema before is used again.
+    fn forget_generation(&self, tenant_id: &str) {
+        self.generations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(tenant_id);
+    }
+
     /// Runs `f` on a session pinned to the tenant, on a blocking thread.
     async fn session<T, F>(&self, tenant_id: &str, read_only: bool, f: F) -> TenantDbResult<T>
     where
@@ -399,6 +425,7 @@ impl PostgresTenants {
     {
         validate_tenant_id(tenant_id)?;
         let target = self.target(tenant_id, read_only);
+        let generation = self.generation(tenant_id);
         let (conn, turn) = match &self.dedicated {
             None => (
                 self.pool.acquire().await.map_err(|e| pg(tenant_id, e))?,
@@ -422,13 +449,15 @@ impl PostgresTenants {
         let id = tenant_id.to_owned();
         tokio::task::spawn_blocking(move || {
             let _turn = turn;
-            let session = PgSession::open(handle, conn, Some(&target)).map_err(|e| {
-                if e.kind == ErrorKind::Missing {
-                    TenantDbError::Missing(id.clone())
-                } else {
-                    sql(&id, e)
-                }
-            })?;
+            let session = PgSession::open(handle, conn, Some(&target))
+                .map_err(|e| {
+                    if e.kind == ErrorKind::Missing {
+                        TenantDbError::Missing(id.clone())
+                    } else {
+                        sql(&id, e)
+                    }
+                })?
+                .cache_statements(&target.schema, generation);
             f(&session)
         })
         .await
@@ -696,6 +725,7 @@ impl TenantDatabases for PostgresTenants {
 
     async fn delete(&self, tenant_id: &str) -> TenantDbResult<()> {
         validate_tenant_id(tenant_id)?;
+        self.forget_generation(tenant_id);
         if self.dedicated.is_some() {
             return self.delete_database(tenant_id).await;
         }
@@ -747,8 +777,10 @@ impl TenantDatabases for PostgresTenants {
     }
 
     async fn invalidate(&self, tenant_id: &str) {
-        // Schema tier: nothing is kept per tenant (pooled connections are reset after every
-        // session). Dedicated tier: the tenant database's pool is let go.
+        // Statements prepared for the tenant are not used again. Schema tier: nothing else is
+        // kept per tenant (pooled connections are reset after every session). Dedicated tier:
+        // the tenant database's pool is let go.
+        self.forget_generation(tenant_id);
         if let Some(d) = &self.dedicated {
             d.close_pool(tenant_id);
         }
