@@ -52,6 +52,8 @@ pub struct TenantHandle {
     pub model: Arc<TenantModel>,
     /// Single-record writes waiting for the next group commit.
     pub(crate) writes: super::group::WriteQueue,
+    /// The last measurement of its database's size (see [`super::write::StorageGauge`]).
+    pub(crate) storage: Arc<super::write::StorageGauge>,
 }
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;

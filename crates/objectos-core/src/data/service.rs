@@ -64,6 +64,7 @@ fn limits_of(handle: &TenantHandle) -> WriteLimits {
     WriteLimits {
         max_records_per_object: handle.quota.max_records_per_object,
         max_storage_bytes: handle.quota.max_storage_bytes,
+        storage: Arc::clone(&handle.storage),
     }
 }
 
@@ -124,6 +125,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             plan: tenant.plan,
             model: Arc::new(model),
             writes: super::group::WriteQueue::default(),
+            storage: Arc::default(),
         }))
     }
 
