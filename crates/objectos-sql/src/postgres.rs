@@ -188,7 +188,8 @@ struct Prepared {
 /// A PostgreSQL session (see the module documentation).
 pub struct PgSession {
     handle: Handle,
-    conn: RefCell<sqlx::pool::PoolConnection<Postgres>>,
+    /// `None` only once dropped (the connection then goes back through its reset).
+    conn: RefCell<Option<sqlx::pool::PoolConnection<Postgres>>>,
     in_tx: Cell<bool>,
     pinned: bool,
     lock_key: Option<i64>,
@@ -391,7 +392,7 @@ impl PgSession {
     ) -> SqlResult<Self> {
         let session = Self {
             handle,
-            conn: RefCell::new(conn),
+            conn: RefCell::new(Some(conn)),
             in_tx: Cell::new(false),
             pinned: target.is_some(),
             lock_key: target.and_then(|t| t.lock_key),
@@ -520,17 +521,29 @@ impl Drop for PgSession {
         if reset.is_empty() {
             return;
         }
-        let conn = self.conn.get_mut();
-        let done = self.handle.block_on(async {
-            sqlx::raw_sql(AssertSqlSafe(reset.clone()))
-                .execute(&mut **conn)
-                .await
+        let Some(mut conn) = self.conn.get_mut().take() else {
+            return;
+        };
+        // The reset runs after the session's caller has its answer: the connection returns to
+        // the pool once it is done, so no other session can see this one's state.
+        self.handle.spawn(async move {
+            let done = sqlx::raw_sql(AssertSqlSafe(reset))
+                .execute(&mut *conn)
+                .await;
+            if done.is_err() {
+                // A connection whose state is unknown must not serve another tenant.
+                conn.close_on_drop();
+            }
         });
-        if done.is_err() {
-            // A connection whose state is unknown must not serve another tenant.
-            conn.close_on_drop();
-        }
     }
+}
+
+/// The session's connection (there until the session is dropped).
+fn connection(
+    conn: &mut Option<sqlx::pool::PoolConnection<Postgres>>,
+) -> SqlResult<&mut sqlx::pool::PoolConnection<Postgres>> {
+    conn.as_mut()
+        .ok_or_else(|| SqlError::new(ErrorKind::Connection, "the session is closed"))
 }
 
 impl Session for PgSession {
@@ -542,6 +555,7 @@ impl Session for PgSession {
         self.before(sql);
         let query = self.statement(sql, params)?;
         let mut conn = self.conn.borrow_mut();
+        let conn = connection(&mut conn)?;
         let rows = self.run(async { query.fetch_all(&mut **conn).await })?;
         rows.iter().map(decode).collect()
     }
@@ -550,6 +564,7 @@ impl Session for PgSession {
         self.before(sql);
         let query = self.statement(sql, params)?;
         let mut conn = self.conn.borrow_mut();
+        let conn = connection(&mut conn)?;
         let done = self.run(async { query.execute(&mut **conn).await })?;
         Ok(done.rows_affected())
     }
@@ -557,6 +572,7 @@ impl Session for PgSession {
     fn execute_batch(&self, sql: &str) -> SqlResult<()> {
         self.before(sql);
         let mut conn = self.conn.borrow_mut();
+        let conn = connection(&mut conn)?;
         self.run(async { sqlx::raw_sql(sql_text(sql)).execute(&mut **conn).await })?;
         Ok(())
     }
