@@ -112,6 +112,8 @@ impl Dedicated {
             .max_connections(self.settings.tenant_pool_connections.max(1))
             .min_connections(0)
             .acquire_timeout(self.settings.acquire_timeout)
+            .test_before_acquire(false)
+            .before_acquire(super::ping_if_idle)
             .max_lifetime(self.settings.max_lifetime)
             .idle_timeout(self.settings.idle_timeout)
             .connect_lazy_with(options.clone().database(database));

@@ -146,6 +146,57 @@ pub enum PgIsolation {
     Database,
 }
 
+/// PostgreSQL's `synchronous_commit` levels (see decision 0012 for what each risks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynchronousCommit {
+    /// A commit waits for its WAL to be flushed (and replicated, as the server is configured).
+    On,
+    /// A commit returns before its WAL is flushed: a crash of the PostgreSQL server or of the
+    /// machine may lose the last commits (up to three `wal_writer_delay`s), never corrupt data.
+    Off,
+    /// Waits for the local flush only, not for synchronous standbys.
+    Local,
+    /// Waits for synchronous standbys to receive (not flush) the WAL.
+    RemoteWrite,
+    /// Waits for synchronous standbys to apply the WAL.
+    RemoteApply,
+}
+
+impl SynchronousCommit {
+    /// Every level, by its PostgreSQL name.
+    pub const ALL: [Self; 5] = [
+        Self::On,
+        Self::Off,
+        Self::Local,
+        Self::RemoteWrite,
+        Self::RemoteApply,
+    ];
+
+    /// The level's name in PostgreSQL (`on`, `off`, `local`, `remote_write`, `remote_apply`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::On => "on",
+            Self::Off => "off",
+            Self::Local => "local",
+            Self::RemoteWrite => "remote_write",
+            Self::RemoteApply => "remote_apply",
+        }
+    }
+}
+
+impl std::str::FromStr for SynchronousCommit {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|level| level.as_str() == text)
+            .ok_or_else(|| {
+                format!("'{text}'; expected on, off, local, remote_write or remote_apply")
+            })
+    }
+}
+
 /// Settings of the `postgres` provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgSettings {
@@ -168,6 +219,10 @@ pub struct PgSettings {
     /// The longest a statement waits for a lock, the server's `lock_timeout`, including a writer
     /// waiting for the tenant's writer lock (default 10 s; `None`: the server's own setting).
     pub lock_timeout: Option<Duration>,
+    /// The server's `synchronous_commit` for objectos' sessions (`None`: the server's own
+    /// setting, `on` by default): `off` makes a commit return before its WAL reaches the disk,
+    /// the durability of objectos' SQLite (decision 0012).
+    pub synchronous_commit: Option<SynchronousCommit>,
     /// A schema (default) or a database per tenant.
     pub isolation: PgIsolation,
     /// Dedicated tier: connections of each tenant database's pool at most (default 4).
@@ -192,6 +247,7 @@ impl Default for PgSettings {
             idle_timeout: Some(Duration::from_secs(10 * 60)),
             statement_timeout: Some(Duration::from_secs(60)),
             lock_timeout: Some(Duration::from_secs(10)),
+            synchronous_commit: None,
             isolation: PgIsolation::Schema,
             tenant_pool_connections: 4,
             max_tenant_pools: 64,
@@ -224,6 +280,26 @@ pub struct PostgresTenants {
     /// (see [`objectos_sql::PgSession::cache_statements`]). An entry is made by the tenant's
     /// first session and removed when the tenant is deleted.
     generations: Arc<Mutex<HashMap<String, SchemaGeneration>>>,
+}
+
+/// A pooled connection idle at least this long is pinged before it is handed out.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
+/// The pools' test of a connection taken from them: a ping when it sat idle for
+/// [`PING_IF_IDLE_FOR`] or more (after a server restart or an idle kill, those are the broken
+/// ones), none when it was just used. sqlx's `test_before_acquire` pings on every acquire, a
+/// round trip per session under load; a connection that broke within the second fails its
+/// session's first statement instead, which takes another (see `PostgresTenants::session`).
+pub(super) fn ping_if_idle(
+    conn: &mut sqlx::PgConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, sqlx::Error>> + Send + '_>> {
+    Box::pin(async move {
+        if meta.idle_for >= PING_IF_IDLE_FOR {
+            sqlx::Connection::ping(conn).await?;
+        }
+        Ok(true)
+    })
 }
 
 /// FNV-1a, 64 bits: stable across builds and platforms (names and lock keys depend on it).
@@ -283,6 +359,9 @@ impl PostgresTenants {
         if let Some(t) = settings.lock_timeout {
             server.push(("lock_timeout", t.as_millis().to_string()));
         }
+        if let Some(level) = settings.synchronous_commit {
+            server.push(("synchronous_commit", level.as_str().to_owned()));
+        }
         if !server.is_empty() {
             options = options.options(server);
         }
@@ -290,6 +369,8 @@ impl PostgresTenants {
             .max_connections(settings.max_connections.max(1))
             .min_connections(settings.min_connections.min(settings.max_connections))
             .acquire_timeout(settings.acquire_timeout)
+            .test_before_acquire(false)
+            .before_acquire(ping_if_idle)
             .max_lifetime(settings.max_lifetime)
             .idle_timeout(settings.idle_timeout)
             .connect_with(options.clone())
@@ -426,38 +507,57 @@ impl PostgresTenants {
         validate_tenant_id(tenant_id)?;
         let target = self.target(tenant_id, read_only);
         let generation = self.generation(tenant_id);
-        let (conn, turn) = match &self.dedicated {
-            None => (
-                self.pool.acquire().await.map_err(|e| pg(tenant_id, e))?,
-                None,
-            ),
+        let (pool, turn) = match &self.dedicated {
+            None => (self.pool.clone(), None),
             Some(d) => {
                 let turn = d.permit(tenant_id).await?;
                 let pool = d.pool(tenant_id, &self.database_name(tenant_id), &self.options)?;
-                let conn = pool.acquire().await.map_err(|e| match pg(tenant_id, e) {
-                    TenantDbError::Sql { source, .. } if source.kind == ErrorKind::Missing => {
-                        // No such database: its pool would only fail again.
-                        d.close_pool(tenant_id);
-                        TenantDbError::Missing(tenant_id.to_owned())
-                    }
-                    other => other,
-                })?;
-                (conn, Some(turn))
+                (pool, Some(turn))
             }
         };
+        let dedicated = self.dedicated.clone();
+        let acquire_error = move |id: &str, e: sqlx::Error| match pg(id, e) {
+            TenantDbError::Sql { source, .. }
+                if source.kind == ErrorKind::Missing && dedicated.is_some() =>
+            {
+                // No such database: its pool would only fail again.
+                if let Some(d) = &dedicated {
+                    d.close_pool(id);
+                }
+                TenantDbError::Missing(id.to_owned())
+            }
+            other => other,
+        };
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|e| acquire_error(tenant_id, e))?;
         let handle = Handle::current();
         let id = tenant_id.to_owned();
+        // Connections used within the last second are not pinged when taken (`ping_if_idle`):
+        // the session's first statement is their test. One the server closed meanwhile fails it
+        // as a connection error, is closed, and the next is taken; at most one attempt per
+        // connection the pool can hold, plus a fresh one.
+        let attempts = pool.options().get_max_connections() + 1;
         tokio::task::spawn_blocking(move || {
             let _turn = turn;
-            let session = PgSession::open(handle, conn, Some(&target))
-                .map_err(|e| {
-                    if e.kind == ErrorKind::Missing {
-                        TenantDbError::Missing(id.clone())
-                    } else {
-                        sql(&id, e)
+            let mut attempt = 1;
+            let session = loop {
+                match PgSession::open(handle.clone(), conn, Some(&target)) {
+                    Ok(session) => break session,
+                    Err(e) if e.kind == ErrorKind::Connection && attempt < attempts => {
+                        attempt += 1;
+                        conn = handle
+                            .block_on(pool.acquire())
+                            .map_err(|e| acquire_error(&id, e))?;
                     }
-                })?
-                .cache_statements(&target.schema, generation);
+                    Err(e) if e.kind == ErrorKind::Missing => {
+                        return Err(TenantDbError::Missing(id.clone()))
+                    }
+                    Err(e) => return Err(sql(&id, e)),
+                }
+            }
+            .cache_statements(&target.schema, generation);
             f(&session)
         })
         .await
