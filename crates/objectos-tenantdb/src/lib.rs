@@ -31,7 +31,7 @@ pub use any::{TenantDbConfig, TenantDbs};
 pub use cache::{ConnectionCache, SharedConnection};
 pub use local::{LocalSqlite, DEFAULT_CACHED_CONNECTIONS, DEFAULT_SPARE_DATABASES};
 pub use memory::MemoryTenants;
-pub use postgres::{PgIsolation, PgSettings, PostgresTenants, PG_BACKUP_FORMAT};
+pub use postgres::{PgIsolation, PgSettings, PostgresTenants, SynchronousCommit, PG_BACKUP_FORMAT};
 pub use spare::SPARE_DIR;
 pub use system::{system_tables, PG_SYSTEM_TABLES, SYSTEM_SCHEMA_VERSION, SYSTEM_TABLES};
 

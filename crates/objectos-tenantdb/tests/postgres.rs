@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use objectos_sql::testing::TestDatabase;
 use objectos_sql::{ErrorKind, Row, SqlError, SqlResult};
 use objectos_tenantdb::{
-    PgSettings, PostgresTenants, SessionExt, SqlValue, TenantDatabases, TenantDbError,
-    TenantDbResult,
+    PgSettings, PostgresTenants, SessionExt, SqlValue, SynchronousCommit, TenantDatabases,
+    TenantDbError, TenantDbResult,
 };
 
 async fn provider(db: &TestDatabase, max_connections: u32) -> PostgresTenants {
@@ -741,6 +741,77 @@ async fn statements_and_lock_waits_are_bounded() {
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Busy, "{e}");
     holder.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_take_another_connection_when_the_server_closed_theirs() {
+    let db = TestDatabase::create().await;
+    let dbs = provider(&db, 4).await;
+    dbs.create("acme").await.unwrap();
+    // Fill the pool: four sessions at once.
+    let busy: Vec<_> = (0..4)
+        .map(|_| {
+            let dbs = dbs.clone();
+            tokio::spawn(
+                async move { try_query(&dbs, "acme", "SELECT pg_sleep(0.05)::text").await },
+            )
+        })
+        .collect();
+    for task in busy {
+        task.await.unwrap().unwrap();
+    }
+    // The server ends every connection of the pool (as a restart or an idle kill would) while
+    // they sit idle for less than the ping threshold: they are handed out untested.
+    let admin = db.pool().await;
+    let ended: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+         AND backend_type = 'client backend') t",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    assert!(ended >= 4, "ended {ended} connections");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Every session still runs: each broken connection fails its first statement and is
+    // replaced.
+    for _ in 0..6 {
+        assert_eq!(
+            try_query(&dbs, "acme", "SELECT 'up'").await.unwrap(),
+            vec![vec![SqlValue::Text("up".into())]]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_commit_with_the_configured_synchronous_commit() {
+    let db = TestDatabase::create().await;
+    let setting = |dbs: PostgresTenants| async move {
+        let rows = try_query(&dbs, "acme", "SELECT current_setting('synchronous_commit')")
+            .await
+            .unwrap();
+        dbs.close().await;
+        rows
+    };
+    let level = |text: &str| vec![vec![SqlValue::Text(text.to_owned())]];
+    // Unset: the server's own setting (on, in this machine's PostgreSQL).
+    let server = provider(&db, 2).await;
+    server.create("acme").await.unwrap();
+    assert_eq!(setting(server).await, level("on"));
+    for (configured, expected) in [
+        (SynchronousCommit::Off, "off"),
+        (SynchronousCommit::RemoteWrite, "remote_write"),
+    ] {
+        let dbs = PostgresTenants::connect(&PgSettings {
+            url: db.url.clone(),
+            max_connections: 2,
+            synchronous_commit: Some(configured),
+            ..PgSettings::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(setting(dbs).await, level(expected), "{configured:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use objectos_server::app::AppOptions;
 use objectos_spec::types::provisioning::TenantPlan;
 use objectos_spec::types::tenant::TenantQuota;
 use objectos_spec::types::turso::TenantDatabaseLifecycle;
-use objectos_tenantdb::{PgIsolation, TenantDbConfig};
+use objectos_tenantdb::{PgIsolation, SynchronousCommit, TenantDbConfig};
 use serde::Deserialize;
 
 /// Log line format.
@@ -102,6 +102,14 @@ pub struct ServeArgs {
         value_name = "schema|database"
     )]
     pub tenant_db_isolation: Option<String>,
+    /// postgres provider: the server's synchronous_commit for objectos' sessions, `off` for the
+    /// durability of the sqlite provider [default: the server's own setting].
+    #[arg(
+        long,
+        env = "OBJECTOS_TENANT_DB_SYNCHRONOUS_COMMIT",
+        value_name = "on|off|local|remote_write|remote_apply"
+    )]
+    pub tenant_db_synchronous_commit: Option<String>,
     /// Failure injection, `step=fail|hang|delay(ms)` (builds with the `failpoints` feature only).
     #[arg(long, env = "OBJECTOS_FAILPOINTS", value_name = "SPEC", hide = true)]
     pub failpoints: Option<String>,
@@ -142,6 +150,7 @@ struct TenantsFile {
     isolation: Option<String>,
     statement_timeout_secs: Option<u64>,
     lock_timeout_secs: Option<u64>,
+    synchronous_commit: Option<String>,
 }
 
 /// The effective settings.
@@ -328,10 +337,15 @@ fn tenant_databases(
     let url = args.tenant_db_url.clone().or(file.url);
     let max_connections = args.tenant_db_max_connections.or(file.max_connections);
     let isolation = args.tenant_db_isolation.clone().or(file.isolation);
+    let synchronous_commit = args
+        .tenant_db_synchronous_commit
+        .clone()
+        .or(file.synchronous_commit);
     let postgres_only = [
         ("tenant_db_url", url.is_some()),
         ("tenant_db_max_connections", max_connections.is_some()),
         ("tenant_db_isolation", isolation.is_some()),
+        ("tenant_db_synchronous_commit", synchronous_commit.is_some()),
         (
             "tenants.statement_timeout_secs",
             file.statement_timeout_secs.is_some(),
@@ -370,6 +384,13 @@ fn tenant_databases(
             "database" => PgIsolation::Database,
             other => bail!("tenant_db_isolation: '{other}'; expected schema or database"),
         };
+    }
+    if let Some(level) = synchronous_commit {
+        pg.synchronous_commit = Some(
+            level
+                .parse::<SynchronousCommit>()
+                .map_err(|e| anyhow::anyhow!("tenant_db_synchronous_commit: {e}"))?,
+        );
     }
     for (secs, slot, name) in [
         (
@@ -536,7 +557,8 @@ mod tenant_provider_tests {
             ServeArgs::default(),
             Some(
                 "[tenants]\nprovider = \"postgres\"\nurl = \"postgres://u@db:5432/os\"\n\
-                 max_connections = 4\nisolation = \"database\"\nstatement_timeout_secs = 5\n",
+                 max_connections = 4\nisolation = \"database\"\nstatement_timeout_secs = 5\n\
+                 synchronous_commit = \"remote_write\"\n",
             ),
         )
         .unwrap();
@@ -546,14 +568,19 @@ mod tenant_provider_tests {
         assert_eq!(pg.max_connections, 4);
         assert_eq!(pg.isolation, PgIsolation::Database);
         assert_eq!(pg.statement_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(pg.synchronous_commit, Some(SynchronousCommit::RemoteWrite));
         // Flags beat the file.
         let config = resolve(
             ServeArgs {
                 tenant_db_url: Some("postgres://flag@h/db".into()),
                 tenant_db_max_connections: Some(9),
+                tenant_db_synchronous_commit: Some("off".into()),
                 ..ServeArgs::default()
             },
-            Some("[tenants]\nprovider = \"postgres\"\nurl = \"postgres://file@h/db\"\n"),
+            Some(
+                "[tenants]\nprovider = \"postgres\"\nurl = \"postgres://file@h/db\"\n\
+                 synchronous_commit = \"on\"\n",
+            ),
         )
         .unwrap();
         assert_eq!(
@@ -561,6 +588,10 @@ mod tenant_provider_tests {
             "postgres://flag@h/db"
         );
         assert_eq!(config.app.tenant_databases.postgres.max_connections, 9);
+        assert_eq!(
+            config.app.tenant_databases.postgres.synchronous_commit,
+            Some(SynchronousCommit::Off)
+        );
     }
 
     #[test]
@@ -599,6 +630,19 @@ mod tenant_provider_tests {
                 ServeArgs::default(),
                 Some("[tenants]\nprovider = \"postgres\"\nurl = \"postgres://h/db\"\nisolation = \"table\"\n"),
                 "tenant_db_isolation: 'table'",
+            ),
+            (
+                ServeArgs::default(),
+                Some("[tenants]\nprovider = \"postgres\"\nurl = \"postgres://h/db\"\nsynchronous_commit = \"maybe\"\n"),
+                "tenant_db_synchronous_commit: 'maybe'; expected on, off, local, remote_write or remote_apply",
+            ),
+            (
+                ServeArgs {
+                    tenant_db_synchronous_commit: Some("off".into()),
+                    ..ServeArgs::default()
+                },
+                None,
+                "tenant_db_synchronous_commit is a setting of the postgres provider",
             ),
             (
                 ServeArgs::default(),

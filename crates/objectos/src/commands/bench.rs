@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use futures::StreamExt;
+use objectos_tenantdb::SynchronousCommit;
 use serde_json::{json, Value};
 
 /// `objectos bench ...`.
@@ -61,6 +62,15 @@ pub struct ProviderArgs {
     /// create databases and roles).
     #[arg(long, env = "OBJECTOS_BENCH_PG_URL", default_value = DEFAULT_PG_URL, value_name = "URL")]
     pub pg_url: String,
+    /// `--provider postgres`: the synchronous_commit of objectos' PostgreSQL sessions (as
+    /// `serve --tenant-db-synchronous-commit`); `off` is the durability of the SQLite runs and of
+    /// PocketBase [default: the server's own setting, normally on].
+    #[arg(long, value_name = "on|off|local|remote_write|remote_apply", value_parser = parse_synchronous_commit)]
+    pub pg_synchronous_commit: Option<SynchronousCommit>,
+}
+
+fn parse_synchronous_commit(text: &str) -> Result<SynchronousCommit, String> {
+    text.parse()
 }
 
 impl Default for ProviderArgs {
@@ -68,6 +78,7 @@ impl Default for ProviderArgs {
         Self {
             provider: BenchProvider::Sqlite,
             pg_url: DEFAULT_PG_URL.to_owned(),
+            pg_synchronous_commit: None,
         }
     }
 }
@@ -89,6 +100,8 @@ pub(crate) struct ScratchPg {
     pub(crate) name: String,
     /// Its URL (what objectos gets as `--tenant-db-url`).
     pub(crate) url: String,
+    /// What objectos gets as `--tenant-db-synchronous-commit` (`None`: the server's setting).
+    pub(crate) synchronous_commit: Option<SynchronousCommit>,
     dropped: bool,
 }
 
@@ -106,7 +119,10 @@ fn random_u32() -> u32 {
 
 impl ScratchPg {
     /// Creates the scratch database on the server of `admin_url`.
-    pub(crate) async fn create(admin_url: &str) -> anyhow::Result<Self> {
+    pub(crate) async fn create(
+        admin_url: &str,
+        synchronous_commit: Option<SynchronousCommit>,
+    ) -> anyhow::Result<Self> {
         use sqlx::{ConnectOptions, Connection};
         let options: sqlx::postgres::PgConnectOptions = admin_url
             .parse()
@@ -129,6 +145,7 @@ impl ScratchPg {
             admin_url: admin_url.to_owned(),
             name,
             url,
+            synchronous_commit,
             dropped: false,
         })
     }
@@ -244,8 +261,13 @@ where
     Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
     let scratch = if provider.postgres() {
+        let level = provider.pg_synchronous_commit;
+        println!(
+            "objectos-postgres sessions: synchronous_commit = {} (sqlite runs: synchronous=NORMAL, the durability of synchronous_commit = off)",
+            level.map_or("the server's setting", SynchronousCommit::as_str)
+        );
         Some(std::sync::Arc::new(
-            ScratchPg::create(&provider.pg_url).await?,
+            ScratchPg::create(&provider.pg_url, level).await?,
         ))
     } else {
         None
@@ -577,14 +599,14 @@ pub(crate) fn spawn_pocketbase(binary: &Path, dir: &Path, port: u16) -> anyhow::
 }
 
 /// Starts `objectos serve` (this executable) on a free port over `data_dir`, its standard error
-/// into `log` when given (else inherited), its tenants on PostgreSQL at `tenant_db_url` when given
-/// (else on SQLite files); returns the guard, the base URL and the pid once `/readyz` answers.
+/// into `log` when given (else inherited), its tenants on PostgreSQL in `pg` when given (else on
+/// SQLite files); returns the guard, the base URL and the pid once `/readyz` answers.
 pub(crate) async fn spawn_serve(
     client: &reqwest::Client,
     data_dir: &Path,
     log: Option<&Path>,
     config: Option<&Path>,
-    tenant_db_url: Option<&str>,
+    pg: Option<&ScratchPg>,
 ) -> anyhow::Result<(ChildGuard, String, u32)> {
     let stderr = match log {
         Some(path) => Stdio::from(
@@ -604,8 +626,11 @@ pub(crate) async fn spawn_serve(
             "--data-dir",
         ])
         .arg(data_dir);
-    if let Some(url) = tenant_db_url {
-        command.args(["--tenant-provider", "postgres", "--tenant-db-url", url]);
+    if let Some(pg) = pg {
+        command.args(["--tenant-provider", "postgres", "--tenant-db-url", &pg.url]);
+        if let Some(level) = pg.synchronous_commit {
+            command.args(["--tenant-db-synchronous-commit", level.as_str()]);
+        }
     }
     // Never pick up an objectos.toml from the bench's working directory.
     let empty = data_dir.join("bench-objectos.toml");
@@ -677,8 +702,7 @@ async fn measure_objectos(
         std::fs::remove_dir_all(data_dir)?;
     }
     std::fs::create_dir_all(data_dir)?;
-    let (server, base, pid) =
-        spawn_serve(client, data_dir, None, None, pg.map(|p| p.url.as_str())).await?;
+    let (server, base, pid) = spawn_serve(client, data_dir, None, None, pg).await?;
     let token = std::fs::read_to_string(data_dir.join("admin-token"))?
         .trim()
         .to_owned();

@@ -442,14 +442,8 @@ async fn start_objectos(
         &config,
         "# objectos bench data: pro-plan limits the run never reaches\n[plans.pro]\napiRateLimit = 1000000000\nmaxRecordsPerObject = 1000000000\nmaxStorageBytes = 1000000000000\n",
     )?;
-    let (guard, base, _pid) = spawn_serve(
-        &setup,
-        dir,
-        Some(&dir.join("serve.log")),
-        Some(&config),
-        pg.map(|p| p.url.as_str()),
-    )
-    .await?;
+    let (guard, base, _pid) =
+        spawn_serve(&setup, dir, Some(&dir.join("serve.log")), Some(&config), pg).await?;
     let client = Client::from_args(&ConnectArgs {
         server: Some(base.clone()),
         data_dir: Some(dir.to_owned()),

@@ -206,23 +206,24 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 /// The platform over a fresh data directory, as `objectos serve` builds it: tenants on SQLite
-/// files, or on PostgreSQL at `pg_url` (schema per tenant).
-async fn open_platform(data_dir: &Path, pg_url: Option<&str>) -> anyhow::Result<P> {
+/// files, or on PostgreSQL in `pg` (schema per tenant).
+async fn open_platform(data_dir: &Path, pg: Option<&ScratchPg>) -> anyhow::Result<P> {
     if data_dir.exists() {
         std::fs::remove_dir_all(data_dir)?;
     }
     std::fs::create_dir_all(data_dir)?;
     let store = SqliteControlStore::open(&data_dir.join("control.db"))?;
-    let config = match pg_url {
+    let config = match pg {
         None => TenantDbConfig {
             sqlite_dir: data_dir.join("tenants"),
             ..TenantDbConfig::default()
         },
-        Some(url) => TenantDbConfig {
+        Some(pg) => TenantDbConfig {
             provider: "postgres".to_owned(),
             sqlite_dir: data_dir.join("tenants"),
             postgres: PgSettings {
-                url: url.to_owned(),
+                url: pg.url.clone(),
+                synchronous_commit: pg.synchronous_commit,
                 // As `objectos serve` does (its installation id); an unowned provider is not
                 // what a server runs.
                 owner: Some(format!("bench-{}", std::process::id())),
@@ -704,7 +705,7 @@ async fn bench_both(
     println!("\n=== objectos-sqlite ===");
     let ours = bench(args, data_dir, None).await?;
     println!("\n=== objectos-postgres ===");
-    let on_pg = bench(args, pg_dir, Some(&pg.url)).await?;
+    let on_pg = bench(args, pg_dir, Some(pg)).await?;
     println!(
         "\ndeploy                                  {:>15} {:>17} {:>9}",
         "objectos-sqlite", "objectos-postgres", "pg÷sqlite"
@@ -742,16 +743,16 @@ async fn bench_both(
 }
 
 /// Runs every measurement in `data_dir` (created, emptied first) and prints the report; tenants
-/// on PostgreSQL at `pg_url` when given.
+/// on PostgreSQL in `pg` when given.
 pub async fn bench(
     args: &DeployArgs,
     data_dir: &Path,
-    pg_url: Option<&str>,
+    pg: Option<&ScratchPg>,
 ) -> anyhow::Result<DeployFigures> {
     if args.fresh == 0 || args.tenants == 0 || args.rows == 0 {
         bail!("--fresh, --tenants and --rows must be at least 1");
     }
-    let platform = open_platform(data_dir, pg_url).await?;
+    let platform = open_platform(data_dir, pg).await?;
     let (crm, source) = crm_bundle(args.bundle.as_deref())?;
     let objects = crm["objects"].as_array().map_or(0, Vec::len);
     let build = if cfg!(debug_assertions) {
@@ -856,7 +857,7 @@ pub async fn bench(
     )
     .await?;
     let wall = started.elapsed();
-    let rebuilt = |s: &str| match pg_url {
+    let rebuilt = |s: &str| match pg {
         None => s.contains("_objectos_new_"),
         Some(_) => s.contains("ALTER COLUMN") && s.contains("TYPE"),
     };
@@ -872,7 +873,7 @@ pub async fn bench(
     }
     let t = &record.timings;
     let rows_per_s = args.rows as f64 / (t.migrating_ms / 1000.0);
-    let (how, insert_how) = match pg_url {
+    let (how, insert_how) = match pg {
         None => ("INTEGER → REAL", "one transaction, prepared statement"),
         Some(_) => (
             "BIGINT → DOUBLE PRECISION (ALTER COLUMN … TYPE: PostgreSQL rewrites the table)",
