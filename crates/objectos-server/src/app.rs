@@ -133,11 +133,7 @@ fn metrics_handle() -> Option<PrometheusHandle> {
 
 /// Writes the token file readable by its owner only.
 fn write_token_file(path: &Path, token: &str) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
+    let mut file = objectos_sql::files::open_private_file(path, true)?;
     #[cfg(unix)]
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     writeln!(file, "{token}")?;
@@ -160,17 +156,15 @@ async fn installation_id(store: &SqliteControlStore) -> Result<String, StartErro
 impl RunningApp {
     /// Opens everything, binds, recovers unfinished work and serves until [`RunningApp::shutdown`].
     pub async fn start(options: AppOptions) -> Result<Self, StartError> {
-        std::fs::create_dir_all(&options.data_dir).map_err(io_error(&options.data_dir))?;
+        // Private to the owner: it holds every tenant's data (see docs/operations.md).
+        objectos_sql::files::create_private_dir(&options.data_dir)
+            .map_err(io_error(&options.data_dir))?;
         // Absolute, so connection URLs handed to clients do not depend on our working directory.
         let data_dir =
             std::path::absolute(&options.data_dir).map_err(io_error(&options.data_dir))?;
         // One server per data dir: per-tenant serialisation only holds within one process.
         let lock_path = data_dir.join("lock");
-        let data_dir_lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
+        let data_dir_lock = objectos_sql::files::open_private_file(&lock_path, false)
             .map_err(io_error(&lock_path))?;
         match data_dir_lock.try_lock() {
             Ok(()) => {}

@@ -860,3 +860,74 @@ async fn the_tenant_database_file_holds_the_system_tables() {
         .assert_success(200);
     app.assert_system_schema_of("later").await;
 }
+
+/// The permission bits of a file or folder.
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_dir_and_every_database_are_private_to_the_owner() {
+    // Under the usual umask 022, files would be 0644 and folders 0755 unless made private.
+    let app = TestApp::new()
+        .with(|o| o.tenant_databases.provider = "sqlite".to_owned())
+        .start()
+        .await;
+    app.provision("acme", "pro").await;
+    app.provision("initech", "pro").await;
+    let res = app
+        .admin_delete("/api/v1/tenants/initech?immediate=true&createBackup=true")
+        .await;
+    assert!(res.status.is_success(), "{}", res.text);
+
+    let data = app.data_dir().to_owned();
+    let tenants = app.tenants_dir();
+    let mut dirs = vec![
+        data.clone(),
+        tenants.clone(),
+        tenants.join(objectos_tenantdb::SPARE_DIR),
+        app.backups_dir(),
+    ];
+    let mut files = vec![
+        data.join("control.db"),
+        data.join("admin-token"),
+        data.join("lock"),
+        tenants.join("acme.db"),
+    ];
+    for name in ["control.db-wal", "control.db-shm"] {
+        files.push(data.join(name));
+    }
+    for dir in [tenants.clone(), tenants.join(objectos_tenantdb::SPARE_DIR)] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.extend(
+        app.backup_files()
+            .iter()
+            .map(|name| app.backups_dir().join(name)),
+    );
+    assert!(!app.backup_files().is_empty(), "the destroy made a backup");
+    for dir in dirs {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    }
+    for file in files.iter().filter(|f| f.exists()) {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+    assert!(
+        files.iter().any(|f| f.ends_with("acme.db-wal")),
+        "the WAL of an open database is checked too"
+    );
+}

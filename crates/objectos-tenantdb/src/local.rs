@@ -76,7 +76,7 @@ impl LocalSqlite {
         spares: usize,
     ) -> std::io::Result<Self> {
         let root = root.into();
-        std::fs::create_dir_all(&root)?;
+        objectos_sql::files::create_private_dir(&root)?;
         Ok(Self {
             spares: SparePool::start(&root, spares)?,
             root,
@@ -321,10 +321,12 @@ pub(crate) fn io(tenant_id: &str, source: std::io::Error) -> TenantDbError {
 /// Writes a consistent, compacted copy of the database on `conn` to `dest` (`VACUUM INTO`, which
 /// works while others use the database), replacing any file there.
 pub(crate) fn vacuum_into(conn: &Connection, tenant_id: &str, dest: &Path) -> TenantDbResult<()> {
-    if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| io(tenant_id, e))?;
+    if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+        objectos_sql::files::create_private_dir(parent).map_err(|e| io(tenant_id, e))?;
     }
     remove_if_present(dest).map_err(|e| io(tenant_id, e))?;
+    // VACUUM INTO accepts an empty file: made first, so the copy is private to the owner.
+    objectos_sql::files::create_private_file(dest).map_err(|e| io(tenant_id, e))?;
     conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])
         .map_err(|e| sqlite(tenant_id, e))?;
     Ok(())
@@ -366,6 +368,8 @@ impl TenantDatabases for LocalSqlite {
             }
             // Otherwise SQLite's atomic commit makes creation safe to interrupt: a crash leaves no
             // file, an empty file (a valid empty database) or a complete one; re-running converges.
+            // The file is made first, private to the owner (its `-wal`/`-shm` inherit the mode).
+            objectos_sql::files::create_private_file(&path).map_err(|e| io(&id, e))?;
             let conn = Connection::open(&path).map_err(|e| sqlite(&id, e))?;
             this.opens.fetch_add(1, Ordering::Relaxed);
             configure(&conn).map_err(|e| sqlite(&id, e))?;
