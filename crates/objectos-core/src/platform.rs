@@ -467,17 +467,63 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         Ok(due.len())
     }
 
-    /// Deletes database files that belong to no tenant (left by an interrupted destroy).
-    pub(crate) async fn remove_orphan_databases(&self) -> CoreResult<usize> {
-        let mut removed = 0;
-        for id in self.dbs().list().await? {
-            if self.store().tenant(&id).await?.is_none() {
-                tracing::warn!(tenant = %id, "removing orphan tenant database");
-                self.dbs().delete(&id).await?;
-                removed += 1;
-            }
+    /// Tenant databases present while the control store has no tenant at all: the sign of a
+    /// lost, emptied or replaced control store, not of orphans. Empty when the control store has
+    /// tenants, or when there are no databases. A server must not start on such a pair (see
+    /// `docs/decisions/0011-never-delete-on-inference.md`).
+    pub async fn databases_without_a_control_store(&self) -> CoreResult<Vec<String>> {
+        let tenants = self
+            .store()
+            .list_tenants(objectos_store::TenantFilter {
+                limit: 1,
+                ..Default::default()
+            })
+            .await?;
+        if tenants.total > 0 {
+            return Ok(Vec::new());
         }
-        Ok(removed)
+        Ok(self.dbs().list().await?)
+    }
+
+    /// Sets aside the databases that belong to no tenant (a crash between creating a database and
+    /// recording it, an interrupted restore, a copy named like a tenant). Nothing is deleted: an
+    /// orphan is an inference, and an inference is no reason to destroy data. The `sqlite`
+    /// provider moves them to `tenants/quarantine/`; the others keep them in place. Refuses (and
+    /// touches nothing) when the control store has no tenant at all. Returns how many.
+    pub(crate) async fn set_aside_orphan_databases(&self) -> CoreResult<usize> {
+        let lost = self.databases_without_a_control_store().await?;
+        if !lost.is_empty() {
+            return Err(CoreError::Unavailable {
+                code: "control_store_empty",
+                message: format!(
+                    "the control store has no tenants but {} tenant database(s) exist ({}); \
+                     refusing to treat them as orphans",
+                    lost.len(),
+                    lost.join(", ")
+                ),
+                retry_after_secs: 0,
+            });
+        }
+        let mut set_aside = 0;
+        for id in self.dbs().list().await? {
+            if self.store().tenant(&id).await?.is_some() {
+                continue;
+            }
+            match self.dbs().set_aside(&id).await? {
+                Some(moved_to) => tracing::warn!(
+                    tenant = %id,
+                    moved_to = %moved_to.display(),
+                    "tenant database belongs to no tenant: moved to quarantine (not deleted)"
+                ),
+                None => tracing::warn!(
+                    tenant = %id,
+                    url = %self.dbs().connection_url(&id),
+                    "tenant database belongs to no tenant: kept in place (not deleted)"
+                ),
+            }
+            set_aside += 1;
+        }
+        Ok(set_aside)
     }
 
     /// The current usage of a tenant.

@@ -13,7 +13,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use objectos_core::ids::{hash_secret, new_admin_token};
 use objectos_core::{Platform, PlatformConfig};
 use objectos_store::{ControlStore, SqliteControlStore};
-use objectos_tenantdb::{TenantDbConfig, TenantDbs};
+use objectos_tenantdb::{TenantDatabases, TenantDbConfig, TenantDbs};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -85,6 +85,30 @@ pub enum StartError {
     /// Another objectos server holds the data dir.
     #[error("{0}: in use by another objectos server (only one may serve a data dir)")]
     InUse(PathBuf),
+    /// Tenant databases exist but the control store has no tenant: it was lost, emptied or
+    /// replaced. Starting would treat every database as an orphan, so the server refuses.
+    #[error(
+        "{control}: the control store has no tenants, but {} tenant database(s) exist: {}. \
+         Refusing to start: they would otherwise be treated as orphans. If the control store was \
+         lost or replaced, restore control.db (with control.db-wal, if any) from a backup and \
+         start again. If these databases are really not wanted, move them away yourself (sqlite: \
+         out of {tenants_dir}, e.g. into {tenants_dir}/quarantine/; postgres: drop or rename the \
+         schemas) and start again. objectos never deletes them itself \
+         (docs/operations.md, \"A missing or empty control store\")",
+        databases.len(),
+        databases.join(", ")
+    )]
+    ControlStoreLost {
+        /// The control store file.
+        control: PathBuf,
+        /// The tenants folder of the `sqlite` provider.
+        tenants_dir: PathBuf,
+        /// Where each database is (its connection URL).
+        databases: Vec<String>,
+    },
+    /// Start-up recovery failed.
+    #[error("recovery failed: {0}")]
+    Recovery(String),
     /// Failpoints requested but not compiled in, or malformed.
     #[error(transparent)]
     Failpoints(#[from] objectos_core::failpoints::FailpointError),
@@ -192,6 +216,22 @@ impl RunningApp {
         if let Some(spec) = &options.failpoints {
             platform.failpoints().configure(spec)?;
         }
+        // Before anything is written (the admin token above all): tenant databases with an empty
+        // control store mean the store was lost, not that the databases are orphans.
+        let lost = platform
+            .databases_without_a_control_store()
+            .await
+            .map_err(|e| StartError::Recovery(e.to_string()))?;
+        if !lost.is_empty() {
+            return Err(StartError::ControlStoreLost {
+                control: data_dir.join("control.db"),
+                tenants_dir: tenant_databases.sqlite_dir.clone(),
+                databases: lost
+                    .iter()
+                    .map(|id| platform.dbs().connection_url(id))
+                    .collect(),
+            });
+        }
 
         let admin_token_path = data_dir.join("admin-token");
         let (admin_hash, new_admin_token) = match (
@@ -243,12 +283,11 @@ impl RunningApp {
             }
         });
 
-        // Resume unfinished provisioning, finish due destructions, remove orphan files.
-        platform.recover().await.map_err(|e| {
-            StartError::Store(objectos_store::StoreError::Worker(format!(
-                "recovery failed: {e}"
-            )))
-        })?;
+        // Resume unfinished provisioning, finish due destructions, set orphan databases aside.
+        platform
+            .recover()
+            .await
+            .map_err(|e| StartError::Recovery(e.to_string()))?;
         ready.store(true, Ordering::Release);
 
         // Idle tenant connections older than connectionCacheTTL are closed in the background.

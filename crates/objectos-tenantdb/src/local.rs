@@ -521,6 +521,42 @@ impl TenantDatabases for LocalSqlite {
         })
         .await
     }
+
+    async fn set_aside(&self, tenant_id: &str) -> TenantDbResult<Option<PathBuf>> {
+        let path = self.path_of(tenant_id)?;
+        // No request may reopen the files while they move; open connections are closed first.
+        let _deleting = DeletingGuard::new(&self.deleting, tenant_id);
+        self.invalidate(tenant_id).await;
+        let id = tenant_id.to_owned();
+        self.blocking(move |this| {
+            let dir = this.root.join(crate::QUARANTINE_DIR);
+            objectos_sql::files::create_private_dir(&dir).map_err(|e| io(&id, e))?;
+            // Never over an earlier quarantined copy: the first free `<id>.db`, `<id>.1.db`, ...
+            let mut dest = dir.join(format!("{id}.db"));
+            let mut n = 0u32;
+            while dest.exists() {
+                n += 1;
+                dest = dir.join(format!("{id}.{n}.db"));
+            }
+            // The database file last: until it moves, the database is whole where it was.
+            for suffix in ["-wal", "-shm", ""] {
+                let from = PathBuf::from(format!("{}{suffix}", path.display()));
+                let to = PathBuf::from(format!("{}{suffix}", dest.display()));
+                match std::fs::rename(&from, &to) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(&id, e)),
+                }
+            }
+            for folder in [&this.root, &dir] {
+                std::fs::File::open(folder)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| io(&id, e))?;
+            }
+            Ok(Some(dest))
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
