@@ -814,8 +814,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// The archive of `tenant`, whose lock the caller holds (any status).
     pub(crate) async fn export_locked(&self, tenant: &TenantRecord) -> CoreResult<TenantArchive> {
         let content = self
-            .dbs()
-            .with_session(&tenant.id, |s| Ok(read_content(s)))
+            .tenant_session(&tenant.id, |s| Ok(read_content(s)))
             .await??;
         let metadata = tenant
             .metadata

@@ -441,6 +441,13 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         }
         // The file goes first: a crash here leaves the tenant `destroying`, finished at start-up.
         self.dbs().delete(tenant_id).await?;
+        if let Err(message) = self
+            .failpoints()
+            .check(crate::failpoints::DESTROY_DATABASE_DELETED)
+            .await
+        {
+            return Err(objectos_tenantdb::TenantDbError::Worker(message).into());
+        }
         self.store().delete_tenant(tenant_id).await?;
         self.store()
             .delete_setting(&format!("destroy_backup:{tenant_id}"))
@@ -547,10 +554,55 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         if !self.dbs().exists(&tenant.id).await? {
             return Ok(objectos_tenantdb::DbUsage::default());
         }
-        Ok(self
+        let usage = self
             .dbs()
             .usage(&tenant.id, &crate::time::utc_day(now))
-            .await?)
+            .await;
+        self.explain_missing(&tenant.id, usage).await
+    }
+
+    /// [`TenantDatabases::with_session`] for a request on a tenant's database, with a database
+    /// found missing explained (see [`Platform::explain_missing`]).
+    pub(crate) async fn tenant_session<T, F>(&self, tenant_id: &str, f: F) -> CoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn objectos_tenantdb::Session) -> objectos_tenantdb::TenantDbResult<T>
+            + Send
+            + 'static,
+    {
+        let result = self.dbs().with_session(tenant_id, f).await;
+        self.explain_missing(tenant_id, result).await
+    }
+
+    /// A request's tenant database result, with a missing database explained by the tenant's
+    /// state: only a destroy removes a tenant's database, so a request that finds it gone raced
+    /// one, and gets what a request arriving a moment later gets — 409 `tenant_destroying` while
+    /// the tenant is being destroyed, 404 `tenant_not_found` once it is gone — never a 500. A
+    /// database missing for a tenant in any other state is a real fault and stays an error.
+    pub(crate) async fn explain_missing<T>(
+        &self,
+        tenant_id: &str,
+        result: objectos_tenantdb::TenantDbResult<T>,
+    ) -> CoreResult<T> {
+        let error = match result {
+            Ok(value) => return Ok(value),
+            Err(e @ objectos_tenantdb::TenantDbError::Missing(_)) => e,
+            Err(e) => return Err(e.into()),
+        };
+        Err(match self.store().tenant(tenant_id).await {
+            Ok(None) => CoreError::NotFound {
+                what: "tenant",
+                id: tenant_id.to_owned(),
+            },
+            Ok(Some(t)) if t.status == TenantProvisioningStatus::Destroying => {
+                CoreError::Conflict {
+                    code: "tenant_destroying",
+                    message: format!("tenant {tenant_id} is being destroyed"),
+                    details: json!({"tenantId": tenant_id, "status": "destroying"}),
+                }
+            }
+            _ => error.into(),
+        })
     }
 
     /// The quotas of a tenant's plan.
