@@ -746,7 +746,7 @@ pub async fn write_archive_file(archive: &TenantArchive, path: &std::path::Path)
 pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        objectos_sql::files::create_private_dir(dir)?;
     }
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".partial");
@@ -814,8 +814,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// The archive of `tenant`, whose lock the caller holds (any status).
     pub(crate) async fn export_locked(&self, tenant: &TenantRecord) -> CoreResult<TenantArchive> {
         let content = self
-            .dbs()
-            .with_session(&tenant.id, |s| Ok(read_content(s)))
+            .tenant_session(&tenant.id, |s| Ok(read_content(s)))
             .await??;
         let metadata = tenant
             .metadata

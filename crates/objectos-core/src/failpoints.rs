@@ -6,7 +6,7 @@
 //!
 //! Names: the provisioning steps ([`objectos_store::STEP_NAMES`]) and the deploy's
 //! [`DEPLOY_BEFORE_COMMIT`] and `deploy_statement_<n>` (after the plan's statement `n`, 0-based;
-//! see [`deploy_statement`]). The deploy runs on a blocking thread, so it uses
+//! see [`deploy_statement`]), and [`DESTROY_DATABASE_DELETED`]. The deploy runs on a blocking thread, so it uses
 //! [`Failpoints::check_sync`].
 
 use std::collections::HashMap;
@@ -33,13 +33,17 @@ pub enum FailpointError {
     #[error("bad failpoint spec {0:?}: expected step=fail|fail(msg)|hang|delay(ms)|off")]
     Syntax(String),
     /// A failpoint name that no code reaches (a typo would otherwise never fire).
-    #[error("unknown failpoint {0:?}; expected one of: {names}, {DEPLOY_BEFORE_COMMIT}, {DEPLOY_STATEMENT_PREFIX}<n>", names = objectos_store::STEP_NAMES.join(", "))]
+    #[error("unknown failpoint {0:?}; expected one of: {names}, {DEPLOY_BEFORE_COMMIT}, {DEPLOY_STATEMENT_PREFIX}<n>, {DESTROY_DATABASE_DELETED}", names = objectos_store::STEP_NAMES.join(", "))]
     Unknown(String),
 }
 
 /// The deploy failpoint reached after the plan, metadata, seed data and ledger row, just before
 /// the commit.
 pub const DEPLOY_BEFORE_COMMIT: &str = "deploy_before_commit";
+
+/// The failpoint reached by a destruction right after the tenant's database was deleted, before
+/// its records are (a `delay` there holds a destroy in the window that requests may race).
+pub const DESTROY_DATABASE_DELETED: &str = "destroy_database_deleted";
 
 /// The prefix of the deploy failpoints reached after each statement: `deploy_statement_<n>`.
 pub const DEPLOY_STATEMENT_PREFIX: &str = "deploy_statement_";
@@ -53,6 +57,7 @@ pub fn deploy_statement(index: usize) -> String {
 fn known(name: &str) -> bool {
     objectos_store::STEP_NAMES.contains(&name)
         || name == DEPLOY_BEFORE_COMMIT
+        || name == DESTROY_DATABASE_DELETED
         || name
             .strip_prefix(DEPLOY_STATEMENT_PREFIX)
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))

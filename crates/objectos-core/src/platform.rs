@@ -441,6 +441,13 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         }
         // The file goes first: a crash here leaves the tenant `destroying`, finished at start-up.
         self.dbs().delete(tenant_id).await?;
+        if let Err(message) = self
+            .failpoints()
+            .check(crate::failpoints::DESTROY_DATABASE_DELETED)
+            .await
+        {
+            return Err(objectos_tenantdb::TenantDbError::Worker(message).into());
+        }
         self.store().delete_tenant(tenant_id).await?;
         self.store()
             .delete_setting(&format!("destroy_backup:{tenant_id}"))
@@ -467,17 +474,63 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         Ok(due.len())
     }
 
-    /// Deletes database files that belong to no tenant (left by an interrupted destroy).
-    pub(crate) async fn remove_orphan_databases(&self) -> CoreResult<usize> {
-        let mut removed = 0;
-        for id in self.dbs().list().await? {
-            if self.store().tenant(&id).await?.is_none() {
-                tracing::warn!(tenant = %id, "removing orphan tenant database");
-                self.dbs().delete(&id).await?;
-                removed += 1;
-            }
+    /// Tenant databases present while the control store has no tenant at all: the sign of a
+    /// lost, emptied or replaced control store, not of orphans. Empty when the control store has
+    /// tenants, or when there are no databases. A server must not start on such a pair (see
+    /// `docs/decisions/0011-never-delete-on-inference.md`).
+    pub async fn databases_without_a_control_store(&self) -> CoreResult<Vec<String>> {
+        let tenants = self
+            .store()
+            .list_tenants(objectos_store::TenantFilter {
+                limit: 1,
+                ..Default::default()
+            })
+            .await?;
+        if tenants.total > 0 {
+            return Ok(Vec::new());
         }
-        Ok(removed)
+        Ok(self.dbs().list().await?)
+    }
+
+    /// Sets aside the databases that belong to no tenant (a crash between creating a database and
+    /// recording it, an interrupted restore, a copy named like a tenant). Nothing is deleted: an
+    /// orphan is an inference, and an inference is no reason to destroy data. The `sqlite`
+    /// provider moves them to `tenants/quarantine/`; the others keep them in place. Refuses (and
+    /// touches nothing) when the control store has no tenant at all. Returns how many.
+    pub(crate) async fn set_aside_orphan_databases(&self) -> CoreResult<usize> {
+        let lost = self.databases_without_a_control_store().await?;
+        if !lost.is_empty() {
+            return Err(CoreError::Unavailable {
+                code: "control_store_empty",
+                message: format!(
+                    "the control store has no tenants but {} tenant database(s) exist ({}); \
+                     refusing to treat them as orphans",
+                    lost.len(),
+                    lost.join(", ")
+                ),
+                retry_after_secs: 0,
+            });
+        }
+        let mut set_aside = 0;
+        for id in self.dbs().list().await? {
+            if self.store().tenant(&id).await?.is_some() {
+                continue;
+            }
+            match self.dbs().set_aside(&id).await? {
+                Some(moved_to) => tracing::warn!(
+                    tenant = %id,
+                    moved_to = %moved_to.display(),
+                    "tenant database belongs to no tenant: moved to quarantine (not deleted)"
+                ),
+                None => tracing::warn!(
+                    tenant = %id,
+                    url = %self.dbs().connection_url(&id),
+                    "tenant database belongs to no tenant: kept in place (not deleted)"
+                ),
+            }
+            set_aside += 1;
+        }
+        Ok(set_aside)
     }
 
     /// The current usage of a tenant.
@@ -501,10 +554,55 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         if !self.dbs().exists(&tenant.id).await? {
             return Ok(objectos_tenantdb::DbUsage::default());
         }
-        Ok(self
+        let usage = self
             .dbs()
             .usage(&tenant.id, &crate::time::utc_day(now))
-            .await?)
+            .await;
+        self.explain_missing(&tenant.id, usage).await
+    }
+
+    /// [`TenantDatabases::with_session`] for a request on a tenant's database, with a database
+    /// found missing explained (see [`Platform::explain_missing`]).
+    pub(crate) async fn tenant_session<T, F>(&self, tenant_id: &str, f: F) -> CoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn objectos_tenantdb::Session) -> objectos_tenantdb::TenantDbResult<T>
+            + Send
+            + 'static,
+    {
+        let result = self.dbs().with_session(tenant_id, f).await;
+        self.explain_missing(tenant_id, result).await
+    }
+
+    /// A request's tenant database result, with a missing database explained by the tenant's
+    /// state: only a destroy removes a tenant's database, so a request that finds it gone raced
+    /// one, and gets what a request arriving a moment later gets — 409 `tenant_destroying` while
+    /// the tenant is being destroyed, 404 `tenant_not_found` once it is gone — never a 500. A
+    /// database missing for a tenant in any other state is a real fault and stays an error.
+    pub(crate) async fn explain_missing<T>(
+        &self,
+        tenant_id: &str,
+        result: objectos_tenantdb::TenantDbResult<T>,
+    ) -> CoreResult<T> {
+        let error = match result {
+            Ok(value) => return Ok(value),
+            Err(e @ objectos_tenantdb::TenantDbError::Missing(_)) => e,
+            Err(e) => return Err(e.into()),
+        };
+        Err(match self.store().tenant(tenant_id).await {
+            Ok(None) => CoreError::NotFound {
+                what: "tenant",
+                id: tenant_id.to_owned(),
+            },
+            Ok(Some(t)) if t.status == TenantProvisioningStatus::Destroying => {
+                CoreError::Conflict {
+                    code: "tenant_destroying",
+                    message: format!("tenant {tenant_id} is being destroyed"),
+                    details: json!({"tenantId": tenant_id, "status": "destroying"}),
+                }
+            }
+            _ => error.into(),
+        })
     }
 
     /// The quotas of a tenant's plan.

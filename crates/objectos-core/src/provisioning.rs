@@ -476,7 +476,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             tracing::info!(count, "resuming unfinished provisioning");
         }
         self.reap_due_destructions().await?;
-        self.remove_orphan_databases().await?;
+        self.set_aside_orphan_databases().await?;
         Ok(count)
     }
 }

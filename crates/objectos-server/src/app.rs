@@ -13,7 +13,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use objectos_core::ids::{hash_secret, new_admin_token};
 use objectos_core::{Platform, PlatformConfig};
 use objectos_store::{ControlStore, SqliteControlStore};
-use objectos_tenantdb::{TenantDbConfig, TenantDbs};
+use objectos_tenantdb::{TenantDatabases, TenantDbConfig, TenantDbs};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -85,6 +85,30 @@ pub enum StartError {
     /// Another objectos server holds the data dir.
     #[error("{0}: in use by another objectos server (only one may serve a data dir)")]
     InUse(PathBuf),
+    /// Tenant databases exist but the control store has no tenant: it was lost, emptied or
+    /// replaced. Starting would treat every database as an orphan, so the server refuses.
+    #[error(
+        "{control}: the control store has no tenants, but {} tenant database(s) exist: {}. \
+         Refusing to start: they would otherwise be treated as orphans. If the control store was \
+         lost or replaced, restore control.db (with control.db-wal, if any) from a backup and \
+         start again. If these databases are really not wanted, move them away yourself (sqlite: \
+         out of {tenants_dir}, e.g. into {tenants_dir}/quarantine/; postgres: drop or rename the \
+         schemas) and start again. objectos never deletes them itself \
+         (docs/operations.md, \"A missing or empty control store\")",
+        databases.len(),
+        databases.join(", ")
+    )]
+    ControlStoreLost {
+        /// The control store file.
+        control: PathBuf,
+        /// The tenants folder of the `sqlite` provider.
+        tenants_dir: PathBuf,
+        /// Where each database is (its connection URL).
+        databases: Vec<String>,
+    },
+    /// Start-up recovery failed.
+    #[error("recovery failed: {0}")]
+    Recovery(String),
     /// Failpoints requested but not compiled in, or malformed.
     #[error(transparent)]
     Failpoints(#[from] objectos_core::failpoints::FailpointError),
@@ -133,11 +157,7 @@ fn metrics_handle() -> Option<PrometheusHandle> {
 
 /// Writes the token file readable by its owner only.
 fn write_token_file(path: &Path, token: &str) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
+    let mut file = objectos_sql::files::open_private_file(path, true)?;
     #[cfg(unix)]
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     writeln!(file, "{token}")?;
@@ -160,17 +180,15 @@ async fn installation_id(store: &SqliteControlStore) -> Result<String, StartErro
 impl RunningApp {
     /// Opens everything, binds, recovers unfinished work and serves until [`RunningApp::shutdown`].
     pub async fn start(options: AppOptions) -> Result<Self, StartError> {
-        std::fs::create_dir_all(&options.data_dir).map_err(io_error(&options.data_dir))?;
+        // Private to the owner: it holds every tenant's data (see docs/operations.md).
+        objectos_sql::files::create_private_dir(&options.data_dir)
+            .map_err(io_error(&options.data_dir))?;
         // Absolute, so connection URLs handed to clients do not depend on our working directory.
         let data_dir =
             std::path::absolute(&options.data_dir).map_err(io_error(&options.data_dir))?;
         // One server per data dir: per-tenant serialisation only holds within one process.
         let lock_path = data_dir.join("lock");
-        let data_dir_lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
+        let data_dir_lock = objectos_sql::files::open_private_file(&lock_path, false)
             .map_err(io_error(&lock_path))?;
         match data_dir_lock.try_lock() {
             Ok(()) => {}
@@ -197,6 +215,22 @@ impl RunningApp {
         let platform = Platform::new(store.clone(), dbs, platform_config);
         if let Some(spec) = &options.failpoints {
             platform.failpoints().configure(spec)?;
+        }
+        // Before anything is written (the admin token above all): tenant databases with an empty
+        // control store mean the store was lost, not that the databases are orphans.
+        let lost = platform
+            .databases_without_a_control_store()
+            .await
+            .map_err(|e| StartError::Recovery(e.to_string()))?;
+        if !lost.is_empty() {
+            return Err(StartError::ControlStoreLost {
+                control: data_dir.join("control.db"),
+                tenants_dir: tenant_databases.sqlite_dir.clone(),
+                databases: lost
+                    .iter()
+                    .map(|id| platform.dbs().connection_url(id))
+                    .collect(),
+            });
         }
 
         let admin_token_path = data_dir.join("admin-token");
@@ -249,12 +283,11 @@ impl RunningApp {
             }
         });
 
-        // Resume unfinished provisioning, finish due destructions, remove orphan files.
-        platform.recover().await.map_err(|e| {
-            StartError::Store(objectos_store::StoreError::Worker(format!(
-                "recovery failed: {e}"
-            )))
-        })?;
+        // Resume unfinished provisioning, finish due destructions, set orphan databases aside.
+        platform
+            .recover()
+            .await
+            .map_err(|e| StartError::Recovery(e.to_string()))?;
         ready.store(true, Ordering::Release);
 
         // Idle tenant connections older than connectionCacheTTL are closed in the background.

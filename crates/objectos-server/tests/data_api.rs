@@ -613,6 +613,24 @@ async fn value_checks_are_400_at_the_field() {
     // missing required
     let res = post(&app, &key, "account", json!({"employees": 3})).await;
     assert_issue_at(&res, "name");
+    // blank required: empty, or only whitespace, on create and on update
+    for blank in ["", "   "] {
+        let res = post(&app, &key, "account", json!({"name": blank})).await;
+        assert_issue_at(&res, "name");
+        assert_eq!(
+            res.body["error"]["details"]["issues"][0]["code"],
+            "too_small"
+        );
+    }
+    let res = post(&app, &key, "account", json!({"name": "Blank"})).await;
+    let id = res.assert_success(201)["id"].as_str().unwrap().to_owned();
+    for blank in ["", "\t"] {
+        let res = patch(&app, &key, &format!("account/{id}"), json!({"name": blank})).await;
+        assert_issue_at(&res, "name");
+    }
+    delete(&app, &key, &format!("account/{id}"))
+        .await
+        .assert_success(200);
     // maxLength
     let res = post(&app, &key, "account", json!({"name": "x".repeat(161)})).await;
     assert_issue_at(&res, "name");

@@ -294,6 +294,19 @@ async fn key_bodies_are_validated() {
             json!({"expiresIn": "5y", "scope": "read-only"}),
             vec!["expiresIn"],
         ),
+        // Multi-byte last characters: once a panic (a byte slice inside the character), a 500.
+        (
+            json!({"scope": "read-only", "expiresIn": "ã"}),
+            vec!["expiresIn"],
+        ),
+        (
+            json!({"scope": "read-only", "expiresIn": "3ã"}),
+            vec!["expiresIn"],
+        ),
+        (
+            json!({"scope": "read-only", "expiresIn": "30日"}),
+            vec!["expiresIn"],
+        ),
         (json!({"scope": "read-only", "name": "ci"}), vec![""]),
         (
             json!({"scope": "root", "expiresIn": 0, "extra": true}),

@@ -622,3 +622,43 @@ async fn provisioning_an_org_whose_tenant_is_being_destroyed_is_a_conflict() {
     again.assert_success(201);
     assert!(again.body["credentials"]["apiKey"].as_str().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_racing_an_immediate_destroy_get_409_then_404_never_500() {
+    let app = TestApp::new().start().await;
+    let (id, _) = app.active_tenant("acme", "pro").await;
+    let deployments = format!("/api/v1/tenants/{id}/deployments");
+    app.admin_get(&deployments).await.assert_success(200);
+    // Hold the destroy between deleting the database and deleting the tenant's records: the
+    // window a request that found the tenant a moment earlier lands in.
+    app.failpoints()
+        .configure("destroy_database_deleted=delay(2000)")
+        .unwrap();
+    let destroy_path = format!("/api/v1/tenants/{id}?immediate=true&createBackup=false");
+    let destroy = app.admin_delete(&destroy_path);
+    let during = async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while app.db_exists(&id).await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the destroy never ran"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // Once a 500 "tenant database does not exist".
+        let list = app.admin_get(&deployments).await;
+        let show = app.admin_get(&format!("{deployments}/dep-1")).await;
+        (list, show)
+    };
+    let (destroyed, (list, show)) = tokio::join!(destroy, during);
+    destroyed.assert_success(200);
+    app.failpoints().clear();
+    for res in [&list, &show] {
+        let error = res.assert_error(409, "tenant_destroying");
+        assert_eq!(error["details"]["tenantId"], id.as_str(), "{error}");
+    }
+    // Once the records are gone too, the same requests are 404.
+    app.admin_get(&deployments)
+        .await
+        .assert_error(404, "tenant_not_found");
+}

@@ -769,22 +769,42 @@ async fn concurrent_wait_false_requests_and_many_orgs_at_once() {
 }
 
 #[tokio::test]
-async fn orphan_databases_are_removed_at_start_up() {
+async fn orphan_databases_are_set_aside_at_start_up_never_deleted() {
     let app = TestApp::new().start().await;
     app.provision("acme", "pro").await;
-    // A database no tenant owns, as an interrupted destroy leaves it.
+    // A database no tenant owns (a crash between creating a database and recording it), with
+    // data in it: an orphan is only an inference, so the data must survive it.
     app.app().platform.dbs().create("ghost").await.unwrap();
+    app.sql("ghost", "CREATE TABLE keep_me (v TEXT)").await;
+    app.sql("ghost", "INSERT INTO keep_me VALUES ('precious')")
+        .await;
     assert!(app.tenant_databases().await.contains("ghost"));
     let app = app.restart().await;
-    assert_eq!(
-        app.tenant_databases().await,
-        BTreeSet::from(["acme".to_owned()])
-    );
     assert_eq!(app.tenant_total().await, 1);
+    if app.provider() == "sqlite" {
+        // Moved to tenants/quarantine/, whole: no longer served nor listed, but not deleted.
+        assert_eq!(
+            app.tenant_databases().await,
+            BTreeSet::from(["acme".to_owned()])
+        );
+        let moved = app.tenants_dir().join("quarantine/ghost.db");
+        let conn = rusqlite::Connection::open(&moved).unwrap();
+        let kept: String = conn
+            .query_row("SELECT v FROM keep_me", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, "precious");
+    } else {
+        // PostgreSQL: the schema is kept where it is (and logged).
+        assert_eq!(
+            app.tenant_databases().await,
+            BTreeSet::from(["acme".to_owned(), "ghost".to_owned()])
+        );
+        assert_eq!(app.count_rows("ghost", "keep_me").await, 1);
+    }
 }
 
 #[tokio::test]
-async fn a_garbage_file_named_like_a_database_is_removed_at_start_up() {
+async fn a_file_named_like_a_database_is_quarantined_at_start_up_byte_for_byte() {
     // The file layout of the default provider: anything named `<tenant id>.db` is a database.
     let app = TestApp::new()
         .with(|o| o.tenant_databases.provider = "sqlite".to_owned())
@@ -793,13 +813,117 @@ async fn a_garbage_file_named_like_a_database_is_removed_at_start_up() {
     app.provision("acme", "pro").await;
     let dir = app.stop().await;
     let tenants = dir.path().join("data/tenants");
-    std::fs::write(tenants.join("ghost.db"), b"left by an interrupted destroy").unwrap();
+    std::fs::write(tenants.join("ghost.db"), b"left by who knows what").unwrap();
+    std::fs::create_dir_all(tenants.join("quarantine")).unwrap();
+    std::fs::write(tenants.join("quarantine/ghost.db"), b"an earlier one").unwrap();
     let app = TestApp::reopen(dir).await;
     assert_eq!(
         app.tenant_db_files(),
         BTreeSet::from(["acme.db".to_owned()])
     );
     assert_eq!(app.tenant_total().await, 1);
+    let quarantine = app.tenants_dir().join("quarantine");
+    assert_eq!(
+        std::fs::read(quarantine.join("ghost.db")).unwrap(),
+        b"an earlier one",
+        "an earlier quarantined copy is not overwritten"
+    );
+    assert_eq!(
+        std::fs::read(quarantine.join("ghost.1.db")).unwrap(),
+        b"left by who knows what"
+    );
+}
+
+/// Starts a server over `dir`'s data dir, expecting it to refuse; returns the error's text.
+async fn start_is_refused(dir: &tempfile::TempDir) -> String {
+    let mut options = objectos_server::app::AppOptions::new(dir.path().join("data"));
+    options.listen = "127.0.0.1:0".parse().unwrap();
+    options.tenant_databases.provider = "sqlite".to_owned();
+    match objectos_server::app::RunningApp::start(options).await {
+        Ok(_) => panic!("the server started"),
+        Err(e) => {
+            assert!(
+                matches!(e, objectos_server::app::StartError::ControlStoreLost { .. }),
+                "{e}"
+            );
+            e.to_string()
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_missing_or_empty_control_store_with_tenant_databases_refuses_to_start() {
+    let app = TestApp::new()
+        .with(|o| o.tenant_databases.provider = "sqlite".to_owned())
+        .start()
+        .await;
+    app.provision("acme", "pro").await;
+    app.provision("initech", "pro").await;
+    app.sql("acme", "CREATE TABLE keep_me (v TEXT)").await;
+    app.sql("acme", "INSERT INTO keep_me VALUES ('precious')")
+        .await;
+    let token = app.admin_token.clone();
+    let dir = app.stop().await;
+    let data = dir.path().join("data");
+    let saved = dir.path().join("control.db.saved");
+    std::fs::copy(data.join("control.db"), &saved).unwrap();
+    let token_file = std::fs::read_to_string(data.join("admin-token")).unwrap();
+    // A control store from a fresh, empty data dir: valid, but without a tenant.
+    let fresh = TestApp::new().start().await;
+    let fresh_dir = fresh.stop().await;
+    let fresh_control = fresh_dir.path().join("data/control.db");
+
+    let lose: [(&str, &dyn Fn()); 3] = [
+        ("missing", &|| {
+            for name in ["control.db", "control.db-wal", "control.db-shm"] {
+                let _ = std::fs::remove_file(data.join(name));
+            }
+        }),
+        ("empty file", &|| {
+            std::fs::write(data.join("control.db"), b"").unwrap();
+        }),
+        ("no tenants", &|| {
+            for name in ["control.db-wal", "control.db-shm"] {
+                let _ = std::fs::remove_file(data.join(name));
+            }
+            std::fs::copy(&fresh_control, data.join("control.db")).unwrap();
+        }),
+    ];
+    for (how, lose) in lose {
+        lose();
+        let message = start_is_refused(&dir).await;
+        for needle in [
+            "control.db",
+            "acme.db",
+            "initech.db",
+            "Refusing to start",
+            "restore control.db",
+            "quarantine",
+        ] {
+            assert!(message.contains(needle), "{how}: {needle:?} in {message}");
+        }
+        // Nothing was deleted, moved or overwritten.
+        for name in ["acme.db", "initech.db"] {
+            assert!(data.join("tenants").join(name).is_file(), "{how}: {name}");
+        }
+        assert!(!data.join("tenants/quarantine").exists(), "{how}");
+        assert_eq!(
+            std::fs::read_to_string(data.join("admin-token")).unwrap(),
+            token_file,
+            "{how}: the admin token file is kept"
+        );
+    }
+
+    // Restoring the control store brings every tenant back, data included.
+    for name in ["control.db-wal", "control.db-shm"] {
+        let _ = std::fs::remove_file(data.join(name));
+    }
+    std::fs::copy(&saved, data.join("control.db")).unwrap();
+    let app = TestApp::reopen(dir).await;
+    assert_eq!(app.tenant_total().await, 2);
+    assert_eq!(app.status("acme").await, "active");
+    assert_eq!(app.count_rows("acme", "keep_me").await, 1);
+    assert!(!token.is_empty());
 }
 
 #[tokio::test]
@@ -859,4 +983,75 @@ async fn the_tenant_database_file_holds_the_system_tables() {
         .await
         .assert_success(200);
     app.assert_system_schema_of("later").await;
+}
+
+/// The permission bits of a file or folder.
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_dir_and_every_database_are_private_to_the_owner() {
+    // Under the usual umask 022, files would be 0644 and folders 0755 unless made private.
+    let app = TestApp::new()
+        .with(|o| o.tenant_databases.provider = "sqlite".to_owned())
+        .start()
+        .await;
+    app.provision("acme", "pro").await;
+    app.provision("initech", "pro").await;
+    let res = app
+        .admin_delete("/api/v1/tenants/initech?immediate=true&createBackup=true")
+        .await;
+    assert!(res.status.is_success(), "{}", res.text);
+
+    let data = app.data_dir().to_owned();
+    let tenants = app.tenants_dir();
+    let mut dirs = vec![
+        data.clone(),
+        tenants.clone(),
+        tenants.join(objectos_tenantdb::SPARE_DIR),
+        app.backups_dir(),
+    ];
+    let mut files = vec![
+        data.join("control.db"),
+        data.join("admin-token"),
+        data.join("lock"),
+        tenants.join("acme.db"),
+    ];
+    for name in ["control.db-wal", "control.db-shm"] {
+        files.push(data.join(name));
+    }
+    for dir in [tenants.clone(), tenants.join(objectos_tenantdb::SPARE_DIR)] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.extend(
+        app.backup_files()
+            .iter()
+            .map(|name| app.backups_dir().join(name)),
+    );
+    assert!(!app.backup_files().is_empty(), "the destroy made a backup");
+    for dir in dirs {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    }
+    for file in files.iter().filter(|f| f.exists()) {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+    assert!(
+        files.iter().any(|f| f.ends_with("acme.db-wal")),
+        "the WAL of an open database is checked too"
+    );
 }

@@ -59,10 +59,85 @@ fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The reference copy of the spec's JSON Schemas, when present (`/work/shared/...` next to the repo).
+/// Names the folder of the spec (`.../objectstack-spec-4.0.1`) when it is not at its usual place.
+const SPEC_DIR_ENV: &str = "OBJECTOS_SPEC_DIR";
+
+/// The reference copy of the spec's JSON Schemas: `$OBJECTOS_SPEC_DIR/json-schema` when that is set,
+/// else `../shared/objectstack-spec-4.0.1/json-schema` next to the repo when present. A clone
+/// without it skips the comparisons that need it, except in CI (`CI=true`), where a missing
+/// reference copy fails the suite: a check that silently does nothing there would pass on any
+/// clone. Panics (fails the test) when the copy is required and missing.
 fn reference_dir() -> Option<PathBuf> {
-    let dir = crate_dir().join("../../../shared/objectstack-spec-4.0.1/json-schema");
-    dir.is_dir().then_some(dir)
+    let default = crate_dir().join("../../../shared/objectstack-spec-4.0.1");
+    locate_reference(
+        std::env::var_os(SPEC_DIR_ENV).map(PathBuf::from),
+        std::env::var("CI").ok().as_deref(),
+        &default,
+    )
+    .unwrap_or_else(|message| panic!("{message}"))
+}
+
+/// The decision behind [`reference_dir`], apart from the process environment (for its tests).
+fn locate_reference(
+    override_dir: Option<PathBuf>,
+    ci: Option<&str>,
+    default: &Path,
+) -> Result<Option<PathBuf>, String> {
+    let explicit = override_dir
+        .as_ref()
+        .is_some_and(|d| !d.as_os_str().is_empty());
+    let spec = match override_dir {
+        Some(dir) if explicit => dir,
+        _ => default.to_owned(),
+    };
+    let schemas = spec.join("json-schema");
+    if schemas.is_dir() {
+        return Ok(Some(schemas));
+    }
+    let in_ci = ci.is_some_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"));
+    if explicit || in_ci {
+        return Err(format!(
+            "the reference copy of the spec is missing: {} is not a folder{}. Put \
+             objectstack-spec-4.0.1 next to the repo (../shared), or set {SPEC_DIR_ENV} to its path.",
+            schemas.display(),
+            if explicit {
+                format!(" ({SPEC_DIR_ENV} is set)")
+            } else {
+                " (CI is set, so the conformance checks may not be skipped)".to_owned()
+            }
+        ));
+    }
+    Ok(None)
+}
+
+#[test]
+fn a_missing_reference_copy_is_skipped_locally_and_fails_in_ci_or_when_named() {
+    let missing = Path::new("/nonexistent/objectstack-spec-4.0.1");
+    assert_eq!(locate_reference(None, None, missing), Ok(None));
+    for off in ["", "0", "false"] {
+        assert_eq!(
+            locate_reference(None, Some(off), missing),
+            Ok(None),
+            "{off}"
+        );
+    }
+    for on in ["true", "1", "TRUE"] {
+        let err = locate_reference(None, Some(on), missing).unwrap_err();
+        assert!(
+            err.contains("CI is set") && err.contains(SPEC_DIR_ENV),
+            "{err}"
+        );
+    }
+    let err = locate_reference(Some(missing.to_owned()), None, missing).unwrap_err();
+    assert!(err.contains("is set"), "{err}");
+    // An override that exists is used, CI or not.
+    let dir = std::env::temp_dir().join(format!("objectos-spec-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("json-schema")).unwrap();
+    assert_eq!(
+        locate_reference(Some(dir.clone()), Some("true"), missing),
+        Ok(Some(dir.join("json-schema")))
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Where the JSON Schema of `schema` (`system/Tenant`) is read from: the reference copy of the
@@ -1019,7 +1094,10 @@ fn valid_documents_use_every_enum_value() {
 #[test]
 fn embedded_schemas_equal_the_reference_copy() {
     let Some(reference) = reference_dir() else {
-        eprintln!("reference copy of the spec not present; skipping");
+        eprintln!(
+            "reference copy of the spec not present; skipping (CI=true makes this a failure; \
+             {SPEC_DIR_ENV} names another copy)"
+        );
         return;
     };
     let mut problems = Vec::new();

@@ -11,6 +11,7 @@
 //! both dialects share are written once (see `docs/decisions/0009-engine-seam.md`).
 
 mod error;
+pub mod files;
 mod postgres;
 mod session;
 mod sqlite;

@@ -101,9 +101,12 @@ impl std::fmt::Debug for SqliteControlStore {
 impl SqliteControlStore {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> StoreResult<Self> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            objectos_sql::files::create_private_dir(parent)?;
         }
+        // It holds key hashes and tenant records: readable by the owner only (so are the
+        // `-wal`/`-shm` files SQLite derives from it).
+        objectos_sql::files::create_private_file(path)?;
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;

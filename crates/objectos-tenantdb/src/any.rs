@@ -170,6 +170,10 @@ impl TenantDatabases for TenantDbs {
     async fn list(&self) -> TenantDbResult<Vec<String>> {
         delegate!(self, p => Box::pin(p.list()).await)
     }
+
+    async fn set_aside(&self, tenant_id: &str) -> TenantDbResult<Option<PathBuf>> {
+        delegate!(self, p => Box::pin(p.set_aside(tenant_id)).await)
+    }
 }
 
 #[cfg(test)]

@@ -182,4 +182,20 @@ pub trait TenantDatabases: Send + Sync + 'static {
 
     /// Ids of all databases present (to find orphans).
     fn list(&self) -> impl Future<Output = TenantDbResult<Vec<String>>> + Send;
+
+    /// Sets aside a database that no tenant owns, never deleting it: objectos only infers that it
+    /// is an orphan, and an inference is no reason to destroy data. Returns where it now is when
+    /// it was moved (the `sqlite` provider moves the files to [`QUARANTINE_DIR`]), `None` when it
+    /// was left in place (the default: a PostgreSQL schema is kept, and only logged).
+    fn set_aside(
+        &self,
+        tenant_id: &str,
+    ) -> impl Future<Output = TenantDbResult<Option<std::path::PathBuf>>> + Send {
+        let _ = tenant_id;
+        std::future::ready(Ok(None))
+    }
 }
+
+/// The folder, inside the `sqlite` provider's folder, where databases no tenant owns are moved
+/// (`tenants/quarantine/`); objectos never deletes anything in it.
+pub const QUARANTINE_DIR: &str = "quarantine";

@@ -76,7 +76,7 @@ impl LocalSqlite {
         spares: usize,
     ) -> std::io::Result<Self> {
         let root = root.into();
-        std::fs::create_dir_all(&root)?;
+        objectos_sql::files::create_private_dir(&root)?;
         Ok(Self {
             spares: SparePool::start(&root, spares)?,
             root,
@@ -321,10 +321,12 @@ pub(crate) fn io(tenant_id: &str, source: std::io::Error) -> TenantDbError {
 /// Writes a consistent, compacted copy of the database on `conn` to `dest` (`VACUUM INTO`, which
 /// works while others use the database), replacing any file there.
 pub(crate) fn vacuum_into(conn: &Connection, tenant_id: &str, dest: &Path) -> TenantDbResult<()> {
-    if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| io(tenant_id, e))?;
+    if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+        objectos_sql::files::create_private_dir(parent).map_err(|e| io(tenant_id, e))?;
     }
     remove_if_present(dest).map_err(|e| io(tenant_id, e))?;
+    // VACUUM INTO accepts an empty file: made first, so the copy is private to the owner.
+    objectos_sql::files::create_private_file(dest).map_err(|e| io(tenant_id, e))?;
     conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])
         .map_err(|e| sqlite(tenant_id, e))?;
     Ok(())
@@ -366,6 +368,8 @@ impl TenantDatabases for LocalSqlite {
             }
             // Otherwise SQLite's atomic commit makes creation safe to interrupt: a crash leaves no
             // file, an empty file (a valid empty database) or a complete one; re-running converges.
+            // The file is made first, private to the owner (its `-wal`/`-shm` inherit the mode).
+            objectos_sql::files::create_private_file(&path).map_err(|e| io(&id, e))?;
             let conn = Connection::open(&path).map_err(|e| sqlite(&id, e))?;
             this.opens.fetch_add(1, Ordering::Relaxed);
             configure(&conn).map_err(|e| sqlite(&id, e))?;
@@ -514,6 +518,42 @@ impl TenantDatabases for LocalSqlite {
             }
             ids.sort();
             Ok(ids)
+        })
+        .await
+    }
+
+    async fn set_aside(&self, tenant_id: &str) -> TenantDbResult<Option<PathBuf>> {
+        let path = self.path_of(tenant_id)?;
+        // No request may reopen the files while they move; open connections are closed first.
+        let _deleting = DeletingGuard::new(&self.deleting, tenant_id);
+        self.invalidate(tenant_id).await;
+        let id = tenant_id.to_owned();
+        self.blocking(move |this| {
+            let dir = this.root.join(crate::QUARANTINE_DIR);
+            objectos_sql::files::create_private_dir(&dir).map_err(|e| io(&id, e))?;
+            // Never over an earlier quarantined copy: the first free `<id>.db`, `<id>.1.db`, ...
+            let mut dest = dir.join(format!("{id}.db"));
+            let mut n = 0u32;
+            while dest.exists() {
+                n += 1;
+                dest = dir.join(format!("{id}.{n}.db"));
+            }
+            // The database file last: until it moves, the database is whole where it was.
+            for suffix in ["-wal", "-shm", ""] {
+                let from = PathBuf::from(format!("{}{suffix}", path.display()));
+                let to = PathBuf::from(format!("{}{suffix}", dest.display()));
+                match std::fs::rename(&from, &to) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(&id, e)),
+                }
+            }
+            for folder in [&this.root, &dir] {
+                std::fs::File::open(folder)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| io(&id, e))?;
+            }
+            Ok(Some(dest))
         })
         .await
     }

@@ -43,6 +43,7 @@ fn build_spare(dir: &Path) -> std::io::Result<PathBuf> {
     let done = dir.join(format!("{name}.db"));
     let sqlite = |e: rusqlite::Error| std::io::Error::other(e.to_string());
     {
+        objectos_sql::files::create_private_file(&tmp)?;
         let conn = Connection::open(&tmp).map_err(sqlite)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sqlite)?;
@@ -62,7 +63,7 @@ impl SparePool {
     /// Leftovers of an interrupted build are removed; finished spares are reused.
     pub fn start(root: &Path, target: usize) -> std::io::Result<Arc<Self>> {
         let dir = root.join(SPARE_DIR);
-        std::fs::create_dir_all(&dir)?;
+        objectos_sql::files::create_private_dir(&dir)?;
         let mut ready = VecDeque::new();
         for entry in std::fs::read_dir(&dir)? {
             let path = entry?.path();

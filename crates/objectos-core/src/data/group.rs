@@ -7,15 +7,24 @@ use std::sync::{Arc, Mutex};
 
 use objectos_sql::Session;
 use objectos_store::ControlStore;
-use objectos_tenantdb::TenantDatabases;
+use objectos_tenantdb::{TenantDatabases, TenantDbError};
 
 use super::error::{DataError, DataResult};
 use super::runtime::TenantHandle;
 use crate::error::{CoreError, CoreResult};
 use crate::platform::Platform;
 
-/// Answers a caller once the group's fate is known (`Err` when the COMMIT failed).
-type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// Answers a caller once the group's fate is known (`Err` when it was not committed).
+type Completion = Box<dyn FnOnce(Result<(), Unwritten>) + Send>;
+
+/// Why a group was not committed.
+#[derive(Debug, Clone)]
+enum Unwritten {
+    /// The tenant's database is gone: a destroy raced the write.
+    DatabaseGone,
+    /// BEGIN or COMMIT failed, or the database rolled the group back.
+    Failed(String),
+}
 /// A queued write: runs on the connection (`None`: the database could not be reached).
 type Job = Box<dyn FnOnce(Option<&dyn Session>) -> Completion + Send>;
 
@@ -81,7 +90,7 @@ fn drain_rounds(conn: &dyn Session, queue: &WriteQueue) {
             let _ = conn.rollback();
         }
         if let Err(e) = conn.begin() {
-            let reason = e.to_string();
+            let reason = Unwritten::Failed(e.to_string());
             for job in jobs {
                 job(None)(Err(reason.clone()));
             }
@@ -103,9 +112,11 @@ fn drain_rounds(conn: &dyn Session, queue: &WriteQueue) {
             completions.push(job(None));
         }
         let committed = if lost {
-            Err("the transaction was rolled back by the database".to_owned())
+            Err(Unwritten::Failed(
+                "the transaction was rolled back by the database".to_owned(),
+            ))
         } else {
-            conn.commit().map_err(|e| e.to_string())
+            conn.commit().map_err(|e| Unwritten::Failed(e.to_string()))
         };
         if committed.is_err() {
             let _ = conn.rollback();
@@ -127,7 +138,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         T: Send + 'static,
         F: FnOnce(&dyn Session) -> DataResult<T> + Send + 'static,
     {
-        let (tx, rx) = tokio::sync::oneshot::channel::<DataResult<T>>();
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<DataResult<T>, Unwritten>>();
         let job: Job = Box::new(move |conn: Option<&dyn Session>| {
             let result = match conn {
                 Some(conn) => in_savepoint(conn, f),
@@ -135,10 +146,13 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
                     "the tenant database could not be reached".to_owned(),
                 )),
             };
-            Box::new(move |committed: Result<(), String>| {
+            Box::new(move |committed: Result<(), Unwritten>| {
                 let answer = match committed {
-                    Ok(()) => result,
-                    Err(reason) => Err(DataError::Internal(format!("commit failed: {reason}"))),
+                    Ok(()) => Ok(result),
+                    Err(Unwritten::Failed(reason)) => {
+                        Ok(Err(DataError::Internal(format!("commit failed: {reason}"))))
+                    }
+                    Err(gone) => Err(gone),
                 };
                 let _ = tx.send(answer);
             })
@@ -153,9 +167,16 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             let handle = Arc::clone(handle);
             tokio::spawn(async move { this.drain_writes(handle).await });
         }
-        rx.await
-            .map_err(|_| CoreError::Data(DataError::Internal("the write was dropped".to_owned())))?
-            .map_err(CoreError::Data)
+        match rx.await {
+            Ok(Ok(answer)) => answer.map_err(CoreError::Data),
+            Ok(Err(_gone)) => {
+                let missing = TenantDbError::Missing(handle.tenant_id.clone());
+                self.explain_missing(&handle.tenant_id, Err(missing)).await
+            }
+            Err(_) => Err(CoreError::Data(DataError::Internal(
+                "the write was dropped".to_owned(),
+            ))),
+        }
     }
 
     async fn drain_writes(&self, handle: Arc<TenantHandle>) {
@@ -169,7 +190,10 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
                 })
                 .await;
             if let Err(e) = drained {
-                let reason = e.to_string();
+                let reason = match e {
+                    TenantDbError::Missing(_) => Unwritten::DatabaseGone,
+                    e => Unwritten::Failed(e.to_string()),
+                };
                 for job in handle.writes.take() {
                     job(None)(Err(reason.clone()));
                 }

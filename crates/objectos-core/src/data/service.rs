@@ -113,10 +113,17 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             TenantProvisioningStatus::Destroying => return Err(Refusal::Destroying(tenant.id)),
         }
         let model = self
-            .dbs()
-            .with_session(&tenant.id, |conn| Ok(TenantModel::load(conn)))
+            .tenant_session(&tenant.id, |conn| Ok(TenantModel::load(conn)))
             .await
-            .map_err(|e| Refusal::Internal(e.to_string()))?
+            .map_err(|e| match e {
+                // A destroy raced this load.
+                CoreError::NotFound { .. } => Refusal::NotFound(tenant.id.clone()),
+                CoreError::Conflict {
+                    code: "tenant_destroying",
+                    ..
+                } => Refusal::Destroying(tenant.id.clone()),
+                e => Refusal::Internal(e.to_string()),
+            })?
             .map_err(|e| Refusal::Internal(e.to_string()))?;
         Ok(Arc::new(TenantHandle {
             quota: self.config().plans.quota(tenant.plan).clone(),
@@ -219,8 +226,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         T: Send + 'static,
         F: FnOnce(&dyn Session) -> DataResult<T> + Send + 'static,
     {
-        self.dbs()
-            .with_session(&handle.tenant_id, move |conn| Ok(f(conn)))
+        self.tenant_session(&handle.tenant_id, move |conn| Ok(f(conn)))
             .await?
             .map_err(CoreError::Data)
     }
@@ -230,8 +236,11 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         T: Send + 'static,
         F: FnOnce(&dyn Session) -> DataResult<T> + Send + 'static,
     {
-        self.dbs()
+        let read = self
+            .dbs()
             .with_read_session(&handle.tenant_id, move |conn| Ok(f(conn)))
+            .await;
+        self.explain_missing(&handle.tenant_id, read)
             .await?
             .map_err(CoreError::Data)
     }

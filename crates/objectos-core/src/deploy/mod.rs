@@ -223,8 +223,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             failpoints: self.failpoints().clone(),
         };
         let record = self
-            .dbs()
-            .with_session(tenant_id, move |conn| Ok(run(conn, job)))
+            .tenant_session(tenant_id, move |conn| Ok(run(conn, job)))
             .await??;
         if record.seq.is_some() {
             // The model changed: the data API must not serve the old one.
@@ -267,8 +266,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// The tenant's recorded deployments, newest first.
     pub async fn list_deployments(&self, tenant_id: &str) -> CoreResult<Vec<DeploymentRecord>> {
         self.require_tenant(tenant_id).await?;
-        self.dbs()
-            .with_session(tenant_id, |conn| Ok(ledger::list(conn)))
+        self.tenant_session(tenant_id, |conn| Ok(ledger::list(conn)))
             .await?
     }
 
@@ -281,8 +279,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         self.require_tenant(tenant_id).await?;
         let id = deployment_id.to_owned();
         let row = self
-            .dbs()
-            .with_session(tenant_id, move |conn| Ok(ledger::row(conn, &id)))
+            .tenant_session(tenant_id, move |conn| Ok(ledger::row(conn, &id)))
             .await??;
         row.map(|r| r.record).ok_or_else(|| CoreError::NotFound {
             what: "deployment",
@@ -302,8 +299,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         self.require_tenant(tenant_id).await?;
         let id = deployment_id.to_owned();
         let (target, parent) = self
-            .dbs()
-            .with_session(tenant_id, move |conn| {
+            .tenant_session(tenant_id, move |conn| {
                 Ok(ledger::row(conn, &id).and_then(|target| {
                     let parent = match target.as_ref().and_then(|t| t.record.parent_id.clone()) {
                         Some(pid) => ledger::row(conn, &pid)?,

@@ -75,7 +75,10 @@ fn expires_in_secs(value: &Value) -> Result<Option<u64>, (IssueCode, String)> {
         ))?,
         Value::String(s) if s == "never" => return Ok(None),
         Value::String(s) => {
-            let (digits, unit) = s.split_at(s.len().saturating_sub(1));
+            // The unit is the last character, which may be several bytes long: split at its
+            // start, never inside it.
+            let unit_at = s.char_indices().next_back().map_or(0, |(at, _)| at);
+            let (digits, unit) = s.split_at(unit_at);
             let factor = match unit {
                 "s" => 1,
                 "m" => 60,
@@ -180,5 +183,16 @@ mod tests {
             expires_in_secs(&json!(u64::MAX)).unwrap_err().0,
             IssueCode::TooBig
         );
+    }
+
+    #[test]
+    fn a_multi_byte_last_character_is_refused_not_split() {
+        for text in ["ã", "3ã", "ãd", "30日", "", "d", "🦀"] {
+            assert_eq!(
+                expires_in_secs(&json!(text)).unwrap_err().0,
+                IssueCode::InvalidString,
+                "{text:?}"
+            );
+        }
     }
 }

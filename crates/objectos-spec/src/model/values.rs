@@ -35,7 +35,8 @@
 //! | json | any JSON | as given |
 //! | formula, summary, autonumber | nothing: read-only (`custom` issue when given) | left to the storage layer |
 //!
-//! `null` clears an optional field; on a required field it is `invalid_type` "Required".
+//! `null` clears an optional field; on a required field it is `invalid_type` "Required". A required
+//! field also refuses a blank string (`""`, or only whitespace): `too_small` "Required: ...".
 //!
 //! Record-level rules: on [`WriteMode::Create`] missing fields take their `defaultValue` (checked like
 //! input; an array-valued field accepts one value, `"a"` → `["a"]`, as the DDL does) and missing
@@ -193,6 +194,7 @@ pub fn check_record(
                 IssueCode::InvalidString,
                 "A value may not contain the NUL character (U+0000)",
             )),
+            Some(value) if field.required && is_blank(value) => issues.push(blank(at)),
             Some(value) => {
                 let mut found = Vec::new();
                 if let Some(v) = check_value(field, value, &at, &mut found) {
@@ -212,6 +214,8 @@ pub fn check_record(
                                 IssueCode::Custom,
                                 "A password field cannot have a defaultValue",
                             ));
+                        } else if field.required && is_blank(default) {
+                            found.push(blank(at.clone()));
                         } else {
                             let default = wrap_default(field, default);
                             if let Some(v) = check_value(field, &default, &at, &mut found) {
@@ -283,6 +287,21 @@ pub fn check_record(
 
 fn required(at: JsonPath) -> Issue {
     Issue::new(at, IssueCode::InvalidType, "Required")
+}
+
+/// A string that is empty or only whitespace (Unicode `White_Space`): what a required field may
+/// not hold, as it may not hold `null`. Whitespace-only counts as blank: to a reader `"  "` is as
+/// empty as `""` (see `docs/validation.md`). Values are stored as given, never trimmed.
+fn is_blank(value: &Value) -> bool {
+    matches!(value, Value::String(s) if s.chars().all(char::is_whitespace))
+}
+
+fn blank(at: JsonPath) -> Issue {
+    Issue::new(
+        at,
+        IssueCode::TooSmall,
+        "Required: the value may not be empty or only whitespace",
+    )
 }
 
 /// Array-valued fields accept one value as a default (`"a"` → `["a"]`), as the DDL does.

@@ -895,6 +895,56 @@ fn required_fields_on_create_and_update() {
 }
 
 #[test]
+fn a_required_field_refuses_blank_strings_an_optional_one_keeps_them() {
+    let object = object(json!({
+        "title": {"type": "text", "required": true},
+        "mail": {"type": "email", "required": true},
+        "note": {"type": "text"},
+        "code": {"type": "text", "required": true, "defaultValue": ""},
+    }));
+    for blank in ["", " ", "\t\n", "\u{3000}"] {
+        for mode in [WriteMode::Create, WriteMode::Update] {
+            let issues = check_record(
+                &object,
+                &record(json!({"title": blank, "mail": blank, "note": blank, "code": "c"})),
+                mode,
+            )
+            .unwrap_err();
+            assert_eq!(
+                codes(&issues),
+                vec![
+                    ("title".to_owned(), TooSmall),
+                    ("mail".to_owned(), TooSmall)
+                ],
+                "{blank:?} {mode:?}"
+            );
+            assert!(
+                issues[0].message.starts_with("Required"),
+                "{}",
+                issues[0].message
+            );
+        }
+    }
+    // Text around the whitespace is a value, stored as given (never trimmed).
+    let checked = check_record(
+        &object,
+        &record(json!({"title": " t ", "mail": "a@b.co", "note": "", "code": "c"})),
+        WriteMode::Create,
+    )
+    .unwrap();
+    assert_eq!(checked.values.get("title"), Some(&json!(" t ")));
+    assert_eq!(checked.values.get("note"), Some(&json!("")));
+    // A blank default cannot fill a required field either.
+    let issues = check_record(
+        &object,
+        &record(json!({"title": "t", "mail": "a@b.co"})),
+        WriteMode::Create,
+    )
+    .unwrap_err();
+    assert_eq!(codes(&issues), vec![("code".to_owned(), TooSmall)]);
+}
+
+#[test]
 fn defaults_are_validated_and_normalised() {
     let object = object(json!({
         "when": {"type": "datetime", "defaultValue": "2026-01-01T01:00:00+01:00"},

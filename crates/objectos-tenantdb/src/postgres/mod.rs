@@ -620,8 +620,9 @@ impl PostgresTenants {
     ) -> TenantDbResult<()> {
         let e_sql = |e| sql(tenant_id, e);
         let e_io = |e| io(tenant_id, e);
-        let mut out =
-            std::io::BufWriter::new(std::fs::File::create(file).map_err(|e| io(tenant_id, e))?);
+        let mut out = std::io::BufWriter::new(
+            objectos_sql::files::open_private_file(file, true).map_err(e_io)?,
+        );
         let json = |text: &str| serde_json::Value::from(text).to_string();
         write!(
             out,
@@ -807,8 +808,8 @@ impl TenantDatabases for PostgresTenants {
         let (id, dest) = (tenant_id.to_owned(), dest.to_owned());
         let schema = Self::schema_name(tenant_id);
         self.session(tenant_id, true, move |s| {
-            if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| io(&id, e))?;
+            if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+                objectos_sql::files::create_private_dir(parent).map_err(|e| io(&id, e))?;
             }
             let mut partial = dest.clone().into_os_string();
             partial.push(".partial");
