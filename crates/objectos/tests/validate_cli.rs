@@ -221,3 +221,67 @@ fn kind_names_are_case_insensitive() {
     ]);
     assert_eq!(out.status.code(), Some(0));
 }
+
+fn bundle(fields: Value) -> String {
+    json!({
+        "manifest": {"version": "1.0.0", "objects": ["task"]},
+        "objects": [{"name": "task", "fields": fields}]
+    })
+    .to_string()
+}
+
+/// `validate` runs deploy's own bundle validation: what deploy refuses (a lookup to an object that
+/// is not in the bundle), validate refuses too, at the same path with the same code.
+#[test]
+fn a_bundle_is_checked_as_deploy_checks_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        &dir,
+        "b.json",
+        &bundle(json!({"owner": {"type": "lookup", "reference": "person"}})),
+    );
+    let out = objectos(&["validate", file.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report = json_report(&out);
+    assert_eq!(report["valid"], json!(false));
+    assert_eq!(report["kind"], json!("DeployBundle"));
+    let issues = report["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 1, "{report:#}");
+    assert_eq!(issues[0]["path"], "objects[0].fields.owner.reference");
+    assert_eq!(issues[0]["code"], "custom");
+    assert!(
+        issues[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Unknown object 'person'"),
+        "{report:#}"
+    );
+
+    // The same for the seed bundle of a provisioning request, under metadata.seed.
+    let request = json!({"orgId": "acme", "metadata": {"seed": serde_json::from_str::<Value>(
+        &bundle(json!({"owner": {"type": "lookup", "reference": "person"}}))).unwrap()}});
+    let file = write(&dir, "req.json", &request.to_string());
+    let out = objectos(&[
+        "validate",
+        file.to_str().unwrap(),
+        "--as",
+        "TenantProvisioningRequest",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report = json_report(&out);
+    assert_eq!(
+        report["issues"][0]["path"], "metadata.seed.objects[0].fields.owner.reference",
+        "{report:#}"
+    );
+
+    // And a bundle deploy accepts stays valid.
+    let file = write(
+        &dir,
+        "ok.json",
+        &bundle(json!({"parent": {"type": "lookup", "reference": "task"}})),
+    );
+    let out = objectos(&["validate", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
