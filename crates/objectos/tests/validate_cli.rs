@@ -285,3 +285,43 @@ fn a_bundle_is_checked_as_deploy_checks_it() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
 
+/// A mistyped field type: the allowed values once, and the closest one suggested.
+#[test]
+fn a_typo_gets_the_allowed_values_once_and_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(&dir, "b.json", &bundle(json!({"title": {"type": "txt"}})));
+    let out = objectos(&["validate", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert_eq!(text.matches("'textarea'").count(), 1, "{text}");
+    assert!(
+        text.contains(
+            "objects[0].fields.title.type: Invalid enum value. Expected 'text' | 'textarea'"
+        ) && text.contains("received 'txt'; did you mean 'text'? (invalid_enum_value)"),
+        "{text}"
+    );
+
+    // A mistyped key: its suggestion, and the required key it was meant to be is reported too.
+    let file = write(&dir, "k.json", &bundle(json!({"title": {"typ": "text"}})));
+    let out = objectos(&["validate", file.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = json_report(&out);
+    let issues = report["issues"].as_array().unwrap();
+    assert!(
+        issues
+            .iter()
+            .any(|i| i["path"] == "objects[0].fields.title.type"
+                && i["code"] == "invalid_type"
+                && i["message"] == "Required"),
+        "{report:#}"
+    );
+    assert!(
+        issues.iter().any(|i| i["path"] == "objects[0].fields.title"
+            && i["code"] == "unrecognized_keys"
+            && i["message"].as_str().unwrap().starts_with(
+                "Unrecognized key(s) in object: 'typ' (did you mean 'type'?); allowed keys: "
+            )),
+        "{report:#}"
+    );
+}
+
