@@ -325,3 +325,67 @@ fn a_typo_gets_the_allowed_values_once_and_a_suggestion() {
     );
 }
 
+/// An unrecognized key does not hide what else is wrong with the same field or object: a lookup
+/// whose `reference` is misspelt reports the unknown key and the missing reference.
+#[test]
+fn an_unrecognized_key_does_not_hide_a_missing_required_one() {
+    let dir = tempfile::tempdir().unwrap();
+    for (fields, missing) in [
+        (
+            json!({"owner": {"type": "lookup", "refrence": "task"}}),
+            (
+                "objects[0].fields.owner",
+                "reference",
+                "objects[0].fields.owner.reference",
+            ),
+        ),
+        (
+            json!({"state": {"type": "select", "optons": [{"label": "A", "value": "a"}]}}),
+            (
+                "objects[0].fields.state",
+                "options",
+                "objects[0].fields.state.options",
+            ),
+        ),
+    ] {
+        let file = write(&dir, "b.json", &bundle(fields));
+        let out = objectos(&["validate", file.to_str().unwrap(), "--json"]);
+        assert_eq!(out.status.code(), Some(1));
+        let report = json_report(&out);
+        let issues = report["issues"].as_array().unwrap();
+        let (at, key, required_at) = missing;
+        assert!(
+            issues.iter().any(|i| i["path"] == at
+                && i["code"] == "unrecognized_keys"
+                && i["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("(did you mean '{key}'?)"))),
+            "{report:#}"
+        );
+        assert!(
+            issues
+                .iter()
+                .any(|i| i["path"] == required_at && i["code"] == "custom"),
+            "the missing {key} is reported too: {report:#}"
+        );
+    }
+
+    // At the object level too: an unknown key next to a displayNameField naming no field.
+    let document = json!({
+        "manifest": {"version": "1.0.0", "objects": ["task"]},
+        "objects": [{"name": "task", "colour": "red", "displayNameField": "nope",
+                     "fields": {"title": {"type": "text"}}}]
+    });
+    let file = write(&dir, "o.json", &document.to_string());
+    let out = objectos(&["validate", file.to_str().unwrap(), "--json"]);
+    let report = json_report(&out);
+    let paths: Vec<&str> = report["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"objects[0]"), "{report:#}");
+    assert!(paths.contains(&"objects[0].displayNameField"), "{report:#}");
+}
