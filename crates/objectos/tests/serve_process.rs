@@ -226,3 +226,74 @@ fn text_logs_to_a_pipe_are_plain_without_colour_codes_or_debug_options() {
         "{destroyed:?}"
     );
 }
+
+/// A start that cannot listen (the port is taken) fails at once with a message saying so and
+/// leaves nothing behind: no data dir, so no admin token that was never shown. The next start,
+/// on a free port, creates the data dir and shows its token.
+#[test]
+fn a_taken_port_fails_cleanly_before_the_data_dir_and_token_are_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("objectos-data");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let out = Command::new(env!("CARGO_BIN_EXE_objectos"))
+        .args(["serve", "--data-dir", data_dir.to_str().unwrap()])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("OBJECTOS_LOG", "warn")
+        .env_remove("OBJECTOS_CONFIG")
+        .env_remove("OBJECTOS_ADMIN_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}"))
+            && stderr.contains("--listen"),
+        "{stderr}"
+    );
+    assert!(
+        !data_dir.exists(),
+        "a failed start left {}",
+        data_dir.display()
+    );
+    drop(taken);
+
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_objectos"))
+        .args(["serve", "--data-dir", data_dir.to_str().unwrap()])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("OBJECTOS_LOG", "warn")
+        .env_remove("OBJECTOS_CONFIG")
+        .env_remove("OBJECTOS_ADMIN_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // "objectos listening" comes on stdout once the start is complete, after the token notice.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert!(line.starts_with("objectos listening"), "{line:?}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let token = std::fs::read_to_string(data_dir.join("admin-token")).unwrap();
+    let token = token.trim();
+    assert!(token.len() >= 32, "{token}");
+    assert!(
+        stderr.contains("created the admin token") && stderr.contains(token),
+        "the first successful start shows the token:\n{stderr}"
+    );
+    assert!(
+        !data_dir.join("admin-token.tmp").exists(),
+        "the token file is written through a temporary file renamed into place"
+    );
+}
