@@ -1227,3 +1227,65 @@ async fn the_event_stream_answers_as_its_item_schema_says() {
         .is_empty());
     app.shutdown().await.unwrap();
 }
+
+/// The documented `X-Request-Id` bound is the one the server applies: an id of
+/// `MAX_REQUEST_ID_LEN` visible ASCII characters is echoed, one character more (or a space) gets a
+/// fresh id instead, and every id the server answers with fits the documented response header.
+#[tokio::test]
+async fn the_request_id_bound_is_documented_and_enforced() {
+    use objectos_server::request_id::MAX_REQUEST_ID_LEN;
+    let doc = doc();
+    let parameter = &doc["components"]["parameters"]["XRequestIdHeader"]["schema"];
+    let header = &doc["components"]["headers"]["XRequestId"]["schema"];
+    for schema in [parameter, header] {
+        assert_eq!(schema["maxLength"], json!(MAX_REQUEST_ID_LEN), "{schema}");
+        assert_eq!(schema["minLength"], json!(1), "{schema}");
+        assert!(schema["pattern"].is_string(), "{schema}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = AppOptions::new(dir.path().join("data"));
+    options.listen = "127.0.0.1:0".parse().unwrap();
+    options.shutdown_grace = std::time::Duration::from_millis(200);
+    let app = RunningApp::start(options).await.expect("server starts");
+    let http = reqwest::Client::new();
+    let documented = Documented::new();
+    let longest = "r".repeat(MAX_REQUEST_ID_LEN);
+    let too_long = "r".repeat(MAX_REQUEST_ID_LEN + 1);
+    for (sent, kept) in [
+        (Some(longest.as_str()), true),
+        (Some("trace-me/1:2"), true),
+        (Some(too_long.as_str()), false),
+        (Some("two words"), false),
+        (None, false),
+    ] {
+        let mut request = http.get(format!("http://{}/healthz", app.addr));
+        if let Some(id) = sent {
+            request = request.header("x-request-id", id);
+        }
+        let res = request.send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let answered = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_eq!(
+            Some(answered.as_str()) == sent,
+            kept,
+            "{sent:?} -> {answered}"
+        );
+        if !kept {
+            assert!(answered.starts_with("req_"), "{answered}");
+        }
+        let errors = documented.errors("#/components/headers/XRequestId/schema", &json!(answered));
+        assert!(errors.is_empty(), "{answered}: {errors:?}");
+        if let Some(id) = sent {
+            // The documented parameter schema accepts exactly what the server keeps.
+            let accepted = documented
+                .errors(
+                    "#/components/parameters/XRequestIdHeader/schema",
+                    &json!(id),
+                )
+                .is_empty();
+            assert_eq!(accepted, kept, "{id}");
+        }
+    }
+    app.shutdown().await.unwrap();
+}
