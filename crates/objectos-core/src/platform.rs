@@ -454,7 +454,12 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             .await?;
         self.events().notify(tenant_id);
         self.invalidate_tenant(tenant_id).await;
-        tracing::info!(tenant = %tenant_id, backup = ?backup, "tenant destroyed");
+        match &backup {
+            Some(path) => {
+                tracing::info!(tenant = %tenant_id, backup = %path.display(), "tenant destroyed");
+            }
+            None => tracing::info!(tenant = %tenant_id, backup = %"none", "tenant destroyed"),
+        }
         Ok(backup)
     }
 

@@ -79,6 +79,14 @@ pub enum StartError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The listen address could not be bound (in use, not local, not permitted).
+    #[error("cannot listen on {addr}: {source}{}", bind_hint(source))]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// The control store.
     #[error(transparent)]
     Store(#[from] objectos_store::StoreError),
@@ -122,6 +130,23 @@ pub enum StartError {
     },
 }
 
+/// What to do about a failed bind, for the error message.
+fn bind_hint(error: &std::io::Error) -> &'static str {
+    match error.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            " (another process, perhaps another objectos, holds it: stop it or choose another \
+             address with --listen or OBJECTOS_LISTEN)"
+        }
+        std::io::ErrorKind::AddrNotAvailable => {
+            " (not an address of this machine: choose another with --listen or OBJECTOS_LISTEN)"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            " (ports below 1024 need privileges: choose another with --listen or OBJECTOS_LISTEN)"
+        }
+        _ => "",
+    }
+}
+
 /// A running server.
 pub struct RunningApp {
     /// The bound address.
@@ -155,13 +180,28 @@ fn metrics_handle() -> Option<PrometheusHandle> {
         .clone()
 }
 
-/// Writes the token file readable by its owner only.
+/// Writes the token file readable by its owner only, atomically: the token goes to a temporary
+/// file beside it, synced, then renamed over `path`, so a crash leaves either no file or the whole
+/// token, never an empty or partial one that a client would send.
 fn write_token_file(path: &Path, token: &str) -> std::io::Result<()> {
-    let mut file = objectos_sql::files::open_private_file(path, true)?;
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
+    let mut file = objectos_sql::files::open_private_file(&temporary, true)?;
     #[cfg(unix)]
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    std::fs::set_permissions(
+        &temporary,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )?;
     writeln!(file, "{token}")?;
-    file.sync_all()
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&temporary, path)?;
+    // The rename is durable once the directory entry is.
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// This data dir's installation id (made once, kept in the control store): what marks its tenants
@@ -178,8 +218,18 @@ async fn installation_id(store: &SqliteControlStore) -> Result<String, StartErro
 }
 
 impl RunningApp {
-    /// Opens everything, binds, recovers unfinished work and serves until [`RunningApp::shutdown`].
+    /// Binds, opens everything, recovers unfinished work and serves until [`RunningApp::shutdown`].
+    ///
+    /// The listen address is bound first: a start that cannot listen (port in use) fails before
+    /// it creates the data dir or an admin token nobody would be shown.
     pub async fn start(options: AppOptions) -> Result<Self, StartError> {
+        let listener =
+            TcpListener::bind(options.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: options.listen,
+                    source,
+                })?;
         // Private to the owner: it holds every tenant's data (see docs/operations.md).
         objectos_sql::files::create_private_dir(&options.data_dir)
             .map_err(io_error(&options.data_dir))?;
@@ -256,13 +306,6 @@ impl RunningApp {
             metrics: metrics_handle(),
             ready: Arc::clone(&ready),
         };
-        let listener =
-            TcpListener::bind(options.listen)
-                .await
-                .map_err(|source| StartError::Io {
-                    path: PathBuf::from(options.listen.to_string()),
-                    source,
-                })?;
         let addr = listener.local_addr().map_err(io_error(&data_dir))?;
         let (shutdown, mut shutdown_rx) = watch::channel(false);
 

@@ -103,7 +103,7 @@ pub fn small_object<'a>(
     let unknown: Vec<String> = map
         .keys()
         .filter(|k| !allowed.contains(&k.as_str()))
-        .map(|k| format!("'{k}'"))
+        .map(|k| objectos_spec::quoted_with_suggestion(k, allowed.iter().copied()))
         .collect();
     let mut issues = Vec::new();
     if !unknown.is_empty() {

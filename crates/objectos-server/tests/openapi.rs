@@ -1133,3 +1133,159 @@ async fn the_path_strategy_serves_the_documented_tenant_paths() {
 
     app.shutdown().await.unwrap();
 }
+
+/// One SSE event of `text` (the stream as received) per `event:`/`id:`/`data:` block, as the
+/// object ProvisioningSseEvent documents; keep-alive comments are skipped.
+fn sse_events(text: &str) -> Vec<Value> {
+    text.split("\n\n")
+        .filter_map(|block| {
+            let mut event = serde_json::Map::new();
+            for line in block.lines().filter(|l| !l.starts_with(':')) {
+                let (field, value) = line.split_once(':')?;
+                let value = value.strip_prefix(' ').unwrap_or(value);
+                event.insert(field.to_owned(), json!(value));
+            }
+            (!event.is_empty()).then_some(Value::Object(event))
+        })
+        .collect()
+}
+
+/// `GET /events` is documented as a stream of events with a schema for each (not a bare string),
+/// and the events a real server sends match it, their `data` included.
+#[tokio::test]
+async fn the_event_stream_answers_as_its_item_schema_says() {
+    let doc = doc();
+    let media = &doc["paths"]["/api/v1/tenants/{id}/events"]["get"]["responses"]["200"]["content"]
+        ["text/event-stream"];
+    assert_eq!(
+        media["schema"]["$ref"], "#/components/schemas/ProvisioningSseEvent",
+        "the event stream's schema describes its events: {media:#}"
+    );
+    let item = &doc["components"]["schemas"]["ProvisioningSseEvent"];
+    let data_schema = item["properties"]["data"]["contentSchema"]["$ref"]
+        .as_str()
+        .expect("data names the schema of its JSON");
+    assert_eq!(data_schema, "#/components/schemas/ProvisioningEvent");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = AppOptions::new(dir.path().join("data"));
+    options.listen = "127.0.0.1:0".parse().unwrap();
+    options.shutdown_grace = std::time::Duration::from_millis(200);
+    let app = RunningApp::start(options).await.expect("server starts");
+    let base = format!("http://{}", app.addr);
+    let token = app
+        .new_admin_token
+        .clone()
+        .expect("a fresh data dir makes a token");
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let created = http
+        .post(format!("{base}/api/v1/tenants"))
+        .bearer_auth(&token)
+        .json(&json!({"orgId": "sse-doc"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    // The tenant is settled, so the stream ends after replaying its history.
+    let res = http
+        .get(format!("{base}/api/v1/tenants/sse-doc/events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let text = res.text().await.unwrap();
+    let events = sse_events(&text);
+    assert!(
+        events.len() >= 6,
+        "status and step events expected:\n{text}"
+    );
+
+    let documented = Documented::new();
+    for event in &events {
+        let errors = documented.errors("#/components/schemas/ProvisioningSseEvent", event);
+        assert!(errors.is_empty(), "{event:#}: {errors:?}");
+        let data: Value = serde_json::from_str(event["data"].as_str().unwrap()).unwrap();
+        let errors = documented.errors(data_schema, &data);
+        assert!(errors.is_empty(), "{data:#}: {errors:?}");
+        assert_eq!(event["id"], json!(data["seq"].to_string()));
+    }
+    // Not vacuous: an unknown event kind or a data line that is not a ProvisioningEvent is refused.
+    let wrong = json!({"event": "progress", "id": "1", "data": "{}"});
+    assert!(!documented
+        .errors("#/components/schemas/ProvisioningSseEvent", &wrong)
+        .is_empty());
+    assert!(!documented
+        .errors(data_schema, &json!({"seq": 1}))
+        .is_empty());
+    app.shutdown().await.unwrap();
+}
+
+/// The documented `X-Request-Id` bound is the one the server applies: an id of
+/// `MAX_REQUEST_ID_LEN` visible ASCII characters is echoed, one character more (or a space) gets a
+/// fresh id instead, and every id the server answers with fits the documented response header.
+#[tokio::test]
+async fn the_request_id_bound_is_documented_and_enforced() {
+    use objectos_server::request_id::MAX_REQUEST_ID_LEN;
+    let doc = doc();
+    let parameter = &doc["components"]["parameters"]["XRequestIdHeader"]["schema"];
+    let header = &doc["components"]["headers"]["XRequestId"]["schema"];
+    for schema in [parameter, header] {
+        assert_eq!(schema["maxLength"], json!(MAX_REQUEST_ID_LEN), "{schema}");
+        assert_eq!(schema["minLength"], json!(1), "{schema}");
+        assert!(schema["pattern"].is_string(), "{schema}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = AppOptions::new(dir.path().join("data"));
+    options.listen = "127.0.0.1:0".parse().unwrap();
+    options.shutdown_grace = std::time::Duration::from_millis(200);
+    let app = RunningApp::start(options).await.expect("server starts");
+    let http = reqwest::Client::new();
+    let documented = Documented::new();
+    let longest = "r".repeat(MAX_REQUEST_ID_LEN);
+    let too_long = "r".repeat(MAX_REQUEST_ID_LEN + 1);
+    for (sent, kept) in [
+        (Some(longest.as_str()), true),
+        (Some("trace-me/1:2"), true),
+        (Some(too_long.as_str()), false),
+        (Some("two words"), false),
+        (None, false),
+    ] {
+        let mut request = http.get(format!("http://{}/healthz", app.addr));
+        if let Some(id) = sent {
+            request = request.header("x-request-id", id);
+        }
+        let res = request.send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let answered = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_eq!(
+            Some(answered.as_str()) == sent,
+            kept,
+            "{sent:?} -> {answered}"
+        );
+        if !kept {
+            assert!(answered.starts_with("req_"), "{answered}");
+        }
+        let errors = documented.errors("#/components/headers/XRequestId/schema", &json!(answered));
+        assert!(errors.is_empty(), "{answered}: {errors:?}");
+        if let Some(id) = sent {
+            // The documented parameter schema accepts exactly what the server keeps.
+            let accepted = documented
+                .errors(
+                    "#/components/parameters/XRequestIdHeader/schema",
+                    &json!(id),
+                )
+                .is_empty();
+            assert_eq!(accepted, kept, "{id}");
+        }
+    }
+    app.shutdown().await.unwrap();
+}

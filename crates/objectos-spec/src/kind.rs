@@ -209,39 +209,93 @@ pub fn infer(value: &Value) -> Option<Inference> {
 }
 
 fn object_rules(value: &mut Value, issues: &mut Vec<Issue>) {
-    if !issues.is_empty() {
-        // The object as a whole is malformed; still check each well-formed field so every issue
-        // is reported in one pass.
-        let Some(fields) = value.get("fields").and_then(Value::as_object) else {
-            return;
-        };
-        let mut extra = Vec::new();
-        for (key, field) in fields {
-            let prefix = [
-                PathSegment::Key("fields".to_owned()),
-                PathSegment::Key(key.clone()),
-            ];
-            if issues
-                .iter()
-                .any(|i| i.path.segments().starts_with(&prefix))
-            {
-                continue;
-            }
-            if let Ok(field) = serde_json::from_value::<Field>(field.clone()) {
-                extra.extend(field_rule_issues(key, &field));
-            }
+    if issues.is_empty() {
+        match serde_json::from_value::<ObjectDefinition>(value.clone()) {
+            Ok(object) => issues.extend(object.check_rules()),
+            Err(e) => issues.push(Issue::new(
+                JsonPath::root(),
+                IssueCode::Custom,
+                format!("internal: {e}"),
+            )),
         }
-        issues.extend(extra);
         return;
     }
-    match serde_json::from_value::<ObjectDefinition>(value.clone()) {
-        Ok(object) => issues.extend(object.check_rules()),
-        Err(e) => issues.push(Issue::new(
-            JsonPath::root(),
-            IssueCode::Custom,
-            format!("internal: {e}"),
-        )),
+    // Unrecognized keys must not hide what else is wrong (a lookup whose `refrence` is misspelt
+    // also lacks its required `reference`): when they are the only issues, the rules still run on
+    // the object without them.
+    if issues.iter().all(|i| i.code == IssueCode::UnrecognizedKeys) {
+        if let Some(object) = without_unknown_keys(value)
+            .and_then(|v| serde_json::from_value::<ObjectDefinition>(v).ok())
+        {
+            issues.extend(object.check_rules());
+            return;
+        }
     }
+    // The object as a whole is malformed; still check each field whose only problem (if any) is
+    // unrecognized keys of its own, so every issue is reported in one pass.
+    let Some(fields) = value.get("fields").and_then(Value::as_object) else {
+        return;
+    };
+    let field_keys = known_keys("data/Field");
+    let mut extra = Vec::new();
+    for (key, field) in fields {
+        let prefix = [
+            PathSegment::Key("fields".to_owned()),
+            PathSegment::Key(key.clone()),
+        ];
+        let own = issues
+            .iter()
+            .filter(|i| i.path.segments().starts_with(&prefix));
+        let mut clean = true;
+        let mut only_unknown_keys = true;
+        for issue in own {
+            clean = false;
+            only_unknown_keys &=
+                issue.code == IssueCode::UnrecognizedKeys && issue.path.segments() == prefix;
+        }
+        let field = match (clean, only_unknown_keys, &field_keys) {
+            (true, _, _) => field.clone(),
+            (false, true, Some(keys)) => retain_keys(field, keys),
+            _ => continue,
+        };
+        if let Ok(field) = serde_json::from_value::<Field>(field) {
+            extra.extend(field_rule_issues(key, &field));
+        }
+    }
+    issues.extend(extra);
+}
+
+/// The property names of a schema, if it is an object schema.
+fn known_keys(schema: &str) -> Option<Vec<String>> {
+    let schemas = engine::schemas().ok()?;
+    let (props, _) = schemas.top_level(schema)?;
+    Some(props.into_iter().map(str::to_owned).collect())
+}
+
+/// A copy of `value` (an object) with only the members named in `keys`.
+fn retain_keys(value: &Value, keys: &[String]) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| keys.iter().any(|known| known == *k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// An object definition without the keys its schema and its fields' schema do not know.
+fn without_unknown_keys(value: &Value) -> Option<Value> {
+    let object_keys = known_keys("objectos/ObjectDefinition")?;
+    let field_keys = known_keys("data/Field")?;
+    let mut out = retain_keys(value, &object_keys);
+    if let Some(Value::Object(fields)) = out.get_mut("fields") {
+        for field in fields.values_mut() {
+            *field = retain_keys(field, &field_keys);
+        }
+    }
+    Some(out)
 }
 
 /// Each entry of a bundle's `objects[]` is an [`ObjectDefinition`], with paths into the bundle.

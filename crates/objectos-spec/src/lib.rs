@@ -16,6 +16,7 @@ mod engine;
 mod issue;
 mod kind;
 pub mod model;
+mod suggest;
 pub mod types;
 
 pub use engine::CompileError;
@@ -24,6 +25,7 @@ pub use kind::{
     infer, json_type_name, kind, parse, parse_str, Inference, Kind, SpecType, Validated, KINDS,
 };
 pub use model::ObjectDefinition;
+pub use suggest::{did_you_mean, quoted_with_suggestion};
 
 use types::{
     app::*, context::*, deploy::*, driver::*, field::*, provisioning::*, tenant::*, turso::*,

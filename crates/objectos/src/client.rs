@@ -78,8 +78,18 @@ impl CliError {
         match self {
             Self::Usage(message) | Self::Failed(message) => eprintln!("{prefix}{message}"),
             Self::Api(failure) => {
-                eprintln!("{prefix}{} [{}]", failure.message, failure.code);
-                if let Some(issues) = failure.details.get("issues").and_then(Value::as_array) {
+                let issues = failure.details.get("issues").and_then(Value::as_array);
+                // The server's message repeats the first issue ("N validation issue(s); first:
+                // ..."), which is listed below anyway: the head line says only how many.
+                let message = match issues {
+                    Some(list) if !list.is_empty() => failure
+                        .message
+                        .split_once("; first: ")
+                        .map_or(failure.message.as_str(), |(head, _)| head),
+                    _ => failure.message.as_str(),
+                };
+                eprintln!("{prefix}{message} [{}]", failure.code);
+                if let Some(issues) = issues {
                     for issue in issues {
                         let path = issue.get("path").and_then(Value::as_str).unwrap_or("");
                         eprintln!(

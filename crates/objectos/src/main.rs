@@ -15,9 +15,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 
-/// objectos: a self-hostable multi-tenant backend speaking the ObjectStack protocol.
+/// objectos: a self-hostable multi-tenant backend speaking the ObjectStack protocol. Commands:
+/// serve, validate, tenant, key, deploy, deployments, bench.
+//
+// The summary above is what `objectos --help` prints first, so it names every command
+// (tests/cli_help.rs checks it against the command list).
 #[derive(Debug, Parser)]
-#[command(name = "objectos", version, about, propagate_version = true)]
+#[command(name = "objectos", version, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -203,6 +203,19 @@ fn deploy_crm_and_invalid_bundles() {
         "{err}"
     );
     assert!(err.contains("[validation_error]"), "{err}");
+    // The 44 field types are listed once, in the issue: the head line only counts the issues.
+    assert_eq!(
+        err.matches("'textarea'").count(),
+        1,
+        "the allowed values once: {err}"
+    );
+    assert!(
+        err.lines()
+            .next()
+            .unwrap()
+            .ends_with("2 validation issue(s) [validation_error]"),
+        "{err}"
+    );
     let issues: Vec<&str> = err.lines().skip(1).collect();
     assert_eq!(issues.len(), 2, "{err}");
     assert!(

@@ -359,3 +359,73 @@ fn configuration_errors_are_one_line() {
     );
     assert!(assert_one_line_error(&out, 2).contains("invalid server URL"));
 }
+
+/// `tenant create --org acme` again, without the flags the tenant was created with, finds the
+/// tenant (as a user expects of an idempotent create) instead of an `org_conflict` over flags
+/// they never typed; a flag they did type that differs is refused with what the tenant has and
+/// how to change it.
+#[test]
+fn create_again_without_flags_finds_the_tenant_and_a_differing_flag_says_what_to_do() {
+    let server = Server::start(&[]);
+    let out = server.cli(&[
+        "tenant",
+        "create",
+        "--org",
+        "acme",
+        "--plan",
+        "pro",
+        "--region",
+        "eu-west",
+        "--display-name",
+        "Acme Inc",
+    ]);
+    assert!(assert_ok(&out).contains("osk_"));
+
+    // No flags: the existing tenant, its settings shown, no new key.
+    let text = assert_ok(&server.cli(&["tenant", "create", "--org", "acme"]));
+    assert!(text.contains("already exists"), "{text}");
+    assert!(
+        text.contains("status active")
+            && text.contains("plan pro")
+            && text.contains("region eu-west"),
+        "{text}"
+    );
+    assert!(!text.contains("osk_"), "no key on a repeat: {text}");
+
+    // Some flags, all matching: the same.
+    let text = assert_ok(&server.cli(&["tenant", "create", "--org", "acme", "--plan", "pro"]));
+    assert!(text.contains("already exists"), "{text}");
+
+    // --json too: not created, no credentials, the tenant's values.
+    let json: Value = serde_json::from_str(&assert_ok(
+        &server.cli(&["tenant", "create", "--org", "acme", "--json"]),
+    ))
+    .unwrap();
+    assert_eq!(json["created"], false, "{json}");
+    assert_eq!(json["credentials"], Value::Null, "{json}");
+    assert_eq!(json["result"]["tenantId"], "acme", "{json}");
+
+    // A differing flag the user typed: one line, what the tenant has, how to change it.
+    let out = server.cli(&["tenant", "create", "--org", "acme", "--plan", "free"]);
+    let err = assert_one_line_error(&out, 1);
+    assert!(
+        err.contains("plan is pro (you asked for free")
+            && err.contains("objectos tenant plan acme free")
+            && err.contains("[org_conflict]"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("region"),
+        "only the typed flag is named: {err}"
+    );
+    let out = server.cli(&["tenant", "create", "--org", "acme", "--region", "us-west"]);
+    let err = assert_one_line_error(&out, 1);
+    assert!(
+        err.contains("region is eu-west (you asked for us-west") && err.contains("cannot change"),
+        "{err}"
+    );
+
+    // Nothing changed on the server.
+    let text = assert_ok(&server.cli(&["tenant", "show", "acme"]));
+    assert!(text.contains("eu-west") && text.contains("pro"), "{text}");
+}

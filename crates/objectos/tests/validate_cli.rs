@@ -221,3 +221,171 @@ fn kind_names_are_case_insensitive() {
     ]);
     assert_eq!(out.status.code(), Some(0));
 }
+
+fn bundle(fields: Value) -> String {
+    json!({
+        "manifest": {"version": "1.0.0", "objects": ["task"]},
+        "objects": [{"name": "task", "fields": fields}]
+    })
+    .to_string()
+}
+
+/// `validate` runs deploy's own bundle validation: what deploy refuses (a lookup to an object that
+/// is not in the bundle), validate refuses too, at the same path with the same code.
+#[test]
+fn a_bundle_is_checked_as_deploy_checks_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        &dir,
+        "b.json",
+        &bundle(json!({"owner": {"type": "lookup", "reference": "person"}})),
+    );
+    let out = objectos(&["validate", file.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report = json_report(&out);
+    assert_eq!(report["valid"], json!(false));
+    assert_eq!(report["kind"], json!("DeployBundle"));
+    let issues = report["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 1, "{report:#}");
+    assert_eq!(issues[0]["path"], "objects[0].fields.owner.reference");
+    assert_eq!(issues[0]["code"], "custom");
+    assert!(
+        issues[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Unknown object 'person'"),
+        "{report:#}"
+    );
+
+    // The same for the seed bundle of a provisioning request, under metadata.seed.
+    let request = json!({"orgId": "acme", "metadata": {"seed": serde_json::from_str::<Value>(
+        &bundle(json!({"owner": {"type": "lookup", "reference": "person"}}))).unwrap()}});
+    let file = write(&dir, "req.json", &request.to_string());
+    let out = objectos(&[
+        "validate",
+        file.to_str().unwrap(),
+        "--as",
+        "TenantProvisioningRequest",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report = json_report(&out);
+    assert_eq!(
+        report["issues"][0]["path"], "metadata.seed.objects[0].fields.owner.reference",
+        "{report:#}"
+    );
+
+    // And a bundle deploy accepts stays valid.
+    let file = write(
+        &dir,
+        "ok.json",
+        &bundle(json!({"parent": {"type": "lookup", "reference": "task"}})),
+    );
+    let out = objectos(&["validate", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+/// A mistyped field type: the allowed values once, and the closest one suggested.
+#[test]
+fn a_typo_gets_the_allowed_values_once_and_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(&dir, "b.json", &bundle(json!({"title": {"type": "txt"}})));
+    let out = objectos(&["validate", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert_eq!(text.matches("'textarea'").count(), 1, "{text}");
+    assert!(
+        text.contains(
+            "objects[0].fields.title.type: Invalid enum value. Expected 'text' | 'textarea'"
+        ) && text.contains("received 'txt'; did you mean 'text'? (invalid_enum_value)"),
+        "{text}"
+    );
+
+    // A mistyped key: its suggestion, and the required key it was meant to be is reported too.
+    let file = write(&dir, "k.json", &bundle(json!({"title": {"typ": "text"}})));
+    let out = objectos(&["validate", file.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = json_report(&out);
+    let issues = report["issues"].as_array().unwrap();
+    assert!(
+        issues
+            .iter()
+            .any(|i| i["path"] == "objects[0].fields.title.type"
+                && i["code"] == "invalid_type"
+                && i["message"] == "Required"),
+        "{report:#}"
+    );
+    assert!(
+        issues.iter().any(|i| i["path"] == "objects[0].fields.title"
+            && i["code"] == "unrecognized_keys"
+            && i["message"].as_str().unwrap().starts_with(
+                "Unrecognized key(s) in object: 'typ' (did you mean 'type'?); allowed keys: "
+            )),
+        "{report:#}"
+    );
+}
+
+/// An unrecognized key does not hide what else is wrong with the same field or object: a lookup
+/// whose `reference` is misspelt reports the unknown key and the missing reference.
+#[test]
+fn an_unrecognized_key_does_not_hide_a_missing_required_one() {
+    let dir = tempfile::tempdir().unwrap();
+    for (fields, missing) in [
+        (
+            json!({"owner": {"type": "lookup", "refrence": "task"}}),
+            (
+                "objects[0].fields.owner",
+                "reference",
+                "objects[0].fields.owner.reference",
+            ),
+        ),
+        (
+            json!({"state": {"type": "select", "optons": [{"label": "A", "value": "a"}]}}),
+            (
+                "objects[0].fields.state",
+                "options",
+                "objects[0].fields.state.options",
+            ),
+        ),
+    ] {
+        let file = write(&dir, "b.json", &bundle(fields));
+        let out = objectos(&["validate", file.to_str().unwrap(), "--json"]);
+        assert_eq!(out.status.code(), Some(1));
+        let report = json_report(&out);
+        let issues = report["issues"].as_array().unwrap();
+        let (at, key, required_at) = missing;
+        assert!(
+            issues.iter().any(|i| i["path"] == at
+                && i["code"] == "unrecognized_keys"
+                && i["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("(did you mean '{key}'?)"))),
+            "{report:#}"
+        );
+        assert!(
+            issues
+                .iter()
+                .any(|i| i["path"] == required_at && i["code"] == "custom"),
+            "the missing {key} is reported too: {report:#}"
+        );
+    }
+
+    // At the object level too: an unknown key next to a displayNameField naming no field.
+    let document = json!({
+        "manifest": {"version": "1.0.0", "objects": ["task"]},
+        "objects": [{"name": "task", "colour": "red", "displayNameField": "nope",
+                     "fields": {"title": {"type": "text"}}}]
+    });
+    let file = write(&dir, "o.json", &document.to_string());
+    let out = objectos(&["validate", file.to_str().unwrap(), "--json"]);
+    let report = json_report(&out);
+    let paths: Vec<&str> = report["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"objects[0]"), "{report:#}");
+    assert!(paths.contains(&"objects[0].displayNameField"), "{report:#}");
+}

@@ -90,10 +90,16 @@ impl<'a> Checker<'a> {
                 format!("Expected {expected}, received {}", type_name(value)),
             );
         } else {
+            let suggestion = value
+                .as_str()
+                .and_then(|given| {
+                    crate::did_you_mean(given, options.iter().filter_map(Value::as_str))
+                })
+                .map_or_else(String::new, |s| format!("; did you mean '{s}'?"));
             self.issue(
                 IssueCode::InvalidEnumValue,
                 format!(
-                    "Invalid enum value. Expected {expected}, received {}",
+                    "Invalid enum value. Expected {expected}, received {}{suggestion}",
                     quote(value)
                 ),
             );
@@ -274,7 +280,15 @@ impl<'a> Checker<'a> {
         if !unknown.is_empty() {
             let listed = unknown
                 .iter()
-                .map(|k| format!("'{k}'"))
+                .map(|k| {
+                    crate::quoted_with_suggestion(
+                        k,
+                        node.properties
+                            .iter()
+                            .map(|(name, _)| name.as_str())
+                            .filter(|name| !map.contains_key(*name)),
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
             let known = node

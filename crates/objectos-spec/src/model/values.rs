@@ -252,7 +252,14 @@ pub fn check_record(
                 format!("'{key}' is maintained by objectos and cannot be written"),
             )),
             k if object.fields.contains_key(k) => {}
-            k => unknown.push(format!("'{k}'")),
+            k => unknown.push(crate::quoted_with_suggestion(
+                k,
+                object
+                    .fields
+                    .iter()
+                    .filter(|(name, f)| !is_read_only_type(f.r#type) && !record.contains_key(*name))
+                    .map(|(name, _)| name.as_str()),
+            )),
         }
     }
     if !unknown.is_empty() {
@@ -874,13 +881,15 @@ fn check_option(field: &Field, value: &Value, at: &JsonPath, push: &mut Push<'_>
     };
     match value {
         Value::String(s) if options.iter().any(|o| o.value == *s) => {}
-        Value::String(_) => push(
+        Value::String(s) => push(
             at.clone(),
             IssueCode::InvalidEnumValue,
             format!(
-                "Invalid enum value. Expected {}, received {}",
+                "Invalid enum value. Expected {}, received {}{}",
                 expected(),
-                quote(value)
+                quote(value),
+                crate::did_you_mean(s, options.iter().map(|o| o.value.as_str()))
+                    .map_or_else(String::new, |m| format!("; did you mean '{m}'?"))
             ),
         ),
         other => push(
@@ -960,7 +969,7 @@ fn unknown_keys(map: &Map<String, Value>, allowed: &[&str], at: &JsonPath, push:
     let unknown: Vec<String> = map
         .keys()
         .filter(|k| !allowed.contains(&k.as_str()))
-        .map(|k| format!("'{k}'"))
+        .map(|k| crate::quoted_with_suggestion(k, allowed.iter().copied()))
         .collect();
     if !unknown.is_empty() {
         push(

@@ -6,11 +6,23 @@ use objectos_server::app::RunningApp;
 
 use crate::config::{LogFormat, ServeArgs, ServeConfig};
 
+/// Colours in text logs only when a person watches them: stderr is a terminal and `NO_COLOR` is
+/// unset. Redirected to a file or a pipe (systemd, docker, `2>server.log`), escape codes would
+/// only clutter the lines and break grep.
+fn log_colours(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("OBJECTOS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let ansi = log_colours(
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        std::env::var_os("NO_COLOR"),
+    );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     // A second initialisation (never in the binary) is harmless, so its error is ignored.
     let _ = match format {

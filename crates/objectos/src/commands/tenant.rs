@@ -474,6 +474,118 @@ fn provisioning_failure(id: &str, provisioning: &Value) -> CliError {
 // ---------------------------------------------------------------------------------------------
 // Commands.
 
+/// The request fields `tenant create` sets from its flags, with the flag's name and its value.
+fn create_flags(args: &CreateArgs) -> [(&'static str, &'static str, Option<&String>); 4] {
+    [
+        ("plan", "--plan", args.plan.as_ref()),
+        ("region", "--region", args.region.as_ref()),
+        ("displayName", "--display-name", args.display_name.as_ref()),
+        ("adminEmail", "--admin-email", args.admin_email.as_ref()),
+    ]
+}
+
+/// What to do when the organization already has a tenant that differs from the request in
+/// `differences` (the `details.differences` of an `org_conflict`).
+#[derive(Debug, PartialEq)]
+enum Conflict {
+    /// Only settings the user left out differ: ask again with the existing tenant's values, so
+    /// `tenant create --org acme` finds the tenant however it was created.
+    Adopt(Vec<(String, Value)>),
+    /// A setting the user gave differs: one line saying which, what the tenant has and what to do.
+    Refuse(String),
+}
+
+fn resolve_conflict(args: &CreateArgs, tenant_id: &str, differences: &[Value]) -> Conflict {
+    let flags = create_flags(args);
+    let mut adopt = Vec::new();
+    let mut refused = Vec::new();
+    for difference in differences {
+        let field = text(difference, "field");
+        let existing = difference.get("existing").cloned().unwrap_or(Value::Null);
+        match flags.iter().find(|(name, _, _)| *name == field) {
+            Some((_, flag, Some(given))) => {
+                let hint = match field {
+                    "plan" => format!("change it with: objectos tenant plan {tenant_id} {given}"),
+                    "region" => "a tenant's region cannot change".to_owned(),
+                    _ => format!("leave out {flag} to use the existing tenant"),
+                };
+                refused.push(format!(
+                    "{field} is {} (you asked for {}; {hint})",
+                    shown(&existing),
+                    shown(&json!(given))
+                ));
+            }
+            // Left out by the user (or not a flag at all, such as metadata): the tenant's value.
+            _ if !existing.is_null() => adopt.push((field.to_owned(), existing)),
+            _ => refused.push(format!("{field} is not set (the request sets it)")),
+        }
+    }
+    if refused.is_empty() {
+        Conflict::Adopt(adopt)
+    } else {
+        Conflict::Refuse(format!(
+            "organization {} already has tenant {tenant_id}, whose {}",
+            args.org,
+            refused.join("; ")
+        ))
+    }
+}
+
+/// A value in a message: strings bare, anything else as JSON.
+fn shown(value: &Value) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
+}
+
+/// `POST /api/v1/tenants`. When the organization already has a tenant that differs only in
+/// settings the user did not give (created with `--plan pro`, asked again without `--plan`), the
+/// request is made once more with the tenant's own values: the user gets the existing tenant
+/// rather than an `org_conflict` over a flag they never typed. A difference in a flag they did
+/// type is refused with what the tenant has and how to change it.
+async fn post_create(
+    client: &Client,
+    args: &CreateArgs,
+    mut body: Value,
+    query: &[(&str, String)],
+) -> CliResult<crate::client::Reply> {
+    let tenants = ["api", "v1", "tenants"];
+    let first = client
+        .call(Method::POST, &tenants, query, Some(&body))
+        .await;
+    let failure = match first {
+        Err(CliError::Api(failure)) if failure.code == "org_conflict" => failure,
+        other => return other,
+    };
+    let differences = failure
+        .details
+        .get("differences")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let tenant_id = failure
+        .details
+        .get("tenantId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    match resolve_conflict(args, &tenant_id, &differences) {
+        Conflict::Adopt(values) if !values.is_empty() => {
+            for (field, value) in values {
+                body[field] = value;
+            }
+            client
+                .call(Method::POST, &tenants, query, Some(&body))
+                .await
+        }
+        Conflict::Adopt(_) => Err(CliError::Api(failure)),
+        Conflict::Refuse(message) => Err(CliError::Api(crate::client::ApiFailure {
+            message,
+            ..failure
+        })),
+    }
+}
+
 async fn create(client: &Client, args: &CreateArgs, as_json: bool) -> CliResult<ExitCode> {
     let mut body = json!({ "orgId": args.org });
     for (key, value) in [
@@ -486,12 +598,8 @@ async fn create(client: &Client, args: &CreateArgs, as_json: bool) -> CliResult<
             body[key] = json!(v);
         }
     }
-    let tenants = ["api", "v1", "tenants"];
-
     if as_json {
-        let reply = client
-            .call(Method::POST, &tenants, &[], Some(&body))
-            .await?;
+        let reply = post_create(client, args, body, &[]).await?;
         let failed = text(&reply.data, "status") == "failed";
         print_json(&json!({
             "created": reply.status == StatusCode::CREATED,
@@ -505,14 +613,7 @@ async fn create(client: &Client, args: &CreateArgs, as_json: bool) -> CliResult<
         });
     }
 
-    let reply = client
-        .call(
-            Method::POST,
-            &tenants,
-            &[("wait", "false".to_owned())],
-            Some(&body),
-        )
-        .await?;
+    let reply = post_create(client, args, body, &[("wait", "false".to_owned())]).await?;
     let id = text(&reply.data, "tenantId").to_owned();
     let created = reply.status != StatusCode::OK;
     let credentials = reply.extra.get("credentials").cloned();
@@ -527,9 +628,11 @@ async fn create(client: &Client, args: &CreateArgs, as_json: bool) -> CliResult<
         );
     } else {
         println!(
-            "Tenant {id} already exists for organization {} (status {}); no new API key is issued.",
+            "Tenant {id} already exists for organization {} (status {}, plan {}, region {}); no new API key is issued.",
             args.org,
-            text(&reply.data, "status")
+            text(&reply.data, "status"),
+            text(&reply.data, "plan"),
+            text(&reply.data, "region")
         );
     }
     let _ = std::io::stdout().flush();

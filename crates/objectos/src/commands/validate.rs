@@ -53,7 +53,7 @@ pub fn run(args: &Args) -> ExitCode {
     };
 
     let issues = match chosen {
-        Some(k) => k.validate(&document).issues,
+        Some(k) => issues_of(k, &document),
         None => vec![Issue::new(
             JsonPath::root(),
             IssueCode::InvalidType,
@@ -82,6 +82,38 @@ pub fn run(args: &Args) -> ExitCode {
     } else {
         ExitCode::from(EXIT_INVALID)
     }
+}
+
+/// Every issue the server would report for `document` as `kind`: a deploy bundle goes through
+/// deploy's own validator (references, manifest lists, checksum, seed data, what the column mapping
+/// refuses), a provisioning request also through the check of its `metadata.seed` bundle, so
+/// `validate` accepts exactly what the server accepts; other kinds are their schema and rules.
+fn issues_of(kind: &Kind, document: &Value) -> Vec<Issue> {
+    match kind.name {
+        // Nothing is deployed yet as far as a local file knows: every reference must be in the bundle.
+        "DeployBundle" => objectos_core::deploy::validate_bundle(document, &[])
+            .err()
+            .unwrap_or_default(),
+        "TenantProvisioningRequest" => {
+            let validated = kind.validate(document);
+            let mut issues = validated.issues;
+            let metadata = validated.value.get("metadata").and_then(Value::as_object);
+            if issues.iter().all(|i| !starts_with_seed(i)) {
+                issues.extend(objectos_core::seed::seed_issues(metadata));
+            }
+            issues
+        }
+        _ => kind.validate(document).issues,
+    }
+}
+
+/// True for an issue inside `metadata.seed` (the schema's own, before the bundle check).
+fn starts_with_seed(issue: &Issue) -> bool {
+    use objectos_spec::PathSegment;
+    issue.path.segments().starts_with(&[
+        PathSegment::Key("metadata".to_owned()),
+        PathSegment::Key("seed".to_owned()),
+    ])
 }
 
 fn print_human(label: &str, kind: Option<&str>, inferred: bool, issues: &[Issue]) {
