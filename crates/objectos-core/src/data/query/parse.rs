@@ -24,6 +24,10 @@ pub const MAX_OFFSET: u64 = i64::MAX as u64 - 1;
 /// Input echoed in messages is cut to this many characters.
 const ECHO_MAX: usize = 64;
 
+/// What JavaScript's `String({...})` makes of an object: a `field=value` parameter with this value
+/// is a client's operator object lost in serialisation, never a value meant for comparison.
+const JS_OBJECT_TEXT: &str = "[object Object]";
+
 /// Query-string parameters that ObjectStack defines but objectos does not serve yet.
 const UNSUPPORTED_PARAMS: &[&str] = &["search", "expand", "distinct", "aggregations", "groupBy"];
 
@@ -1124,6 +1128,16 @@ pub fn from_params(params: &[(String, String)]) -> Result<Query, Vec<Issue>> {
                 at,
                 IssueCode::Custom,
                 format!("'{name}' is not supported by objectos; remove it"),
+            )),
+            field if value == JS_OBJECT_TEXT => issues.push(Issue::new(
+                at,
+                IssueCode::InvalidType,
+                format!(
+                    "'{}={JS_OBJECT_TEXT}' is a JavaScript object turned into text (as @objectstack/client's \
+                     find() sends {{where: {{field: {{$op: value}}}}}}), not a value to compare with; send \
+                     operators as filter=<JSON> or in the body of POST .../query",
+                    show(field)
+                ),
             )),
             field => {
                 let mut parser = Parser::new(0);

@@ -589,6 +589,24 @@ fn plain_params_are_typed_equalities() {
     );
 }
 
+/// `find({where: {name: {$startsWith: 'A'}}})` in @objectstack/client 4.0.1 sends
+/// `name=[object Object]`: on a text field that would be a silent equality matching nothing.
+#[test]
+fn a_javascript_object_turned_into_text_is_refused_at_its_parameter() {
+    for field in ["name", "amount", "nope"] {
+        let issues = get_issues(&[("stage", "open"), (field, "[object Object]")]);
+        assert_eq!(
+            paths(&issues),
+            [(field.to_owned(), IssueCode::InvalidType)],
+            "{issues:?}"
+        );
+        assert!(issues[0].message.contains("filter="), "{issues:?}");
+    }
+    // Only the exact text: a value that merely contains it is an ordinary value.
+    let (object, conn) = db();
+    assert!(get(&conn, &object, &[("name", "[object Object] x")]).is_empty());
+}
+
 #[test]
 fn query_ast_bodies() {
     let (object, conn) = db();
