@@ -169,14 +169,28 @@ fn allowed_ops(kind: Kind) -> &'static [Op] {
     use Op::*;
     match kind {
         Kind::Text(_) => &[
-            Eq, Ne, Gt, Gte, Lt, Lte, In, Nin, Contains, StartsWith, EndsWith, Between, IsNull,
-            IsNotNull, Like,
+            Eq,
+            Ne,
+            Gt,
+            Gte,
+            Lt,
+            Lte,
+            In,
+            Nin,
+            Contains,
+            NotContains,
+            StartsWith,
+            EndsWith,
+            Between,
+            IsNull,
+            IsNotNull,
+            Like,
         ],
         Kind::Integer | Kind::Real => &[
             Eq, Ne, Gt, Gte, Lt, Lte, In, Nin, Between, IsNull, IsNotNull,
         ],
         Kind::Bool => &[Eq, Ne, In, Nin, IsNull, IsNotNull],
-        Kind::JsonArray => &[Eq, Ne, Contains, In, Nin, IsNull, IsNotNull],
+        Kind::JsonArray => &[Eq, Ne, Contains, NotContains, In, Nin, IsNull, IsNotNull],
         Kind::Json => &[IsNull, IsNotNull],
     }
 }
@@ -258,7 +272,10 @@ impl FilterCompiler<'_> {
             // The parser already turns these into is_null/is_not_null; a hand-built Query may not.
             (_, Op::Eq) if value.is_null() => format!("{c} IS NULL"),
             (_, Op::Ne) if value.is_null() => format!("{c} IS NOT NULL"),
-            (Kind::JsonArray, Op::Eq | Op::Contains | Op::Ne | Op::In | Op::Nin) => {
+            (
+                Kind::JsonArray,
+                Op::Eq | Op::Contains | Op::NotContains | Op::Ne | Op::In | Op::Nin,
+            ) => {
                 let values = if matches!(op, Op::In | Op::Nin) {
                     self.list(&col, value, at, true)
                 } else {
@@ -279,7 +296,7 @@ impl FilterCompiler<'_> {
                     c,
                     &marks,
                     matches!(op, Op::In | Op::Nin),
-                    matches!(op, Op::Ne | Op::Nin),
+                    matches!(op, Op::Ne | Op::Nin | Op::NotContains),
                 )
             }
             (_, Op::Eq | Op::Ne | Op::Gt | Op::Gte | Op::Lt | Op::Lte) => {
@@ -349,6 +366,15 @@ impl FilterCompiler<'_> {
                     op == Op::Contains,
                 )));
                 sql::match_op(d, &c, &p)
+            }
+            // NULL-safe: a record without a value does not contain the text.
+            (_, Op::NotContains) => {
+                let Some(needle) = self.text(value, at, op) else {
+                    return self.never();
+                };
+                let c = self.text_column(&col);
+                let p = self.bind(SqlValue::Text(sql::match_pattern(d, &needle, true)));
+                sql::not(d, &sql::match_op(d, &c, &p))
             }
             (_, Op::Like) => {
                 let Some(pattern) = self.text(value, at, op) else {

@@ -45,10 +45,10 @@ const UNSUPPORTED_AST_KEYS: &[&str] = &[
 ];
 
 /// The operator names of the array AST, as listed in issue messages.
-const AST_OPERATORS: &str = "=, ==, !=, <>, >, >=, <, <=, in, nin, not_in, contains, like, startswith, starts_with, endswith, ends_with, between, is_null, is_not_null";
+const AST_OPERATORS: &str = "=, ==, !=, <>, >, >=, <, <=, in, nin, not_in, contains, notcontains, not_contains, like, startswith, starts_with, endswith, ends_with, between, is_null, is_not_null";
 
 /// The operators of the object form, as listed in issue messages.
-const DOLLAR_OPERATORS: &str = "$eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $between, $contains, $startsWith, $endsWith, $like, $null, $exists";
+const DOLLAR_OPERATORS: &str = "$eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $between, $contains, $notContains, $startsWith, $endsWith, $like, $null, $exists";
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +71,8 @@ pub enum Op {
     Nin,
     /// Text contains (case-sensitive); a JSON array has the element.
     Contains,
+    /// The negation of [`Op::Contains`], NULL-safe: a record without a value does not contain.
+    NotContains,
     /// Text starts with (case-sensitive, uses an index).
     StartsWith,
     /// Text ends with (case-sensitive).
@@ -98,6 +100,7 @@ impl Op {
             Self::In => "in",
             Self::Nin => "nin",
             Self::Contains => "contains",
+            Self::NotContains => "notcontains",
             Self::StartsWith => "startswith",
             Self::EndsWith => "endswith",
             Self::Between => "between",
@@ -119,6 +122,7 @@ impl Op {
             "in" => Self::In,
             "nin" | "not_in" => Self::Nin,
             "contains" => Self::Contains,
+            "notcontains" | "not_contains" => Self::NotContains,
             "like" => Self::Like,
             "startswith" | "starts_with" => Self::StartsWith,
             "endswith" | "ends_with" => Self::EndsWith,
@@ -143,6 +147,7 @@ impl Op {
             "$nin" => Self::Nin,
             "$between" => Self::Between,
             "$contains" => Self::Contains,
+            "$notcontains" => Self::NotContains,
             "$startswith" => Self::StartsWith,
             "$endswith" => Self::EndsWith,
             "$like" => Self::Like,
@@ -578,9 +583,9 @@ impl Parser {
                 }
                 (self.issues.len() == before).then(|| cmp(op, value.clone()))
             }
-            Op::Contains | Op::StartsWith | Op::EndsWith | Op::Like => {
+            Op::Contains | Op::NotContains | Op::StartsWith | Op::EndsWith | Op::Like => {
                 // `contains` of a number is meaningful for JSON arrays of numbers (vectors).
-                let strings_only = op != Op::Contains;
+                let strings_only = !matches!(op, Op::Contains | Op::NotContains);
                 if strings_only && !value.is_string() {
                     self.issue(
                         value_at.clone(),

@@ -250,6 +250,18 @@ fn every_array_operator() {
         (json!(["name", "contains", "100%"]), &["d4"]),
         (json!(["name", "contains", "x*"]), &["d5"]),
         (json!(["name", "contains", "*"]), &["d5"]),
+        // notcontains: the complement of contains, same case rules; NULL does not contain.
+        (json!(["name", "notcontains", "eta"]), &["d1", "d4", "d5"]),
+        (
+            json!(["name", "notcontains", "beta"]),
+            &["d1", "d3", "d4", "d5"],
+        ),
+        (
+            json!(["name", "NOT_CONTAINS", "*"]),
+            &["d1", "d2", "d3", "d4"],
+        ),
+        (json!(["stage", "notcontains", "pe"]), &["d2", "d3", "d4"]),
+        (json!(["stage", "not_contains", ""]), &["d4"]),
         (json!(["name", "like", "%BETA%"]), &["d2", "d3"]),
         (json!(["name", "like", "gamma\\_%"]), &["d5"]),
         (json!(["name", "like", "%\\%"]), &["d4"]),
@@ -320,6 +332,11 @@ fn json_array_fields_match_elements() {
         (json!(["labels", "!=", "bb"]), &["d3", "d4", "d5"]),
         (json!(["labels", "is_null"]), &["d4"]),
         (json!({"labels": {"$contains": "cc"}}), &["d3"]),
+        (json!(["labels", "notcontains", "bb"]), &["d3", "d4", "d5"]),
+        (
+            json!({"labels": {"$notContains": "cc"}}),
+            &["d1", "d2", "d4", "d5"],
+        ),
         (json!({"labels": "bb"}), &["d1", "d2"]),
     ]);
 }
@@ -339,6 +356,11 @@ fn every_object_operator() {
         (json!({"amount": {"$nin": [10, 50]}}), &["d2", "d3", "d4"]),
         (json!({"amount": {"$between": [20, 30]}}), &["d2", "d3"]),
         (json!({"name": {"$contains": "amm"}}), &["d4", "d5"]),
+        (
+            json!({"name": {"$notContains": "amm"}}),
+            &["d1", "d2", "d3"],
+        ),
+        (json!({"stage": {"$notcontains": "o"}}), &["d4"]),
         (json!({"name": {"$startsWith": "Be"}}), &["d3"]),
         (json!({"name": {"$endsWith": "beta"}}), &["d2"]),
         (json!({"name": {"$like": "a%"}}), &["d1", "d2"]),
