@@ -319,6 +319,18 @@ test('data.update() patches the record', async () => {
   assert.equal(again.record.website, 'https://alpha.example.org');
 });
 
+test('data.update() takes the record as read back (get → modify → save)', async () => {
+  const { record } = await client.data.get('account', alphaId);
+  record.employees = 44;
+  const res = await client.data.update('account', alphaId, record);
+  assert.equal(res.record.employees, 44);
+  assert.equal(res.record.created_at, record.created_at);
+
+  const err = await rejection(client.data.update('account', alphaId, { ...res.record, created_at: '2000-01-01T00:00:00.000Z' }));
+  assert.equal(err.httpStatus, 400);
+  assert.deepEqual(err.details.error.details.issues.map((i) => i.path), ['created_at']);
+});
+
 test('data.update() with a value of the wrong type is rejected 400 validation_error', async () => {
   const err = await rejection(client.data.update('account', alphaId, { employees: 'many' }));
   assert.equal(err.httpStatus, 400);

@@ -308,6 +308,83 @@ async fn crud_create_get_patch_delete() {
         .assert_error(404, "object_not_found");
 }
 
+/// get → modify → save: the record sent back whole, with its id, timestamps and autonumbers
+/// unchanged, is an update of the changed fields; a changed system value is still refused at its key.
+#[tokio::test]
+async fn an_update_accepts_the_record_as_read() {
+    let app = TestApp::new().start().await;
+    let (_, key) = tenant_with(&app, "acme", "pro", vec![gadget()]).await;
+    let created = create(
+        &app,
+        &key,
+        "gadget",
+        json!({"code": "g1", "qty": 2, "at": "2026-01-02T03:04:05Z", "tags": ["aa"]}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("gadget/{id}");
+    let mut record = get(&app, &key, &path).await.assert_success(200)["record"].clone();
+    assert!(record["seq"].is_string(), "{record:#}");
+    record["qty"] = json!(3);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let saved = patch(&app, &key, &path, record.clone()).await;
+    let saved = saved.assert_success(200)["record"].clone();
+    assert_eq!(saved["qty"], 3.0);
+    assert_eq!(saved["id"], id.as_str());
+    assert_eq!(saved["created_at"], record["created_at"]);
+    assert_eq!(saved["seq"], record["seq"]);
+    assert_eq!(saved["plain_seq"], record["plain_seq"]);
+    assert!(saved["updated_at"].as_str() > record["updated_at"].as_str());
+
+    // The same instant in another form is unchanged too; PUT is the same partial update.
+    let mut again = saved.clone();
+    again["created_at"] = json!(saved["created_at"]
+        .as_str()
+        .unwrap()
+        .replace(".000Z", "Z")
+        .replace('Z', "+00:00"));
+    again["qty"] = json!(4);
+    let res = app
+        .send(app.keyed(Method::PUT, &data(&path), &key).json(&again))
+        .await;
+    let saved = res.assert_success(200)["record"].clone();
+    assert_eq!(saved["qty"], 4.0);
+
+    // A changed system value is refused at its key, and nothing is written.
+    for (field, value) in [
+        ("id", json!("other")),
+        ("created_at", json!("2020-01-01T00:00:00.000Z")),
+        ("updated_at", json!("2020-01-01T00:00:00.000Z")),
+        ("seq", json!("G-999")),
+        ("plain_seq", json!(999)),
+    ] {
+        let mut changed = saved.clone();
+        changed["qty"] = json!(5);
+        changed[field] = value;
+        assert_issue_at(&patch(&app, &key, &path, changed).await, field);
+    }
+    // The updated_at read before the last save is a change now.
+    let mut stale = record.clone();
+    stale["qty"] = json!(6);
+    assert_issue_at(&patch(&app, &key, &path, stale).await, "updated_at");
+    let now = get(&app, &key, &path).await.assert_success(200)["record"].clone();
+    assert_eq!(now, saved);
+
+    // Batches take the record as read as well.
+    let mut whole = now.clone();
+    whole["qty"] = json!(7);
+    let res = post(
+        &app,
+        &key,
+        "gadget/updateMany",
+        json!({"records": [{"id": id, "data": whole}]}),
+    )
+    .await;
+    assert_eq!(res.assert_success(200)["succeeded"], 1, "{}", res.text);
+    let now = get(&app, &key, &path).await.assert_success(200)["record"].clone();
+    assert_eq!(now["qty"], 7.0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Queries
 
