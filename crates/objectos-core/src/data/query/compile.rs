@@ -9,7 +9,9 @@ use objectos_spec::{json_type_name, Issue, IssueCode, JsonPath, ObjectDefinition
 use objectos_sql::{Dialect, SqlValue};
 use serde_json::Value;
 
-use super::parse::{show, show_value, Filter, Op, Query, MAX_LIMIT};
+use super::parse::{
+    show, show_value, Filter, Op, Query, MAX_LIMIT, MAX_SELECT_FIELDS, MAX_SORT_KEYS,
+};
 use super::sql;
 
 /// A query compiled for one dialect.
@@ -637,6 +639,22 @@ pub fn compile(
             JsonPath::root().key("limit"),
             IssueCode::TooBig,
             format!("Expected at most {MAX_LIMIT}, received {}", query.limit),
+        ));
+    }
+    // The parsers refuse longer lists at the list; a Query built by hand is refused at the first
+    // key over the limit.
+    if let Some(extra) = query.sort.get(MAX_SORT_KEYS) {
+        issues.push(Issue::new(
+            extra.at.clone(),
+            IssueCode::TooBig,
+            format!("At most {MAX_SORT_KEYS} sort keys may be given"),
+        ));
+    }
+    if let Some((_, at)) = query.fields.as_ref().and_then(|f| f.get(MAX_SELECT_FIELDS)) {
+        issues.push(Issue::new(
+            at.clone(),
+            IssueCode::TooBig,
+            format!("At most {MAX_SELECT_FIELDS} fields may be given"),
         ));
     }
     let table = match quoted(IdentKind::Table, &object.name, &JsonPath::root()) {

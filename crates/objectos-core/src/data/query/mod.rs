@@ -82,7 +82,8 @@ mod sql;
 pub use compile::{compile, compile_filter, CompiledQuery};
 pub use parse::{
     from_ast, from_params, parse_filter, Filter, Op, Query, Sort, DEFAULT_LIMIT, MAX_CONDITIONS,
-    MAX_DEPTH, MAX_IN_ITEMS, MAX_LIMIT, MAX_OFFSET, MAX_VALUE_CHARS,
+    MAX_DEPTH, MAX_IN_ITEMS, MAX_LIMIT, MAX_OFFSET, MAX_SELECT_FIELDS, MAX_SORT_KEYS,
+    MAX_VALUE_CHARS,
 };
 
 #[cfg(test)]

@@ -21,6 +21,11 @@ pub const MAX_VALUE_CHARS: usize = 10_000;
 /// The largest `skip`/`offset` accepted (it is bound as a signed 64-bit integer).
 pub const MAX_OFFSET: u64 = i64::MAX as u64 - 1;
 
+/// The most sort keys one query may name (`id` is appended to them).
+pub const MAX_SORT_KEYS: usize = 32;
+/// The most fields one `select`/`fields` may name.
+pub const MAX_SELECT_FIELDS: usize = 1000;
+
 /// Input echoed in messages is cut to this many characters.
 const ECHO_MAX: usize = 64;
 
@@ -897,9 +902,38 @@ fn parse_sort_item(text: &str, at: &JsonPath) -> Result<Sort, Issue> {
     })
 }
 
+/// Refuses a list longer than `max` with one `too_big` issue at the list (not one per item);
+/// true when refused.
+pub(super) fn too_many(
+    len: usize,
+    max: usize,
+    what: &str,
+    at: &JsonPath,
+    issues: &mut Vec<Issue>,
+) -> bool {
+    if len <= max {
+        return false;
+    }
+    issues.push(Issue::new(
+        at.clone(),
+        IssueCode::TooBig,
+        format!("At most {max} {what} may be given, received {len}"),
+    ));
+    true
+}
+
 /// A comma list of sort keys.
 fn parse_sort_list(text: &str, at: &JsonPath, issues: &mut Vec<Issue>) -> Vec<Sort> {
     if text.trim().is_empty() {
+        return Vec::new();
+    }
+    if too_many(
+        text.split(',').count(),
+        MAX_SORT_KEYS,
+        "sort keys",
+        at,
+        issues,
+    ) {
         return Vec::new();
     }
     text.split(',')
@@ -916,6 +950,9 @@ fn parse_sort_list(text: &str, at: &JsonPath, issues: &mut Vec<Issue>) -> Vec<So
 fn parse_sort_json(value: &Value, at: &JsonPath, issues: &mut Vec<Issue>) -> Vec<Sort> {
     match value {
         Value::String(text) => parse_sort_list(text, at, issues),
+        Value::Array(items) if too_many(items.len(), MAX_SORT_KEYS, "sort keys", at, issues) => {
+            Vec::new()
+        }
         Value::Array(items) => items
             .iter()
             .enumerate()
@@ -1035,6 +1072,15 @@ fn parse_select_list(
     issues: &mut Vec<Issue>,
 ) -> Option<Vec<(String, JsonPath)>> {
     if text.trim().is_empty() {
+        return None;
+    }
+    if too_many(
+        text.split(',').count(),
+        MAX_SELECT_FIELDS,
+        "fields",
+        at,
+        issues,
+    ) {
         return None;
     }
     let mut out = Vec::new();
@@ -1231,6 +1277,8 @@ pub fn from_ast(body: &Value) -> Result<Query, Vec<Issue>> {
             }
             "fields" | "select" => match value {
                 Value::Null => {}
+                Value::Array(items)
+                    if too_many(items.len(), MAX_SELECT_FIELDS, "fields", &at, &mut issues) => {}
                 Value::Array(items) => {
                     let mut fields = Vec::new();
                     for (i, item) in items.iter().enumerate() {

@@ -1156,6 +1156,65 @@ fn size_limits() {
     }
 }
 
+/// 2,000 sort keys used to reach the database ("too many terms in ORDER BY", a 500).
+#[test]
+fn sort_keys_and_selected_fields_are_bounded() {
+    let (object, conn) = db();
+    let keys = |n: usize| vec!["name"; n].join(",");
+    // At the limit: accepted and run.
+    assert_eq!(
+        get(
+            &conn,
+            &object,
+            &[("sort", &keys(MAX_SORT_KEYS)), ("top", "1")]
+        ),
+        ["d1", "d3"]
+    );
+    for name in ["sort", "orderBy"] {
+        let issues = get_issues(&[(name, &keys(2000))]);
+        assert_eq!(paths(&issues), [(name.to_owned(), IssueCode::TooBig)]);
+    }
+    let json_keys: Vec<Value> = (0..=MAX_SORT_KEYS)
+        .map(|_| json!({"field": "name", "order": "desc"}))
+        .collect();
+    let issues = get_issues(&[("sort", &Value::Array(json_keys.clone()).to_string())]);
+    assert_eq!(paths(&issues), [("sort".to_owned(), IssueCode::TooBig)]);
+    let issues = ast_issues(json!({"orderBy": json_keys}));
+    assert_eq!(paths(&issues), [("orderBy".to_owned(), IssueCode::TooBig)]);
+
+    let fields = |n: usize| vec!["name"; n].join(",");
+    assert_eq!(
+        get(
+            &conn,
+            &object,
+            &[("select", &fields(MAX_SELECT_FIELDS)), ("top", "1")]
+        ),
+        ["d1", "d2"]
+    );
+    let issues = get_issues(&[("select", &fields(MAX_SELECT_FIELDS + 1))]);
+    assert_eq!(paths(&issues), [("select".to_owned(), IssueCode::TooBig)]);
+    let many: Vec<&str> = vec!["name"; MAX_SELECT_FIELDS + 1];
+    let issues = ast_issues(json!({"fields": many}));
+    assert_eq!(paths(&issues), [("fields".to_owned(), IssueCode::TooBig)]);
+
+    // A Query built by hand is refused at the first key over the limit.
+    let query = Query {
+        sort: (0..=MAX_SORT_KEYS)
+            .map(|i| Sort {
+                field: "name".to_owned(),
+                descending: false,
+                at: JsonPath::root().key("sort").index(i),
+            })
+            .collect(),
+        ..Query::default()
+    };
+    let issues = compile(Dialect::Sqlite, &object, &query).unwrap_err();
+    assert_eq!(
+        paths(&issues),
+        [(format!("sort[{MAX_SORT_KEYS}]"), IssueCode::TooBig)]
+    );
+}
+
 #[test]
 fn parse_filter_builds_the_tree() {
     let at = JsonPath::root().key("filter");
