@@ -225,6 +225,53 @@ test('data.find() with a $-object filter is refused, not silently mismatched', a
   assert.deepEqual(err.details.error.details.issues.map((i) => i.path), ['employees']);
 });
 
+test('data.find() with where: {field: {$startsWith}} (sent as name=[object Object]) is refused 400', async () => {
+  // 4.0.1 sends String({$startsWith: 'A'}): a text field would otherwise match nothing, silently.
+  const err = await rejection(client.data.find('account', { where: { name: { $startsWith: 'A' } } }));
+  assert.equal(err.httpStatus, 400);
+  assert.equal(err.code, 'validation_error');
+  const issues = err.details.error.details.issues;
+  assert.deepEqual(issues.map((i) => [i.path, i.code]), [['name', 'invalid_type']]);
+  assert.match(issues[0].message, /\[object Object\]/);
+});
+
+test('notcontains / $notContains exclude a substring (case-sensitive)', async () => {
+  const ast = await client.data.find('account', { filter: ['name', 'notcontains', 'o'], sort: 'name' });
+  assert.deepEqual(names(ast), ['Initech']);
+  const obj = await client.data.query('account', {
+    where: { name: { $notContains: 'O' } },
+    orderBy: [{ field: 'name', order: 'asc' }],
+  });
+  assert.deepEqual(names(obj), ['Acme Corporation', 'Globex', 'Initech', 'Interop Alpha']);
+});
+
+test('aggregations and groupBy through data.query() and data.find()', async () => {
+  const res = await client.data.query('account', {
+    groupBy: ['industry'],
+    aggregations: [
+      { function: 'count', alias: 'n' },
+      { function: 'sum', field: 'employees', alias: 'staff' },
+      { function: 'max', field: 'name', alias: 'last' },
+    ],
+    orderBy: [{ field: 'industry', order: 'asc' }],
+  });
+  assert.equal(res.object, 'account');
+  assert.equal(res.total, 3);
+  assert.equal(res.hasMore, false);
+  assert.deepEqual(res.records[0], { industry: 'finance', n: 1, staff: 80, last: 'Initech' });
+  assert.deepEqual(res.records[2], { industry: 'technology', n: 2, staff: 392, last: 'Interop Alpha' });
+
+  // find() sends groupBy=industry&aggregations=<JSON>.
+  const found = await client.data.find('account', {
+    orderBy: ['-n'],
+    groupBy: ['industry'],
+    aggregations: [{ function: 'count', alias: 'n' }],
+    limit: 1,
+  });
+  assert.deepEqual(found.records, [{ industry: 'technology', n: 2 }]);
+  assert.equal(found.hasMore, true);
+});
+
 test("data.find() sorts with '-name' and ['name']", async () => {
   const desc = await client.data.find('account', { sort: '-name' });
   assert.deepEqual(names(desc), ['Interop Alpha', 'Initech', 'Globex', 'Acme Corporation']);

@@ -669,6 +669,272 @@ async fn post_query_ast() {
     assert_issue_at(&res, "where[1]");
 }
 
+/// Asserts a 400 `validation_error` whose first issue is at `path` with `code`.
+#[track_caller]
+fn assert_issue(res: &Res, path: &str, code: &str) {
+    assert_issue_at(res, path);
+    assert_eq!(
+        res.body["error"]["details"]["issues"][0]["code"], code,
+        "{}",
+        res.text
+    );
+}
+
+/// `notcontains`, `not_contains`, `$notContains`: the complement of `contains` (case-sensitive),
+/// with records without a value counted as not containing.
+#[tokio::test]
+async fn notcontains_in_every_spelling() {
+    let app = TestApp::new().start().await;
+    let (_, key) = products(&app).await;
+    let f = |filter: Value| filtered(&app, &key, "item", filter);
+    assert_eq!(
+        f(json!(["name", "notcontains", "lph"])).await,
+        sorted(vec!["p2", "p3", "p4", "p6"])
+    );
+    assert_eq!(
+        f(json!(["name", "not_contains", "A"])).await,
+        sorted(vec!["p2", "p3", "p4", "p5", "p6"])
+    );
+    // p4 has no family: it does not contain "ware".
+    assert_eq!(
+        f(json!({"family": {"$notContains": "ware"}})).await,
+        sorted(vec!["p3", "p4"])
+    );
+    assert_eq!(
+        f(json!(["not", ["family", "notcontains", "ware"]])).await,
+        sorted(vec!["p1", "p2", "p5", "p6"])
+    );
+    let res = app
+        .send(app.keyed(Method::GET, &data("item"), &key).query(&[(
+            "filter",
+            json!(["list_price", "notcontains", "1"]).to_string(),
+        )]))
+        .await;
+    assert_issue(&res, "filter", "custom");
+}
+
+/// `aggregations` and `groupBy` (QueryAST and GET parameters): one record per group, the same on
+/// every tenant provider; bounded, and refused at their paths when they do not apply.
+#[tokio::test]
+async fn aggregations_and_group_by() {
+    let app = TestApp::new().start().await;
+    let (_, key) = products(&app).await;
+    let num = |v: &Value| v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"));
+
+    let res = post(
+        &app,
+        &key,
+        "item/query",
+        json!({
+            "groupBy": ["family"],
+            "aggregations": [
+                {"function": "count", "alias": "n"},
+                {"function": "sum", "field": "list_price", "alias": "total"},
+                {"function": "avg", "field": "list_price", "alias": "mean"},
+                {"function": "min", "field": "name", "alias": "first"},
+                {"function": "max", "field": "list_price", "alias": "top"},
+                {"function": "count_distinct", "field": "name", "alias": "names"}
+            ],
+            "orderBy": [{"field": "total", "order": "desc"}]
+        }),
+    )
+    .await;
+    let page = res.assert_success(200);
+    assert_eq!(page["object"], "item");
+    assert_eq!(page["total"], 4, "{page:#}");
+    assert_eq!(page["hasMore"], false);
+    let records = page["records"].as_array().unwrap();
+    let families: Vec<&Value> = records.iter().map(|r| &r["family"]).collect();
+    assert_eq!(
+        families,
+        [
+            &json!("hardware"),
+            &json!("software"),
+            &Value::Null,
+            &json!("services")
+        ]
+    );
+    let hardware = records[0].as_object().unwrap();
+    let mut keys: Vec<&str> = hardware.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["family", "first", "mean", "n", "names", "top", "total"]
+    );
+    assert_eq!(hardware["n"], 2);
+    assert_eq!(num(&hardware["total"]), 80.0);
+    assert_eq!(num(&hardware["mean"]), 40.0);
+    assert_eq!(hardware["first"], "Beta");
+    assert_eq!(num(&hardware["top"]), 60.0);
+    assert_eq!(hardware["names"], 1);
+    let software = &records[1];
+    assert_eq!(software["first"], "Alpha", "byte order: 'A' before 'a'");
+    assert_eq!(software["names"], 2);
+    assert_eq!(num(&records[2]["total"]), 40.0);
+
+    // Booleans group as booleans; a filter applies before grouping; sort by a key.
+    let res = post(
+        &app,
+        &key,
+        "item/query",
+        json!({"where": ["list_price", ">", 10], "groupBy": ["active"],
+               "aggregations": [{"function": "count", "alias": "n"}], "orderBy": ["-active"]}),
+    )
+    .await;
+    let page = res.assert_success(200);
+    assert_eq!(
+        page["records"],
+        json!([{"active": true, "n": 3}, {"active": false, "n": 2}])
+    );
+
+    // Without groupBy: one record; over no rows, count 0 and sum null.
+    let res = post(
+        &app,
+        &key,
+        "item/query",
+        json!({"where": ["name", "=", "nobody"], "aggregations": [
+            {"function": "count", "alias": "n"}, {"function": "sum", "field": "list_price", "alias": "s"}]}),
+    )
+    .await;
+    let page = res.assert_success(200);
+    assert_eq!(page["records"], json!([{"n": 0, "s": null}]));
+    assert_eq!(page["total"], 1);
+
+    // GET, as @objectstack/client's find() encodes them; pages of groups.
+    let res = app
+        .send(app.keyed(Method::GET, &data("item"), &key).query(&[
+            ("groupBy", "family,active"),
+            ("aggregations", r#"[{"function":"count","alias":"n"}]"#),
+            ("sort", "-n"),
+            ("top", "2"),
+        ]))
+        .await;
+    let page = res.assert_success(200);
+    assert_eq!(page["total"], 5, "{page:#}");
+    assert_eq!(page["hasMore"], true);
+    assert_eq!(
+        page["records"],
+        json!([{"family": "hardware", "active": true, "n": 2}, {"family": null, "active": true, "n": 1}])
+    );
+
+    // Bounds and misfits: 400 at the path.
+    let many_keys = vec!["name"; 9];
+    let res = post(&app, &key, "item/query", json!({"groupBy": many_keys})).await;
+    assert_issue(&res, "groupBy", "too_big");
+    let many: Vec<Value> = (0..17)
+        .map(|i| json!({"function": "count", "alias": format!("n{i}")}))
+        .collect();
+    let res = post(&app, &key, "item/query", json!({"aggregations": many})).await;
+    assert_issue(&res, "aggregations", "too_big");
+    let res = get(&app, &key, "item?groupBy=a,b,c,d,e,f,g,h,i").await;
+    assert_issue(&res, "groupBy", "too_big");
+    for (body, path, code) in [
+        (
+            json!({"aggregations": [{"function": "sum", "field": "name", "alias": "s"}]}),
+            "aggregations[0].field",
+            "custom",
+        ),
+        (
+            json!({"aggregations": [{"function": "median", "field": "list_price", "alias": "m"}]}),
+            "aggregations[0].function",
+            "invalid_enum_value",
+        ),
+        (
+            json!({"aggregations": [{"function": "count"}]}),
+            "aggregations[0].alias",
+            "invalid_type",
+        ),
+        (
+            json!({"aggregations": [{"function": "count", "alias": "a b"}]}),
+            "aggregations[0].alias",
+            "invalid_string",
+        ),
+        (
+            json!({"aggregations": [{"function": "sum", "alias": "s"}]}),
+            "aggregations[0].field",
+            "invalid_type",
+        ),
+        (
+            json!({"aggregations": [{"function": "count", "alias": "n", "filter": {"name": "x"}}]}),
+            "aggregations[0].filter",
+            "custom",
+        ),
+        (json!({"groupBy": ["nope"]}), "groupBy[0]", "custom"),
+        (
+            json!({"groupBy": ["name"], "fields": ["name"]}),
+            "fields[0]",
+            "custom",
+        ),
+        (
+            json!({"groupBy": ["name"], "orderBy": ["sku"]}),
+            "orderBy[0]",
+            "custom",
+        ),
+        (
+            json!({"groupBy": ["name"], "aggregations": [{"function": "count", "alias": "name"}]}),
+            "aggregations[0].alias",
+            "custom",
+        ),
+        (json!({"having": {"n": 1}}), "having", "custom"),
+    ] {
+        let res = post(&app, &key, "item/query", body.clone()).await;
+        assert_issue(&res, path, code);
+    }
+    let res = get(&app, &key, "item?aggregations=count").await;
+    assert_issue(&res, "aggregations", "invalid_type");
+}
+
+/// 2,000 sort keys were a 500 ("too many terms in ORDER BY"); sort keys and selected fields are
+/// bounded, refused at the parameter.
+#[tokio::test]
+async fn sort_keys_and_selected_fields_are_bounded() {
+    let app = TestApp::new().start().await;
+    let (_, key) = products(&app).await;
+    let keys = vec!["name"; 2000].join(",");
+    let res = get(&app, &key, &format!("item?sort={keys}")).await;
+    assert_issue(&res, "sort", "too_big");
+    let res = get(
+        &app,
+        &key,
+        &format!("item?orderBy={}", vec!["-name"; 33].join(",")),
+    )
+    .await;
+    assert_issue(&res, "orderBy", "too_big");
+    let page = list(
+        &app,
+        &key,
+        &format!("item?sort={}&top=1", vec!["-name"; 32].join(",")),
+    )
+    .await;
+    assert_eq!(ids(&page), ["p5"]);
+    let nodes: Vec<Value> = (0..2000).map(|_| json!({"field": "name"})).collect();
+    let res = post(&app, &key, "item/query", json!({"orderBy": nodes})).await;
+    assert_issue(&res, "orderBy", "too_big");
+    let fields = vec!["name"; 1001];
+    let res = post(&app, &key, "item/query", json!({"fields": fields})).await;
+    assert_issue(&res, "fields", "too_big");
+    let res = get(
+        &app,
+        &key,
+        &format!("item?select={}", vec!["sku"; 1001].join(",")),
+    )
+    .await;
+    assert_issue(&res, "select", "too_big");
+}
+
+/// `find({where: {name: {$startsWith: 'A'}}})` in @objectstack/client 4.0.1 sends
+/// `name=[object Object]`; on a text field that was a 200 with no records.
+#[tokio::test]
+async fn a_javascript_object_as_a_parameter_value_is_refused() {
+    let app = TestApp::new().start().await;
+    let (_, key) = products(&app).await;
+    let res = get(&app, &key, "item?name=%5Bobject%20Object%5D").await;
+    assert_issue(&res, "name", "invalid_type");
+    assert!(res.text.contains("filter="), "{}", res.text);
+    let res = get(&app, &key, "item?list_price=%5Bobject%20Object%5D").await;
+    assert_issue(&res, "list_price", "invalid_type");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. Value checks on write
 

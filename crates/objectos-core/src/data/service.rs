@@ -11,7 +11,7 @@ use objectos_tenantdb::TenantDatabases;
 use serde_json::{json, Map, Value};
 
 use super::batch::{self, BatchRequest, Operation};
-use super::codec::decode_row;
+use super::codec::{decode_grouped, decode_row};
 use super::error::{DataError, DataResult};
 use super::model::TenantModel;
 use super::query::{self, Query};
@@ -248,11 +248,15 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             .map_err(|issues| CoreError::Data(DataError::Invalid(issues)))?;
         let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
         self.on_reader(handle, move |conn| {
-            let mut records: Vec<Value> = conn
-                .query(&compiled.sql, &compiled.params)?
-                .into_iter()
-                .map(|row| Value::Object(decode_row(&definition, &compiled.fields, row)))
-                .collect();
+            let rows = conn.query(&compiled.sql, &compiled.params)?.into_iter();
+            let mut records: Vec<Value> = match &compiled.output {
+                None => rows
+                    .map(|row| Value::Object(decode_row(&definition, &compiled.fields, row)))
+                    .collect(),
+                Some(output) => rows
+                    .map(|row| Value::Object(decode_grouped(&definition, output, row)))
+                    .collect(),
+            };
             let has_more = records.len() > limit;
             records.truncate(limit);
             let mut out = json!({"object": definition.name, "records": records});

@@ -9,6 +9,7 @@ use objectos_spec::{json_type_name, Issue, IssueCode, JsonPath, ObjectDefinition
 use objectos_sql::{Dialect, SqlValue};
 use serde_json::Value;
 
+use super::aggregate::{AggFunction, Aggregation};
 use super::parse::{
     show, show_value, Filter, Op, Query, MAX_LIMIT, MAX_SELECT_FIELDS, MAX_SORT_KEYS,
 };
@@ -26,8 +27,22 @@ pub struct CompiledQuery {
     pub count_sql: Option<String>,
     /// The bound values of `count_sql`.
     pub count_params: Vec<SqlValue>,
-    /// The field keys of the selected columns after the three system columns, in column order.
+    /// The field keys of the selected columns after the three system columns, in column order
+    /// (empty for an aggregated query).
     pub fields: Vec<String>,
+    /// For a query with `groupBy`/`aggregations`: every column of its rows, in order (no system
+    /// columns); `None` for a query of records.
+    pub output: Option<Vec<OutputColumn>>,
+}
+
+/// A column of an aggregated query's rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputColumn {
+    /// Its key in each result record: a `groupBy` key or an aggregation alias.
+    pub name: String,
+    /// The field whose values it holds, decoded as that field's (group keys, `min`, `max`);
+    /// `None`: the value as the database gives it (counts, sums, averages).
+    pub field: Option<String>,
 }
 
 /// What a column holds, as far as comparisons are concerned.
@@ -75,6 +90,8 @@ enum Purpose {
     Filter,
     Sort,
     Select,
+    Group,
+    Aggregate,
 }
 
 impl Purpose {
@@ -83,6 +100,8 @@ impl Purpose {
             Self::Filter => "filtered on",
             Self::Sort => "sorted by",
             Self::Select => "selected",
+            Self::Group => "grouped by",
+            Self::Aggregate => "aggregated",
         }
     }
 }
@@ -674,6 +693,10 @@ pub fn compile(
         },
     };
 
+    if !query.group_by.is_empty() || !query.aggregations.is_empty() {
+        return compile_grouped(dialect, object, query, &table, where_sql, params, issues);
+    }
+
     let mut fields: Vec<String> = Vec::new();
     let mut columns: Vec<String> = Vec::new();
     match &query.fields {
@@ -771,5 +794,235 @@ pub fn compile(
         count_sql,
         count_params,
         fields,
+        output: None,
+    })
+}
+
+/// The SQL of one aggregation of a resolved column, or why it does not apply to the column.
+fn aggregate_sql(dialect: Dialect, aggregation: &Aggregation, col: &Col) -> Result<String, String> {
+    let c = col.sql.as_str();
+    let distinct = if aggregation.distinct {
+        "DISTINCT "
+    } else {
+        ""
+    };
+    let name = aggregation.function.as_str();
+    let json = matches!(col.kind, Kind::Json | Kind::JsonArray);
+    let refused = |needs: &str| {
+        Err(format!(
+            "'{name}' needs {needs}; {} is not one",
+            col.describe
+        ))
+    };
+    match aggregation.function {
+        // JSON values compare as text on SQLite and as jsonb on PostgreSQL: no distinct counts.
+        AggFunction::Count | AggFunction::CountDistinct
+            if json
+                && (aggregation.distinct || aggregation.function == AggFunction::CountDistinct) =>
+        {
+            refused("a field that does not hold JSON")
+        }
+        AggFunction::Count => Ok(format!("COUNT({distinct}{c})")),
+        AggFunction::CountDistinct => Ok(format!("COUNT(DISTINCT {c})")),
+        AggFunction::Sum | AggFunction::Avg => {
+            let function = if aggregation.function == AggFunction::Sum {
+                "SUM"
+            } else {
+                "AVG"
+            };
+            let expr = format!("{function}({distinct}{c})");
+            match (col.kind, dialect, aggregation.function) {
+                (Kind::Integer | Kind::Real, Dialect::Sqlite, _) => Ok(expr),
+                // PostgreSQL sums BIGINT and averages anything as NUMERIC: cast back, so both
+                // databases answer an integer sum and a double average.
+                (Kind::Integer, Dialect::Postgres, AggFunction::Sum) => {
+                    Ok(format!("CAST({expr} AS BIGINT)"))
+                }
+                (Kind::Real, Dialect::Postgres, AggFunction::Sum) => Ok(expr),
+                (Kind::Integer | Kind::Real, Dialect::Postgres, _) => {
+                    Ok(format!("CAST({expr} AS DOUBLE PRECISION)"))
+                }
+                _ => refused("a number field"),
+            }
+        }
+        AggFunction::Min | AggFunction::Max => match col.kind {
+            Kind::Text(_) | Kind::Integer | Kind::Real => Ok(format!(
+                "{}({c})",
+                if aggregation.function == AggFunction::Min {
+                    "MIN"
+                } else {
+                    "MAX"
+                }
+            )),
+            _ => refused("a number, text, date or time field"),
+        },
+    }
+}
+
+/// Compiles a query with `groupBy`/`aggregations`: one row per group (one row in all without
+/// `groupBy`) holding the group keys, then one value per aggregation. Rows are ordered by the sort
+/// keys (group keys or aliases), then by every group key, so pages are stable; NULL keys sort as
+/// in record queries. `total` counts the groups.
+fn compile_grouped(
+    dialect: Dialect,
+    object: &ObjectDefinition,
+    query: &Query,
+    table: &str,
+    where_sql: Option<String>,
+    mut params: Vec<SqlValue>,
+    mut issues: Vec<Issue>,
+) -> Result<CompiledQuery, Vec<Issue>> {
+    if let Some((_, at)) = query.fields.as_ref().and_then(|f| f.first()) {
+        issues.push(Issue::new(
+            at.clone(),
+            IssueCode::Custom,
+            "Fields cannot be selected together with groupBy or aggregations: each record holds the groupBy keys and the aggregation aliases",
+        ));
+    }
+    let mut select: Vec<String> = Vec::new();
+    let mut group_cols: Vec<String> = Vec::new();
+    let mut output: Vec<OutputColumn> = Vec::new();
+    for (name, at) in &query.group_by {
+        if output.iter().any(|o| &o.name == name) {
+            issues.push(Issue::new(
+                at.clone(),
+                IssueCode::Custom,
+                format!("'{}' is given twice in groupBy", show(name)),
+            ));
+            continue;
+        }
+        match resolve(object, name, at, Purpose::Group) {
+            Ok(col) if matches!(col.kind, Kind::Json | Kind::JsonArray) => issues.push(Issue::new(
+                at.clone(),
+                IssueCode::Custom,
+                format!("{} holds JSON and cannot be grouped by", col.describe),
+            )),
+            Ok(col) => {
+                select.push(col.sql.clone());
+                group_cols.push(col.sql);
+                output.push(OutputColumn {
+                    name: name.clone(),
+                    field: Some(name.clone()),
+                });
+            }
+            Err(issue) => issues.push(issue),
+        }
+    }
+    for aggregation in &query.aggregations {
+        if query
+            .group_by
+            .iter()
+            .any(|(key, _)| *key == aggregation.alias)
+        {
+            issues.push(Issue::new(
+                aggregation.alias_at.clone(),
+                IssueCode::Custom,
+                format!(
+                    "The alias '{}' is also a groupBy key; records would hold both under one key",
+                    aggregation.alias
+                ),
+            ));
+            continue;
+        }
+        let expr = match &aggregation.field {
+            None => "COUNT(*)".to_owned(),
+            Some((name, at)) => match resolve(object, name, at, Purpose::Aggregate) {
+                Ok(col) => match aggregate_sql(dialect, aggregation, &col) {
+                    Ok(expr) => expr,
+                    Err(message) => {
+                        issues.push(Issue::new(at.clone(), IssueCode::Custom, message));
+                        continue;
+                    }
+                },
+                Err(issue) => {
+                    issues.push(issue);
+                    continue;
+                }
+            },
+        };
+        select.push(expr);
+        let decoded_as_field = matches!(aggregation.function, AggFunction::Min | AggFunction::Max);
+        output.push(OutputColumn {
+            name: aggregation.alias.clone(),
+            field: aggregation
+                .field
+                .as_ref()
+                .filter(|_| decoded_as_field)
+                .map(|(name, _)| name.clone()),
+        });
+    }
+
+    // Columns are ordered by position: the group keys come first, in `group_cols` order.
+    let mut order = Vec::new();
+    let mut ordered = std::collections::HashSet::new();
+    for sort in &query.sort {
+        match output.iter().position(|o| o.name == sort.field) {
+            Some(i) => {
+                if ordered.insert(i) {
+                    order.push(sql::order_key(dialect, &(i + 1).to_string(), sort.descending, false));
+                }
+            }
+            None => issues.push(Issue::new(
+                sort.at.clone(),
+                IssueCode::Custom,
+                format!(
+                    "With groupBy or aggregations, sort by a groupBy key or an aggregation alias; '{}' is neither",
+                    show(&sort.field)
+                ),
+            )),
+        }
+    }
+    for i in 0..group_cols.len() {
+        if ordered.insert(i) {
+            order.push(sql::order_key(dialect, &(i + 1).to_string(), false, false));
+        }
+    }
+    if !issues.is_empty() {
+        return Err(dedupe(issues));
+    }
+
+    let where_clause = where_sql.map(|w| format!(" WHERE {w}")).unwrap_or_default();
+    let group_clause = if group_cols.is_empty() {
+        String::new()
+    } else {
+        format!(" GROUP BY {}", group_cols.join(", "))
+    };
+    let order_clause = if order.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {}", order.join(", "))
+    };
+    let grouped = if group_cols.is_empty() {
+        "COUNT(*)".to_owned()
+    } else {
+        group_cols.join(", ")
+    };
+    let count_sql = query.with_total.then(|| {
+        format!(
+            "SELECT COUNT(*) FROM (SELECT {grouped} FROM {table}{where_clause}{group_clause}) AS g"
+        )
+    });
+    let count_params = if query.with_total {
+        params.clone()
+    } else {
+        Vec::new()
+    };
+    let fetch = i64::try_from(query.limit.saturating_add(1)).unwrap_or(i64::MAX);
+    let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+    params.push(SqlValue::Integer(fetch));
+    let limit_mark = params.len();
+    params.push(SqlValue::Integer(offset));
+    let offset_mark = params.len();
+    let sql = format!(
+        "SELECT {} FROM {table}{where_clause}{group_clause}{order_clause} LIMIT ${limit_mark} OFFSET ${offset_mark}",
+        select.join(", ")
+    );
+    Ok(CompiledQuery {
+        sql,
+        params,
+        count_sql,
+        count_params,
+        fields: Vec::new(),
+        output: Some(output),
     })
 }

@@ -6,6 +6,8 @@ use std::collections::HashSet;
 use objectos_spec::{json_type_name, Issue, IssueCode, JsonPath};
 use serde_json::{Map, Value};
 
+use super::aggregate::{parse_aggregations, parse_group_by_json, parse_group_by_text, Aggregation};
+
 /// Rows returned when the request names no limit.
 pub const DEFAULT_LIMIT: u64 = 20;
 /// The largest `top`/`limit` accepted; a larger one is a 400 issue, not clamped.
@@ -34,15 +36,13 @@ const ECHO_MAX: usize = 64;
 const JS_OBJECT_TEXT: &str = "[object Object]";
 
 /// Query-string parameters that ObjectStack defines but objectos does not serve yet.
-const UNSUPPORTED_PARAMS: &[&str] = &["search", "expand", "distinct", "aggregations", "groupBy"];
+const UNSUPPORTED_PARAMS: &[&str] = &["search", "expand", "distinct"];
 
 /// QueryAST keys that ObjectStack defines but objectos does not serve yet.
 const UNSUPPORTED_AST_KEYS: &[&str] = &[
     "search",
     "expand",
     "distinct",
-    "aggregations",
-    "groupBy",
     "having",
     "joins",
     "windowFunctions",
@@ -209,6 +209,11 @@ pub struct Query {
     pub offset: u64,
     /// Whether the total count is wanted.
     pub with_total: bool,
+    /// `groupBy` keys with where each was written (at most [`super::MAX_GROUP_KEYS`]).
+    pub group_by: Vec<(String, JsonPath)>,
+    /// `aggregations` (at most [`super::MAX_AGGREGATIONS`]); with `group_by`, the query answers one
+    /// record per group instead of the matching records.
+    pub aggregations: Vec<Aggregation>,
 }
 
 impl Default for Query {
@@ -220,6 +225,8 @@ impl Default for Query {
             limit: DEFAULT_LIMIT,
             offset: 0,
             with_total: true,
+            group_by: Vec::new(),
+            aggregations: Vec::new(),
         }
     }
 }
@@ -1115,6 +1122,8 @@ pub fn from_params(params: &[(String, String)]) -> Result<Query, Vec<Issue>> {
             "select" => Some("select"),
             "filter" | "filters" => Some("filter"),
             "count" => Some("count"),
+            "aggregations" => Some("aggregations"),
+            "groupBy" => Some("groupBy"),
             _ => None,
         };
         if let Some(canonical) = canonical {
@@ -1175,6 +1184,15 @@ pub fn from_params(params: &[(String, String)]) -> Result<Query, Vec<Issue>> {
                     format!("Expected true or false, received '{}'", show(value)),
                 )),
             },
+            "aggregations" => match serde_json::from_str::<Value>(value) {
+                Ok(json) => query.aggregations = parse_aggregations(&json, &at, &mut issues),
+                Err(e) => issues.push(Issue::new(
+                    at,
+                    IssueCode::InvalidType,
+                    format!("'{name}' must be a JSON array of aggregations: {e}"),
+                )),
+            },
+            "groupBy" => query.group_by = parse_group_by_text(value, &at, &mut issues),
             n if UNSUPPORTED_PARAMS.contains(&n) => issues.push(Issue::new(
                 at,
                 IssueCode::Custom,
@@ -1326,6 +1344,16 @@ pub fn from_ast(body: &Value) -> Result<Query, Vec<Issue>> {
                     format!("Expected boolean, received {}", json_type_name(other)),
                 )),
             },
+            "aggregations" => {
+                if !value.is_null() {
+                    query.aggregations = parse_aggregations(value, &at, &mut issues);
+                }
+            }
+            "groupBy" => {
+                if !value.is_null() {
+                    query.group_by = parse_group_by_json(value, &at, &mut issues);
+                }
+            }
             k if UNSUPPORTED_AST_KEYS.contains(&k) => issues.push(Issue::new(
                 at,
                 IssueCode::Custom,
@@ -1339,7 +1367,7 @@ pub fn from_ast(body: &Value) -> Result<Query, Vec<Issue>> {
             root.clone(),
             IssueCode::UnrecognizedKeys,
             format!(
-                "Unrecognized key(s) in object: {}; expected where, fields, orderBy, limit, offset, count, object",
+                "Unrecognized key(s) in object: {}; expected where, fields, orderBy, limit, offset, count, aggregations, groupBy, object",
                 key_list(&unknown)
             ),
         ));
