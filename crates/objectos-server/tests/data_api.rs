@@ -2020,6 +2020,25 @@ async fn metadata_with_etags_and_discovery() {
     assert_eq!(doc["version"], "v1");
     assert_eq!(doc["routes"]["data"], "/api/v1/data");
     assert_eq!(doc["routes"]["metadata"], "/api/v1/meta");
+    // Only what works is reported.
+    let query = &doc["capabilities"]["query"];
+    assert_eq!(query["enabled"], true);
+    for on in [
+        "filterAst",
+        "filterObject",
+        "sort",
+        "select",
+        "count",
+        "notContains",
+        "aggregations",
+        "groupBy",
+    ] {
+        assert_eq!(query["features"][on], true, "{on}: {query:#}");
+    }
+    for off in ["expand", "distinct", "search", "cursor"] {
+        assert_eq!(query["features"][off], false, "{off}: {query:#}");
+    }
+    assert_eq!(doc["capabilities"]["search"]["enabled"], false);
 }
 
 // ---------------------------------------------------------------------------------------------
