@@ -884,6 +884,65 @@ async fn aggregations_and_group_by() {
     assert_issue(&res, "aggregations", "invalid_type");
 }
 
+/// `distinct`: the distinct combinations of the selected fields (GET `distinct=true&select=…`,
+/// QueryAST `distinct: true` with `fields`), without the system columns.
+#[tokio::test]
+async fn distinct_values_of_the_selected_fields() {
+    let app = TestApp::new().start().await;
+    let (_, key) = products(&app).await;
+    let page = list(&app, &key, "item?distinct=true&select=name&sort=name").await;
+    assert_eq!(
+        page["records"],
+        json!([{"name": "Alpha"}, {"name": "Beta"}, {"name": "Delta"}, {"name": "Gamma"}, {"name": "alpha"}])
+    );
+    assert_eq!(page["total"], 5);
+    assert_eq!(page["hasMore"], false);
+    let res = post(
+        &app,
+        &key,
+        "item/query",
+        json!({"distinct": true, "fields": ["family", "active"], "where": ["active", "=", true],
+               "orderBy": ["family"]}),
+    )
+    .await;
+    assert_eq!(
+        res.assert_success(200)["records"],
+        json!([{"family": null, "active": true}, {"family": "hardware", "active": true},
+               {"family": "software", "active": true}])
+    );
+    for (body, path, code) in [
+        (json!({"distinct": true}), "distinct", "custom"),
+        (
+            json!({"distinct": true, "fields": ["id"]}),
+            "distinct",
+            "custom",
+        ),
+        (
+            json!({"distinct": true, "fields": ["name"], "groupBy": ["name"]}),
+            "distinct",
+            "custom",
+        ),
+        (
+            json!({"distinct": "yes", "fields": ["name"]}),
+            "distinct",
+            "invalid_type",
+        ),
+        (
+            json!({"distinct": true, "fields": ["name"], "orderBy": ["sku"]}),
+            "orderBy[0]",
+            "custom",
+        ),
+    ] {
+        let res = post(&app, &key, "item/query", body.clone()).await;
+        assert_issue(&res, path, code);
+    }
+    assert_issue(
+        &get(&app, &key, "item?distinct=maybe&select=name").await,
+        "distinct",
+        "invalid_type",
+    );
+}
+
 /// 2,000 sort keys were a 500 ("too many terms in ORDER BY"); sort keys and selected fields are
 /// bounded, refused at the parameter.
 #[tokio::test]
@@ -2032,10 +2091,11 @@ async fn metadata_with_etags_and_discovery() {
         "notContains",
         "aggregations",
         "groupBy",
+        "distinct",
     ] {
         assert_eq!(query["features"][on], true, "{on}: {query:#}");
     }
-    for off in ["expand", "distinct", "search", "cursor"] {
+    for off in ["expand", "search", "cursor"] {
         assert_eq!(query["features"][off], false, "{off}: {query:#}");
     }
     assert_eq!(doc["capabilities"]["search"]["enabled"], false);

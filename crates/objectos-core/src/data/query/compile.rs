@@ -693,6 +693,11 @@ pub fn compile(
         },
     };
 
+    if let Some(at) = &query.distinct {
+        return compile_distinct(
+            dialect, object, query, at, &table, where_sql, params, issues,
+        );
+    }
     if !query.group_by.is_empty() || !query.aggregations.is_empty() {
         return compile_grouped(dialect, object, query, &table, where_sql, params, issues);
     }
@@ -796,6 +801,55 @@ pub fn compile(
         fields,
         output: None,
     })
+}
+
+/// Compiles `distinct: true`: the distinct combinations of the selected fields, as a grouping by
+/// them (records hold only those fields: the system columns would make every row distinct).
+#[allow(clippy::too_many_arguments)] // the state of compile() handed on, as for compile_grouped
+fn compile_distinct(
+    dialect: Dialect,
+    object: &ObjectDefinition,
+    query: &Query,
+    at: &JsonPath,
+    table: &str,
+    where_sql: Option<String>,
+    params: Vec<SqlValue>,
+    mut issues: Vec<Issue>,
+) -> Result<CompiledQuery, Vec<Issue>> {
+    if !query.group_by.is_empty() || !query.aggregations.is_empty() {
+        issues.push(Issue::new(
+            at.clone(),
+            IssueCode::Custom,
+            "distinct cannot be combined with groupBy or aggregations (groups are distinct already)",
+        ));
+        return Err(dedupe(issues));
+    }
+    let fields: Vec<(String, JsonPath)> = query
+        .fields
+        .iter()
+        .flatten()
+        .filter(|(name, _)| !SYSTEM_COLUMNS.contains(&name.as_str()))
+        .cloned()
+        .collect();
+    if fields.is_empty() {
+        issues.push(Issue::new(
+            at.clone(),
+            IssueCode::Custom,
+            "distinct needs the fields to compare (fields/select, not only system columns): every record is distinct by its id",
+        ));
+        return Err(dedupe(issues));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let grouped = Query {
+        fields: None,
+        group_by: fields
+            .into_iter()
+            .filter(|(name, _)| seen.insert(name.clone()))
+            .collect(),
+        distinct: None,
+        ..query.clone()
+    };
+    compile_grouped(dialect, object, &grouped, table, where_sql, params, issues)
 }
 
 /// The SQL of one aggregation of a resolved column, or why it does not apply to the column.

@@ -699,6 +699,25 @@ fn cases() -> Vec<(Src, Option<&'static [&'static str]>)> {
         ast(
             json!({"aggregations": [{"function": "count", "alias": "n"}, {"function": "sum", "field": "amount", "alias": "s"}, {"function": "min", "field": "at", "alias": "m"}], "where": ["amount", ">", 1000]}),
         ),
+        // distinct: the distinct combinations of the selected fields.
+        astx(
+            json!({"distinct": true, "fields": ["stage"], "orderBy": ["stage"]}),
+            &["", "lost", "open", "won"],
+        ),
+        getx(
+            &[
+                ("distinct", "true"),
+                ("select", "stage,active,stage"),
+                ("sort", "-stage"),
+                ("top", "3"),
+            ],
+            &["won", "won", "open", "open"],
+        ),
+        ast(
+            json!({"distinct": true, "fields": ["day", "clock"], "where": ["amount", ">", 5], "count": true}),
+        ),
+        ast(json!({"distinct": true})),
+        ast(json!({"distinct": true, "fields": ["id"], "groupBy": ["stage"]})),
         get(&[
             ("groupBy", "stage,active"),
             (

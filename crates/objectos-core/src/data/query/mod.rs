@@ -12,9 +12,10 @@
 //!   `["and"|"or", …]`, `["not", node]`, legacy `[[cond], [cond]]`) and the `$`-object form.
 //!
 //! - `aggregations`/`groupBy` (`aggregate.rs`): one record per group with the group keys and the
-//!   aggregation aliases instead of the matching records.
+//!   aggregation aliases instead of the matching records; `distinct` is a grouping by the selected
+//!   fields.
 //!
-//! Nothing is silently ignored: unsupported parameters (`search`, `expand`, `distinct`) and unknown
+//! Nothing is silently ignored: unsupported parameters (`search`, `expand`) and unknown
 //! keys, operators or fields are issues with the path of what was written.
 //! Compile-time issues of a condition (unknown field, password field, a value that does not fit the
 //! column, an operator that does not apply) are reported at the condition's `at` ([`Filter::Cmp`]): the

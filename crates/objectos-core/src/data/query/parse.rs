@@ -36,13 +36,12 @@ const ECHO_MAX: usize = 64;
 const JS_OBJECT_TEXT: &str = "[object Object]";
 
 /// Query-string parameters that ObjectStack defines but objectos does not serve yet.
-const UNSUPPORTED_PARAMS: &[&str] = &["search", "expand", "distinct"];
+const UNSUPPORTED_PARAMS: &[&str] = &["search", "expand"];
 
 /// QueryAST keys that ObjectStack defines but objectos does not serve yet.
 const UNSUPPORTED_AST_KEYS: &[&str] = &[
     "search",
     "expand",
-    "distinct",
     "having",
     "joins",
     "windowFunctions",
@@ -214,6 +213,9 @@ pub struct Query {
     /// `aggregations` (at most [`super::MAX_AGGREGATIONS`]); with `group_by`, the query answers one
     /// record per group instead of the matching records.
     pub aggregations: Vec<Aggregation>,
+    /// `distinct: true`, with where it was written: the distinct combinations of the selected
+    /// fields (without the system columns) instead of the records.
+    pub distinct: Option<JsonPath>,
 }
 
 impl Default for Query {
@@ -227,6 +229,7 @@ impl Default for Query {
             with_total: true,
             group_by: Vec::new(),
             aggregations: Vec::new(),
+            distinct: None,
         }
     }
 }
@@ -1124,6 +1127,7 @@ pub fn from_params(params: &[(String, String)]) -> Result<Query, Vec<Issue>> {
             "count" => Some("count"),
             "aggregations" => Some("aggregations"),
             "groupBy" => Some("groupBy"),
+            "distinct" => Some("distinct"),
             _ => None,
         };
         if let Some(canonical) = canonical {
@@ -1178,6 +1182,15 @@ pub fn from_params(params: &[(String, String)]) -> Result<Query, Vec<Issue>> {
             "count" => match value.to_ascii_lowercase().as_str() {
                 "true" | "1" => query.with_total = true,
                 "false" | "0" => query.with_total = false,
+                _ => issues.push(Issue::new(
+                    at,
+                    IssueCode::InvalidType,
+                    format!("Expected true or false, received '{}'", show(value)),
+                )),
+            },
+            "distinct" => match value.to_ascii_lowercase().as_str() {
+                "true" | "1" => query.distinct = Some(at),
+                "false" | "0" => query.distinct = None,
                 _ => issues.push(Issue::new(
                     at,
                     IssueCode::InvalidType,
@@ -1344,6 +1357,15 @@ pub fn from_ast(body: &Value) -> Result<Query, Vec<Issue>> {
                     format!("Expected boolean, received {}", json_type_name(other)),
                 )),
             },
+            "distinct" => match value {
+                Value::Null | Value::Bool(false) => {}
+                Value::Bool(true) => query.distinct = Some(at),
+                other => issues.push(Issue::new(
+                    at,
+                    IssueCode::InvalidType,
+                    format!("Expected boolean, received {}", json_type_name(other)),
+                )),
+            },
             "aggregations" => {
                 if !value.is_null() {
                     query.aggregations = parse_aggregations(value, &at, &mut issues);
@@ -1367,7 +1389,7 @@ pub fn from_ast(body: &Value) -> Result<Query, Vec<Issue>> {
             root.clone(),
             IssueCode::UnrecognizedKeys,
             format!(
-                "Unrecognized key(s) in object: {}; expected where, fields, orderBy, limit, offset, count, aggregations, groupBy, object",
+                "Unrecognized key(s) in object: {}; expected where, fields, orderBy, limit, offset, count, aggregations, groupBy, distinct, object",
                 key_list(&unknown)
             ),
         ));
