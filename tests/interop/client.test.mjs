@@ -272,6 +272,12 @@ test('aggregations and groupBy through data.query() and data.find()', async () =
   assert.equal(found.hasMore, true);
 });
 
+test('data.query() with distinct: true and fields answers the distinct values', async () => {
+  const res = await client.data.query('account', { distinct: true, fields: ['industry'], orderBy: [{ field: 'industry', order: 'asc' }] });
+  assert.deepEqual(res.records, [{ industry: 'finance' }, { industry: 'manufacturing' }, { industry: 'technology' }]);
+  assert.equal(res.total, 3);
+});
+
 test("data.find() sorts with '-name' and ['name']", async () => {
   const desc = await client.data.find('account', { sort: '-name' });
   assert.deepEqual(names(desc), ['Interop Alpha', 'Initech', 'Globex', 'Acme Corporation']);
