@@ -278,6 +278,18 @@ test('data.query() with distinct: true and fields answers the distinct values', 
   assert.equal(res.total, 3);
 });
 
+test('data.query() pages with nextCursor / cursor (keyset paging)', async () => {
+  const orderBy = [{ field: 'employees', order: 'desc' }];
+  const first = await client.data.query('account', { orderBy, limit: 2 });
+  assert.deepEqual(names(first), ['Acme Corporation', 'Globex']);
+  assert.equal(first.hasMore, true);
+  assert.equal(typeof first.nextCursor, 'string');
+  const second = await client.data.query('account', { orderBy, limit: 2, cursor: first.nextCursor });
+  assert.deepEqual(names(second), ['Initech', 'Interop Alpha']);
+  assert.equal(second.hasMore, false);
+  assert.equal(second.nextCursor, undefined);
+});
+
 test("data.find() sorts with '-name' and ['name']", async () => {
   const desc = await client.data.find('account', { sort: '-name' });
   assert.deepEqual(names(desc), ['Interop Alpha', 'Initech', 'Globex', 'Acme Corporation']);

@@ -33,6 +33,9 @@ pub struct CompiledQuery {
     /// For a query with `groupBy`/`aggregations`: every column of its rows, in order (no system
     /// columns); `None` for a query of records.
     pub output: Option<Vec<OutputColumn>>,
+    /// The sort keys (`id` last) and their positions in a row: the next page's cursor is these
+    /// values of the page's last row. Empty for an aggregated query.
+    pub cursor_keys: Vec<(String, usize)>,
 }
 
 /// A column of an aggregated query's rows.
@@ -228,6 +231,66 @@ impl FilterCompiler<'_> {
     fn bind(&mut self, value: SqlValue) -> String {
         self.params.push(value);
         format!("${}", self.params.len())
+    }
+
+    /// The keyset condition "after the cursor's record" for the sort `keys` (ascending NULLs
+    /// first, descending NULLs last, `id` last and unique): for some key, the keys before it equal
+    /// the cursor's and it comes after the cursor's value. `None` after an issue.
+    fn after(
+        &mut self,
+        keys: &[(String, Col, bool)],
+        cursor: &serde_json::Map<String, Value>,
+        at: &JsonPath,
+    ) -> Option<String> {
+        let names: Vec<&str> = keys.iter().map(|(name, _, _)| name.as_str()).collect();
+        let fits = cursor.len() == keys.len() && names.iter().all(|n| cursor.contains_key(*n));
+        if !fits {
+            self.issues.push(Issue::new(
+                at.clone(),
+                IssueCode::Custom,
+                format!(
+                    "The cursor does not fit this query's sort: it must hold the values of {} (the nextCursor of a page of the same query)",
+                    names.join(", ")
+                ),
+            ));
+            return None;
+        }
+        let d = self.dialect;
+        let mut bound: Vec<(String, Option<String>, bool)> = Vec::new();
+        for (name, col, descending) in keys {
+            let value = &cursor[name.as_str()];
+            if value.is_null() {
+                bound.push((col.sql.clone(), None, *descending));
+                continue;
+            }
+            let converted = self.convert(col, value, &at.key(name))?;
+            let (c, mut values) = self.operand_column(col, vec![converted]);
+            let p = self.bind(values.remove(0));
+            bound.push((c, Some(p), *descending));
+        }
+        let mut branches = Vec::new();
+        for (i, (c, p, descending)) in bound.iter().enumerate() {
+            let beyond = match (p, descending) {
+                (None, false) => format!("{c} IS NOT NULL"),
+                (None, true) => continue,
+                (Some(p), false) => format!("{c} > {p}"),
+                (Some(p), true) => format!("({c} < {p} OR {c} IS NULL)"),
+            };
+            let mut parts: Vec<String> = bound[..i]
+                .iter()
+                .map(|(c, p, _)| match p {
+                    None => format!("{c} IS NULL"),
+                    Some(p) => format!("{c} = {p}"),
+                })
+                .collect();
+            parts.push(beyond);
+            branches.push(format!("({})", parts.join(" AND ")));
+        }
+        Some(if branches.is_empty() {
+            sql::truth(d, false).to_owned()
+        } else {
+            branches.join(" OR ")
+        })
     }
 
     fn never(&self) -> String {
@@ -742,6 +805,8 @@ pub fn compile(
 
     let mut order = Vec::new();
     let mut has_id = false;
+    // The sort keys with their columns, for keyset paging.
+    let mut keys: Vec<(String, Col, bool)> = Vec::new();
     for sort in &query.sort {
         match resolve(object, &sort.field, &sort.at, Purpose::Sort) {
             Ok(col) if matches!(col.kind, Kind::Json | Kind::JsonArray) => issues.push(Issue::new(
@@ -753,13 +818,52 @@ pub fn compile(
                 let is_id = sort.field == "id";
                 has_id |= is_id;
                 order.push(sql::order_key(dialect, &col.sql, sort.descending, is_id));
+                if !keys.iter().any(|(name, _, _)| *name == sort.field) {
+                    keys.push((sort.field.clone(), col, sort.descending));
+                }
             }
             Err(issue) => issues.push(issue),
         }
     }
     if !has_id {
         order.push(sql::id_tiebreak(dialect, where_sql.is_some()).to_owned());
+        match resolve(object, "id", &JsonPath::root(), Purpose::Sort) {
+            Ok(col) => keys.push(("id".to_owned(), col, false)),
+            Err(issue) => issues.push(issue),
+        }
     }
+
+    // The count ignores the cursor: `total` counts every matching record.
+    let count_where = where_sql.clone();
+    let count_params = if query.with_total {
+        params.clone()
+    } else {
+        Vec::new()
+    };
+    let where_sql = match &query.cursor {
+        None => where_sql,
+        Some((cursor, at)) => {
+            if query.offset > 0 {
+                issues.push(Issue::new(
+                    at.clone(),
+                    IssueCode::Custom,
+                    "A cursor and an offset cannot be combined: the cursor says where the page starts",
+                ));
+            }
+            let mut compiler = FilterCompiler {
+                dialect,
+                object,
+                params: &mut params,
+                issues: Vec::new(),
+            };
+            let after = compiler.after(&keys, cursor, at);
+            issues.extend(compiler.issues);
+            match (where_sql, after) {
+                (Some(w), Some(a)) => Some(format!("({w}) AND ({a})")),
+                (w, a) => w.or(a),
+            }
+        }
+    };
 
     if !issues.is_empty() {
         return Err(dedupe(issues));
@@ -771,15 +875,32 @@ pub fn compile(
         "\"updated_at\"".to_owned(),
     ];
     select.extend(columns);
+    // The sort keys' columns, for the next page's cursor: selected ones where they are, the others
+    // added after the fields (decode_row reads no further).
+    let mut cursor_keys = Vec::new();
+    for (name, col, _) in &keys {
+        let at = match ["id", "created_at", "updated_at"]
+            .iter()
+            .position(|c| c == name)
+        {
+            Some(i) => i,
+            None => match fields.iter().position(|f| f == name) {
+                Some(i) => i + 3,
+                None => {
+                    select.push(col.sql.clone());
+                    select.len() - 1
+                }
+            },
+        };
+        cursor_keys.push((name.clone(), at));
+    }
     let where_clause = where_sql.map(|w| format!(" WHERE {w}")).unwrap_or_default();
+    let count_where = count_where
+        .map(|w| format!(" WHERE {w}"))
+        .unwrap_or_default();
     let count_sql = query
         .with_total
-        .then(|| format!("SELECT COUNT(*) FROM {table}{where_clause}"));
-    let count_params = if query.with_total {
-        params.clone()
-    } else {
-        Vec::new()
-    };
+        .then(|| format!("SELECT COUNT(*) FROM {table}{count_where}"));
     // Both fit in i64: limit ≤ MAX_LIMIT + 1 and offset ≤ MAX_OFFSET (checked by the parsers; a Query
     // built by hand is clamped rather than wrapped).
     let fetch = i64::try_from(query.limit.saturating_add(1)).unwrap_or(i64::MAX);
@@ -800,6 +921,7 @@ pub fn compile(
         count_params,
         fields,
         output: None,
+        cursor_keys,
     })
 }
 
@@ -926,6 +1048,13 @@ fn compile_grouped(
     mut params: Vec<SqlValue>,
     mut issues: Vec<Issue>,
 ) -> Result<CompiledQuery, Vec<Issue>> {
+    if let Some((_, at)) = &query.cursor {
+        issues.push(Issue::new(
+            at.clone(),
+            IssueCode::Custom,
+            "A cursor pages records: it cannot be combined with groupBy, aggregations or distinct (use limit and offset)",
+        ));
+    }
     if let Some((_, at)) = query.fields.as_ref().and_then(|f| f.first()) {
         issues.push(Issue::new(
             at.clone(),
@@ -1078,5 +1207,6 @@ fn compile_grouped(
         count_params,
         fields: Vec::new(),
         output: Some(output),
+        cursor_keys: Vec::new(),
     })
 }

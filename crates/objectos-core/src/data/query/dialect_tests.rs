@@ -822,6 +822,100 @@ async fn sqlite_and_postgres_give_the_same_answers() {
     pool.close().await;
 }
 
+/// The ids of `sort`'s records walked `page` at a time with each page's cursor (built from the
+/// last row as the service does), on one database.
+fn walk_with_cursor(
+    session: &dyn Session,
+    object: &ObjectDefinition,
+    sort: &'static str,
+    page: u64,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cursor: Option<(serde_json::Map<String, Value>, JsonPath)> = None;
+    for _ in 0..50 {
+        let mut query = from_params(&[("sort".to_owned(), sort.to_owned())]).unwrap();
+        query.limit = page;
+        query.cursor = cursor.clone();
+        let compiled = compile(session.dialect(), object, &query).unwrap();
+        let rows = session.query(&compiled.sql, &compiled.params).unwrap();
+        let limit = usize::try_from(page).unwrap();
+        for row in rows.iter().take(limit) {
+            out.push(row[0].clone().into_string().unwrap());
+        }
+        if rows.len() <= limit {
+            return out;
+        }
+        let last = &rows[limit - 1];
+        let map = compiled
+            .cursor_keys
+            .iter()
+            .map(|(name, at)| (name.clone(), neutral(last[*at].clone(), false)))
+            .collect();
+        cursor = Some((map, JsonPath::root().key("cursor")));
+    }
+    panic!("{sort}: no last page");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursor_pages_give_the_full_listing_on_both_databases() {
+    let db = TestDatabase::create().await;
+    let pool = db.pool().await;
+    let conn = pool.acquire().await.unwrap();
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let object = item();
+        let pg = PgSession::open(handle, conn, None).unwrap();
+        for statement in pg_statements(&object) {
+            pg.execute_batch(&statement).unwrap();
+        }
+        fill(&pg);
+        let lite_conn = rusqlite::Connection::open_in_memory().unwrap();
+        let lite = SqliteSession::new(&lite_conn);
+        for statement in TableDef::from_object(&object).unwrap().statements() {
+            lite.execute_batch(&statement).unwrap();
+        }
+        fill(&lite);
+        for sort in [
+            "id",
+            "name",
+            "-name",
+            "stage,-amount",
+            "-score",
+            "active,day",
+            "-at",
+            "clock",
+            "-note,name",
+            "-active,-day,-id",
+        ] {
+            let full = ids(&run(
+                &lite,
+                &object,
+                &from_params(&[
+                    ("sort".to_owned(), sort.to_owned()),
+                    ("top".to_owned(), "100".to_owned()),
+                ]),
+                sort,
+            ));
+            let full: Vec<String> = full.into_iter().take(12).collect();
+            for page in [1, 3, 5] {
+                assert_eq!(
+                    walk_with_cursor(&lite, &object, sort, page),
+                    full,
+                    "sqlite {sort} by {page}"
+                );
+                assert_eq!(
+                    walk_with_cursor(&pg, &object, sort, page),
+                    full,
+                    "postgres {sort} by {page}"
+                );
+            }
+        }
+    })
+    .await
+    .unwrap();
+    pool.close().await;
+}
+
 /// The operators of a PostgreSQL plan (`EXPLAIN (FORMAT JSON)`), outermost first.
 fn plan_nodes(session: &dyn Session, sql: &str, params: &[SqlValue]) -> Vec<String> {
     fn walk(node: &Value, out: &mut Vec<String>) {

@@ -87,9 +87,9 @@ mod sql;
 pub use aggregate::{AggFunction, Aggregation, MAX_AGGREGATIONS, MAX_ALIAS_CHARS, MAX_GROUP_KEYS};
 pub use compile::{compile, compile_filter, CompiledQuery, OutputColumn};
 pub use parse::{
-    from_ast, from_params, parse_filter, Filter, Op, Query, Sort, DEFAULT_LIMIT, MAX_CONDITIONS,
-    MAX_DEPTH, MAX_IN_ITEMS, MAX_LIMIT, MAX_OFFSET, MAX_SELECT_FIELDS, MAX_SORT_KEYS,
-    MAX_VALUE_CHARS,
+    encode_cursor, from_ast, from_params, parse_filter, Filter, Op, Query, Sort, DEFAULT_LIMIT,
+    MAX_CONDITIONS, MAX_DEPTH, MAX_IN_ITEMS, MAX_LIMIT, MAX_OFFSET, MAX_SELECT_FIELDS,
+    MAX_SORT_KEYS, MAX_VALUE_CHARS,
 };
 
 #[cfg(test)]

@@ -39,14 +39,7 @@ const JS_OBJECT_TEXT: &str = "[object Object]";
 const UNSUPPORTED_PARAMS: &[&str] = &["search", "expand"];
 
 /// QueryAST keys that ObjectStack defines but objectos does not serve yet.
-const UNSUPPORTED_AST_KEYS: &[&str] = &[
-    "search",
-    "expand",
-    "having",
-    "joins",
-    "windowFunctions",
-    "cursor",
-];
+const UNSUPPORTED_AST_KEYS: &[&str] = &["search", "expand", "having", "joins", "windowFunctions"];
 
 /// The operator names of the array AST, as listed in issue messages.
 const AST_OPERATORS: &str = "=, ==, !=, <>, >, >=, <, <=, in, nin, not_in, contains, notcontains, not_contains, like, startswith, starts_with, endswith, ends_with, between, is_null, is_not_null";
@@ -216,6 +209,9 @@ pub struct Query {
     /// `distinct: true`, with where it was written: the distinct combinations of the selected
     /// fields (without the system columns) instead of the records.
     pub distinct: Option<JsonPath>,
+    /// Keyset paging: the sort-key values (and `id`) of the last record of the previous page,
+    /// with where the cursor was written; the page starts after that record.
+    pub cursor: Option<(Map<String, Value>, JsonPath)>,
 }
 
 impl Default for Query {
@@ -230,6 +226,7 @@ impl Default for Query {
             group_by: Vec::new(),
             aggregations: Vec::new(),
             distinct: None,
+            cursor: None,
         }
     }
 }
@@ -1109,6 +1106,43 @@ fn parse_select_list(
     Some(out)
 }
 
+/// The opaque text of a keyset cursor: the hex digits of its JSON object.
+pub fn encode_cursor(cursor: &Map<String, Value>) -> String {
+    hex::encode(Value::Object(cursor.clone()).to_string())
+}
+
+/// A `cursor`: an object of sort-key values (`{"name": "Beta", "id": "p2"}`), or the text a
+/// previous page gave as `nextCursor`; `None` for null or an empty text.
+fn parse_cursor(value: &Value, at: &JsonPath) -> Result<Option<Map<String, Value>>, Issue> {
+    let invalid = || {
+        Issue::new(
+            at.clone(),
+            IssueCode::InvalidString,
+            "Expected a cursor: the nextCursor of a previous page, or an object of the sort keys' values and id",
+        )
+    };
+    match value {
+        Value::Null => Ok(None),
+        Value::String(text) if text.is_empty() => Ok(None),
+        Value::String(text) => {
+            let bytes = hex::decode(text).map_err(|_| invalid())?;
+            match serde_json::from_slice::<Value>(&bytes) {
+                Ok(Value::Object(map)) => Ok(Some(map)),
+                _ => Err(invalid()),
+            }
+        }
+        Value::Object(map) => Ok(Some(map.clone())),
+        other => Err(Issue::new(
+            at.clone(),
+            IssueCode::InvalidType,
+            format!(
+                "Expected a cursor (string or object), received {}",
+                json_type_name(other)
+            ),
+        )),
+    }
+}
+
 /// Parses the query string of `GET /api/v1/data/{object}`; issue paths start at the parameter name.
 pub fn from_params(params: &[(String, String)]) -> Result<Query, Vec<Issue>> {
     let mut query = Query::default();
@@ -1128,6 +1162,7 @@ pub fn from_params(params: &[(String, String)]) -> Result<Query, Vec<Issue>> {
             "aggregations" => Some("aggregations"),
             "groupBy" => Some("groupBy"),
             "distinct" => Some("distinct"),
+            "cursor" => Some("cursor"),
             _ => None,
         };
         if let Some(canonical) = canonical {
@@ -1187,6 +1222,10 @@ pub fn from_params(params: &[(String, String)]) -> Result<Query, Vec<Issue>> {
                     IssueCode::InvalidType,
                     format!("Expected true or false, received '{}'", show(value)),
                 )),
+            },
+            "cursor" => match parse_cursor(&Value::String(value.clone()), &at) {
+                Ok(cursor) => query.cursor = cursor.map(|c| (c, at)),
+                Err(issue) => issues.push(issue),
             },
             "distinct" => match value.to_ascii_lowercase().as_str() {
                 "true" | "1" => query.distinct = Some(at),
@@ -1357,6 +1396,10 @@ pub fn from_ast(body: &Value) -> Result<Query, Vec<Issue>> {
                     format!("Expected boolean, received {}", json_type_name(other)),
                 )),
             },
+            "cursor" => match parse_cursor(value, &at) {
+                Ok(cursor) => query.cursor = cursor.map(|c| (c, at)),
+                Err(issue) => issues.push(issue),
+            },
             "distinct" => match value {
                 Value::Null | Value::Bool(false) => {}
                 Value::Bool(true) => query.distinct = Some(at),
@@ -1389,7 +1432,7 @@ pub fn from_ast(body: &Value) -> Result<Query, Vec<Issue>> {
             root.clone(),
             IssueCode::UnrecognizedKeys,
             format!(
-                "Unrecognized key(s) in object: {}; expected where, fields, orderBy, limit, offset, count, aggregations, groupBy, distinct, object",
+                "Unrecognized key(s) in object: {}; expected where, fields, orderBy, limit, offset, count, aggregations, groupBy, distinct, cursor, object",
                 key_list(&unknown)
             ),
         ));
