@@ -225,6 +225,71 @@ test('data.find() with a $-object filter is refused, not silently mismatched', a
   assert.deepEqual(err.details.error.details.issues.map((i) => i.path), ['employees']);
 });
 
+test('data.find() with where: {field: {$startsWith}} (sent as name=[object Object]) is refused 400', async () => {
+  // 4.0.1 sends String({$startsWith: 'A'}): a text field would otherwise match nothing, silently.
+  const err = await rejection(client.data.find('account', { where: { name: { $startsWith: 'A' } } }));
+  assert.equal(err.httpStatus, 400);
+  assert.equal(err.code, 'validation_error');
+  const issues = err.details.error.details.issues;
+  assert.deepEqual(issues.map((i) => [i.path, i.code]), [['name', 'invalid_type']]);
+  assert.match(issues[0].message, /\[object Object\]/);
+});
+
+test('notcontains / $notContains exclude a substring (case-sensitive)', async () => {
+  const ast = await client.data.find('account', { filter: ['name', 'notcontains', 'o'], sort: 'name' });
+  assert.deepEqual(names(ast), ['Initech']);
+  const obj = await client.data.query('account', {
+    where: { name: { $notContains: 'O' } },
+    orderBy: [{ field: 'name', order: 'asc' }],
+  });
+  assert.deepEqual(names(obj), ['Acme Corporation', 'Globex', 'Initech', 'Interop Alpha']);
+});
+
+test('aggregations and groupBy through data.query() and data.find()', async () => {
+  const res = await client.data.query('account', {
+    groupBy: ['industry'],
+    aggregations: [
+      { function: 'count', alias: 'n' },
+      { function: 'sum', field: 'employees', alias: 'staff' },
+      { function: 'max', field: 'name', alias: 'last' },
+    ],
+    orderBy: [{ field: 'industry', order: 'asc' }],
+  });
+  assert.equal(res.object, 'account');
+  assert.equal(res.total, 3);
+  assert.equal(res.hasMore, false);
+  assert.deepEqual(res.records[0], { industry: 'finance', n: 1, staff: 80, last: 'Initech' });
+  assert.deepEqual(res.records[2], { industry: 'technology', n: 2, staff: 392, last: 'Interop Alpha' });
+
+  // find() sends groupBy=industry&aggregations=<JSON>.
+  const found = await client.data.find('account', {
+    orderBy: ['-n'],
+    groupBy: ['industry'],
+    aggregations: [{ function: 'count', alias: 'n' }],
+    limit: 1,
+  });
+  assert.deepEqual(found.records, [{ industry: 'technology', n: 2 }]);
+  assert.equal(found.hasMore, true);
+});
+
+test('data.query() with distinct: true and fields answers the distinct values', async () => {
+  const res = await client.data.query('account', { distinct: true, fields: ['industry'], orderBy: [{ field: 'industry', order: 'asc' }] });
+  assert.deepEqual(res.records, [{ industry: 'finance' }, { industry: 'manufacturing' }, { industry: 'technology' }]);
+  assert.equal(res.total, 3);
+});
+
+test('data.query() pages with nextCursor / cursor (keyset paging)', async () => {
+  const orderBy = [{ field: 'employees', order: 'desc' }];
+  const first = await client.data.query('account', { orderBy, limit: 2 });
+  assert.deepEqual(names(first), ['Acme Corporation', 'Globex']);
+  assert.equal(first.hasMore, true);
+  assert.equal(typeof first.nextCursor, 'string');
+  const second = await client.data.query('account', { orderBy, limit: 2, cursor: first.nextCursor });
+  assert.deepEqual(names(second), ['Initech', 'Interop Alpha']);
+  assert.equal(second.hasMore, false);
+  assert.equal(second.nextCursor, undefined);
+});
+
 test("data.find() sorts with '-name' and ['name']", async () => {
   const desc = await client.data.find('account', { sort: '-name' });
   assert.deepEqual(names(desc), ['Interop Alpha', 'Initech', 'Globex', 'Acme Corporation']);
@@ -317,6 +382,18 @@ test('data.update() patches the record', async () => {
   const again = await client.data.get('account', alphaId);
   assert.equal(again.record.employees, 43);
   assert.equal(again.record.website, 'https://alpha.example.org');
+});
+
+test('data.update() takes the record as read back (get → modify → save)', async () => {
+  const { record } = await client.data.get('account', alphaId);
+  record.employees = 44;
+  const res = await client.data.update('account', alphaId, record);
+  assert.equal(res.record.employees, 44);
+  assert.equal(res.record.created_at, record.created_at);
+
+  const err = await rejection(client.data.update('account', alphaId, { ...res.record, created_at: '2000-01-01T00:00:00.000Z' }));
+  assert.equal(err.httpStatus, 400);
+  assert.deepEqual(err.details.error.details.issues.map((i) => i.path), ['created_at']);
 });
 
 test('data.update() with a value of the wrong type is rejected 400 validation_error', async () => {

@@ -308,6 +308,83 @@ async fn crud_create_get_patch_delete() {
         .assert_error(404, "object_not_found");
 }
 
+/// get → modify → save: the record sent back whole, with its id, timestamps and autonumbers
+/// unchanged, is an update of the changed fields; a changed system value is still refused at its key.
+#[tokio::test]
+async fn an_update_accepts_the_record_as_read() {
+    let app = TestApp::new().start().await;
+    let (_, key) = tenant_with(&app, "acme", "pro", vec![gadget()]).await;
+    let created = create(
+        &app,
+        &key,
+        "gadget",
+        json!({"code": "g1", "qty": 2, "at": "2026-01-02T03:04:05Z", "tags": ["aa"]}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("gadget/{id}");
+    let mut record = get(&app, &key, &path).await.assert_success(200)["record"].clone();
+    assert!(record["seq"].is_string(), "{record:#}");
+    record["qty"] = json!(3);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let saved = patch(&app, &key, &path, record.clone()).await;
+    let saved = saved.assert_success(200)["record"].clone();
+    assert_eq!(saved["qty"], 3.0);
+    assert_eq!(saved["id"], id.as_str());
+    assert_eq!(saved["created_at"], record["created_at"]);
+    assert_eq!(saved["seq"], record["seq"]);
+    assert_eq!(saved["plain_seq"], record["plain_seq"]);
+    assert!(saved["updated_at"].as_str() > record["updated_at"].as_str());
+
+    // The same instant in another form is unchanged too; PUT is the same partial update.
+    let mut again = saved.clone();
+    again["created_at"] = json!(saved["created_at"]
+        .as_str()
+        .unwrap()
+        .replace(".000Z", "Z")
+        .replace('Z', "+00:00"));
+    again["qty"] = json!(4);
+    let res = app
+        .send(app.keyed(Method::PUT, &data(&path), &key).json(&again))
+        .await;
+    let saved = res.assert_success(200)["record"].clone();
+    assert_eq!(saved["qty"], 4.0);
+
+    // A changed system value is refused at its key, and nothing is written.
+    for (field, value) in [
+        ("id", json!("other")),
+        ("created_at", json!("2020-01-01T00:00:00.000Z")),
+        ("updated_at", json!("2020-01-01T00:00:00.000Z")),
+        ("seq", json!("G-999")),
+        ("plain_seq", json!(999)),
+    ] {
+        let mut changed = saved.clone();
+        changed["qty"] = json!(5);
+        changed[field] = value;
+        assert_issue_at(&patch(&app, &key, &path, changed).await, field);
+    }
+    // The updated_at read before the last save is a change now.
+    let mut stale = record.clone();
+    stale["qty"] = json!(6);
+    assert_issue_at(&patch(&app, &key, &path, stale).await, "updated_at");
+    let now = get(&app, &key, &path).await.assert_success(200)["record"].clone();
+    assert_eq!(now, saved);
+
+    // Batches take the record as read as well.
+    let mut whole = now.clone();
+    whole["qty"] = json!(7);
+    let res = post(
+        &app,
+        &key,
+        "gadget/updateMany",
+        json!({"records": [{"id": id, "data": whole}]}),
+    )
+    .await;
+    assert_eq!(res.assert_success(200)["succeeded"], 1, "{}", res.text);
+    let now = get(&app, &key, &path).await.assert_success(200)["record"].clone();
+    assert_eq!(now["qty"], 7.0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Queries
 
@@ -590,6 +667,446 @@ async fn post_query_ast() {
     )
     .await;
     assert_issue_at(&res, "where[1]");
+}
+
+/// Asserts a 400 `validation_error` whose first issue is at `path` with `code`.
+#[track_caller]
+fn assert_issue(res: &Res, path: &str, code: &str) {
+    assert_issue_at(res, path);
+    assert_eq!(
+        res.body["error"]["details"]["issues"][0]["code"], code,
+        "{}",
+        res.text
+    );
+}
+
+/// `notcontains`, `not_contains`, `$notContains`: the complement of `contains` (case-sensitive),
+/// with records without a value counted as not containing.
+#[tokio::test]
+async fn notcontains_in_every_spelling() {
+    let app = TestApp::new().start().await;
+    let (_, key) = products(&app).await;
+    let f = |filter: Value| filtered(&app, &key, "item", filter);
+    assert_eq!(
+        f(json!(["name", "notcontains", "lph"])).await,
+        sorted(vec!["p2", "p3", "p4", "p6"])
+    );
+    assert_eq!(
+        f(json!(["name", "not_contains", "A"])).await,
+        sorted(vec!["p2", "p3", "p4", "p5", "p6"])
+    );
+    // p4 has no family: it does not contain "ware".
+    assert_eq!(
+        f(json!({"family": {"$notContains": "ware"}})).await,
+        sorted(vec!["p3", "p4"])
+    );
+    assert_eq!(
+        f(json!(["not", ["family", "notcontains", "ware"]])).await,
+        sorted(vec!["p1", "p2", "p5", "p6"])
+    );
+    let res = app
+        .send(app.keyed(Method::GET, &data("item"), &key).query(&[(
+            "filter",
+            json!(["list_price", "notcontains", "1"]).to_string(),
+        )]))
+        .await;
+    assert_issue(&res, "filter", "custom");
+}
+
+/// `aggregations` and `groupBy` (QueryAST and GET parameters): one record per group, the same on
+/// every tenant provider; bounded, and refused at their paths when they do not apply.
+#[tokio::test]
+async fn aggregations_and_group_by() {
+    let app = TestApp::new().start().await;
+    let (_, key) = products(&app).await;
+    let num = |v: &Value| v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"));
+
+    let res = post(
+        &app,
+        &key,
+        "item/query",
+        json!({
+            "groupBy": ["family"],
+            "aggregations": [
+                {"function": "count", "alias": "n"},
+                {"function": "sum", "field": "list_price", "alias": "total"},
+                {"function": "avg", "field": "list_price", "alias": "mean"},
+                {"function": "min", "field": "name", "alias": "first"},
+                {"function": "max", "field": "list_price", "alias": "top"},
+                {"function": "count_distinct", "field": "name", "alias": "names"}
+            ],
+            "orderBy": [{"field": "total", "order": "desc"}]
+        }),
+    )
+    .await;
+    let page = res.assert_success(200);
+    assert_eq!(page["object"], "item");
+    assert_eq!(page["total"], 4, "{page:#}");
+    assert_eq!(page["hasMore"], false);
+    let records = page["records"].as_array().unwrap();
+    let families: Vec<&Value> = records.iter().map(|r| &r["family"]).collect();
+    assert_eq!(
+        families,
+        [
+            &json!("hardware"),
+            &json!("software"),
+            &Value::Null,
+            &json!("services")
+        ]
+    );
+    let hardware = records[0].as_object().unwrap();
+    let mut keys: Vec<&str> = hardware.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["family", "first", "mean", "n", "names", "top", "total"]
+    );
+    assert_eq!(hardware["n"], 2);
+    assert_eq!(num(&hardware["total"]), 80.0);
+    assert_eq!(num(&hardware["mean"]), 40.0);
+    assert_eq!(hardware["first"], "Beta");
+    assert_eq!(num(&hardware["top"]), 60.0);
+    assert_eq!(hardware["names"], 1);
+    let software = &records[1];
+    assert_eq!(software["first"], "Alpha", "byte order: 'A' before 'a'");
+    assert_eq!(software["names"], 2);
+    assert_eq!(num(&records[2]["total"]), 40.0);
+
+    // Booleans group as booleans; a filter applies before grouping; sort by a key.
+    let res = post(
+        &app,
+        &key,
+        "item/query",
+        json!({"where": ["list_price", ">", 10], "groupBy": ["active"],
+               "aggregations": [{"function": "count", "alias": "n"}], "orderBy": ["-active"]}),
+    )
+    .await;
+    let page = res.assert_success(200);
+    assert_eq!(
+        page["records"],
+        json!([{"active": true, "n": 3}, {"active": false, "n": 2}])
+    );
+
+    // Without groupBy: one record; over no rows, count 0 and sum null.
+    let res = post(
+        &app,
+        &key,
+        "item/query",
+        json!({"where": ["name", "=", "nobody"], "aggregations": [
+            {"function": "count", "alias": "n"}, {"function": "sum", "field": "list_price", "alias": "s"}]}),
+    )
+    .await;
+    let page = res.assert_success(200);
+    assert_eq!(page["records"], json!([{"n": 0, "s": null}]));
+    assert_eq!(page["total"], 1);
+
+    // GET, as @objectstack/client's find() encodes them; pages of groups.
+    let res = app
+        .send(app.keyed(Method::GET, &data("item"), &key).query(&[
+            ("groupBy", "family,active"),
+            ("aggregations", r#"[{"function":"count","alias":"n"}]"#),
+            ("sort", "-n"),
+            ("top", "2"),
+        ]))
+        .await;
+    let page = res.assert_success(200);
+    assert_eq!(page["total"], 5, "{page:#}");
+    assert_eq!(page["hasMore"], true);
+    assert_eq!(
+        page["records"],
+        json!([{"family": "hardware", "active": true, "n": 2}, {"family": null, "active": true, "n": 1}])
+    );
+
+    // Bounds and misfits: 400 at the path.
+    let many_keys = vec!["name"; 9];
+    let res = post(&app, &key, "item/query", json!({"groupBy": many_keys})).await;
+    assert_issue(&res, "groupBy", "too_big");
+    let many: Vec<Value> = (0..17)
+        .map(|i| json!({"function": "count", "alias": format!("n{i}")}))
+        .collect();
+    let res = post(&app, &key, "item/query", json!({"aggregations": many})).await;
+    assert_issue(&res, "aggregations", "too_big");
+    let res = get(&app, &key, "item?groupBy=a,b,c,d,e,f,g,h,i").await;
+    assert_issue(&res, "groupBy", "too_big");
+    for (body, path, code) in [
+        (
+            json!({"aggregations": [{"function": "sum", "field": "name", "alias": "s"}]}),
+            "aggregations[0].field",
+            "custom",
+        ),
+        (
+            json!({"aggregations": [{"function": "median", "field": "list_price", "alias": "m"}]}),
+            "aggregations[0].function",
+            "invalid_enum_value",
+        ),
+        (
+            json!({"aggregations": [{"function": "count"}]}),
+            "aggregations[0].alias",
+            "invalid_type",
+        ),
+        (
+            json!({"aggregations": [{"function": "count", "alias": "a b"}]}),
+            "aggregations[0].alias",
+            "invalid_string",
+        ),
+        (
+            json!({"aggregations": [{"function": "sum", "alias": "s"}]}),
+            "aggregations[0].field",
+            "invalid_type",
+        ),
+        (
+            json!({"aggregations": [{"function": "count", "alias": "n", "filter": {"name": "x"}}]}),
+            "aggregations[0].filter",
+            "custom",
+        ),
+        (json!({"groupBy": ["nope"]}), "groupBy[0]", "custom"),
+        (
+            json!({"groupBy": ["name"], "fields": ["name"]}),
+            "fields[0]",
+            "custom",
+        ),
+        (
+            json!({"groupBy": ["name"], "orderBy": ["sku"]}),
+            "orderBy[0]",
+            "custom",
+        ),
+        (
+            json!({"groupBy": ["name"], "aggregations": [{"function": "count", "alias": "name"}]}),
+            "aggregations[0].alias",
+            "custom",
+        ),
+        (json!({"having": {"n": 1}}), "having", "custom"),
+    ] {
+        let res = post(&app, &key, "item/query", body.clone()).await;
+        assert_issue(&res, path, code);
+    }
+    let res = get(&app, &key, "item?aggregations=count").await;
+    assert_issue(&res, "aggregations", "invalid_type");
+}
+
+/// `distinct`: the distinct combinations of the selected fields (GET `distinct=true&select=…`,
+/// QueryAST `distinct: true` with `fields`), without the system columns.
+#[tokio::test]
+async fn distinct_values_of_the_selected_fields() {
+    let app = TestApp::new().start().await;
+    let (_, key) = products(&app).await;
+    let page = list(&app, &key, "item?distinct=true&select=name&sort=name").await;
+    assert_eq!(
+        page["records"],
+        json!([{"name": "Alpha"}, {"name": "Beta"}, {"name": "Delta"}, {"name": "Gamma"}, {"name": "alpha"}])
+    );
+    assert_eq!(page["total"], 5);
+    assert_eq!(page["hasMore"], false);
+    let res = post(
+        &app,
+        &key,
+        "item/query",
+        json!({"distinct": true, "fields": ["family", "active"], "where": ["active", "=", true],
+               "orderBy": ["family"]}),
+    )
+    .await;
+    assert_eq!(
+        res.assert_success(200)["records"],
+        json!([{"family": null, "active": true}, {"family": "hardware", "active": true},
+               {"family": "software", "active": true}])
+    );
+    for (body, path, code) in [
+        (json!({"distinct": true}), "distinct", "custom"),
+        (
+            json!({"distinct": true, "fields": ["id"]}),
+            "distinct",
+            "custom",
+        ),
+        (
+            json!({"distinct": true, "fields": ["name"], "groupBy": ["name"]}),
+            "distinct",
+            "custom",
+        ),
+        (
+            json!({"distinct": "yes", "fields": ["name"]}),
+            "distinct",
+            "invalid_type",
+        ),
+        (
+            json!({"distinct": true, "fields": ["name"], "orderBy": ["sku"]}),
+            "orderBy[0]",
+            "custom",
+        ),
+    ] {
+        let res = post(&app, &key, "item/query", body.clone()).await;
+        assert_issue(&res, path, code);
+    }
+    assert_issue(
+        &get(&app, &key, "item?distinct=maybe&select=name").await,
+        "distinct",
+        "invalid_type",
+    );
+}
+
+/// Keyset paging: each page's `nextCursor` (or the same values as an object) gives the next
+/// page; walking a sort page by page gives the records of one offset-free listing, NULLs and ties
+/// included, on every provider.
+#[tokio::test]
+async fn cursor_paging_walks_every_sort() {
+    let app = TestApp::new().start().await;
+    let (_, key) = products(&app).await;
+    for sort in [
+        "id",
+        "name",
+        "-name",
+        "family",
+        "-family",
+        "-list_price",
+        "active,-name",
+        "-active,family",
+        "-created_at",
+        "sku,-id",
+    ] {
+        let all = list(&app, &key, &format!("item?sort={sort}&top=100")).await;
+        let expected = ids(&all);
+        assert!(all.get("nextCursor").is_none(), "{all:#}");
+        let mut walked = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10 {
+            let mut query = vec![("sort", sort.to_owned()), ("top", "2".to_owned())];
+            if let Some(c) = &cursor {
+                query.push(("cursor", c.clone()));
+            }
+            let res = app
+                .send(app.keyed(Method::GET, &data("item"), &key).query(&query))
+                .await;
+            let page = res.assert_success(200).clone();
+            walked.extend(ids(&page));
+            assert_eq!(page["total"], 6, "the total ignores the cursor");
+            match page["nextCursor"].as_str() {
+                Some(next) => {
+                    assert_eq!(page["hasMore"], true);
+                    cursor = Some(next.to_owned());
+                }
+                None => {
+                    assert_eq!(page["hasMore"], false, "{page:#}");
+                    break;
+                }
+            }
+        }
+        assert_eq!(walked, expected, "sort {sort}");
+    }
+
+    // In the QueryAST, as the nextCursor text or as the object of values, with a filter and
+    // selected fields that do not hold the sort key.
+    let first = post(
+        &app,
+        &key,
+        "item/query",
+        json!({"where": ["list_price", ">", 10], "fields": ["sku"],
+        "orderBy": [{"field": "name", "order": "desc"}], "limit": 2}),
+    )
+    .await;
+    let first = first.assert_success(200).clone();
+    assert_eq!(ids(&first), ["p5", "p3"]);
+    let next = first["nextCursor"].as_str().unwrap();
+    let second = post(
+        &app,
+        &key,
+        "item/query",
+        json!({"where": ["list_price", ">", 10], "fields": ["sku"],
+        "orderBy": [{"field": "name", "order": "desc"}], "limit": 2, "cursor": next}),
+    )
+    .await;
+    assert_eq!(ids(second.assert_success(200)), ["p4", "p2"]);
+    let by_object = post(&app, &key, "item/query", json!({"where": ["list_price", ">", 10],
+        "orderBy": [{"field": "name", "order": "desc"}], "limit": 2, "cursor": {"name": "Gamma", "id": "p3"}})).await;
+    assert_eq!(ids(by_object.assert_success(200)), ["p4", "p2"]);
+
+    // Refusals at `cursor`.
+    for (body, path, code) in [
+        (
+            json!({"cursor": {"name": "x", "id": "p1"}}),
+            "cursor",
+            "custom",
+        ),
+        (
+            json!({"orderBy": ["name"], "cursor": {"name": "x"}}),
+            "cursor",
+            "custom",
+        ),
+        (
+            json!({"orderBy": ["list_price"], "cursor": {"list_price": "cheap", "id": "p1"}}),
+            "cursor.list_price",
+            "invalid_type",
+        ),
+        (
+            json!({"cursor": {"id": "p1"}, "offset": 2}),
+            "cursor",
+            "custom",
+        ),
+        (json!({"cursor": "zz"}), "cursor", "invalid_string"),
+        (json!({"cursor": 7}), "cursor", "invalid_type"),
+        (
+            json!({"groupBy": ["name"], "cursor": {"id": "p1"}}),
+            "cursor",
+            "custom",
+        ),
+    ] {
+        let res = post(&app, &key, "item/query", body.clone()).await;
+        assert_issue(&res, path, code);
+    }
+    assert_issue(
+        &get(&app, &key, "item?cursor=nothex").await,
+        "cursor",
+        "invalid_string",
+    );
+}
+
+/// 2,000 sort keys were a 500 ("too many terms in ORDER BY"); sort keys and selected fields are
+/// bounded, refused at the parameter.
+#[tokio::test]
+async fn sort_keys_and_selected_fields_are_bounded() {
+    let app = TestApp::new().start().await;
+    let (_, key) = products(&app).await;
+    let keys = vec!["name"; 2000].join(",");
+    let res = get(&app, &key, &format!("item?sort={keys}")).await;
+    assert_issue(&res, "sort", "too_big");
+    let res = get(
+        &app,
+        &key,
+        &format!("item?orderBy={}", vec!["-name"; 33].join(",")),
+    )
+    .await;
+    assert_issue(&res, "orderBy", "too_big");
+    let page = list(
+        &app,
+        &key,
+        &format!("item?sort={}&top=1", vec!["-name"; 32].join(",")),
+    )
+    .await;
+    assert_eq!(ids(&page), ["p5"]);
+    let nodes: Vec<Value> = (0..2000).map(|_| json!({"field": "name"})).collect();
+    let res = post(&app, &key, "item/query", json!({"orderBy": nodes})).await;
+    assert_issue(&res, "orderBy", "too_big");
+    let fields = vec!["name"; 1001];
+    let res = post(&app, &key, "item/query", json!({"fields": fields})).await;
+    assert_issue(&res, "fields", "too_big");
+    let res = get(
+        &app,
+        &key,
+        &format!("item?select={}", vec!["sku"; 1001].join(",")),
+    )
+    .await;
+    assert_issue(&res, "select", "too_big");
+}
+
+/// `find({where: {name: {$startsWith: 'A'}}})` in @objectstack/client 4.0.1 sends
+/// `name=[object Object]`; on a text field that was a 200 with no records.
+#[tokio::test]
+async fn a_javascript_object_as_a_parameter_value_is_refused() {
+    let app = TestApp::new().start().await;
+    let (_, key) = products(&app).await;
+    let res = get(&app, &key, "item?name=%5Bobject%20Object%5D").await;
+    assert_issue(&res, "name", "invalid_type");
+    assert!(res.text.contains("filter="), "{}", res.text);
+    let res = get(&app, &key, "item?list_price=%5Bobject%20Object%5D").await;
+    assert_issue(&res, "list_price", "invalid_type");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1695,6 +2212,27 @@ async fn metadata_with_etags_and_discovery() {
     assert_eq!(doc["version"], "v1");
     assert_eq!(doc["routes"]["data"], "/api/v1/data");
     assert_eq!(doc["routes"]["metadata"], "/api/v1/meta");
+    // Only what works is reported.
+    let query = &doc["capabilities"]["query"];
+    assert_eq!(query["enabled"], true);
+    for on in [
+        "filterAst",
+        "filterObject",
+        "sort",
+        "select",
+        "count",
+        "notContains",
+        "aggregations",
+        "groupBy",
+        "distinct",
+        "cursor",
+    ] {
+        assert_eq!(query["features"][on], true, "{on}: {query:#}");
+    }
+    for off in ["expand", "search"] {
+        assert_eq!(query["features"][off], false, "{off}: {query:#}");
+    }
+    assert_eq!(doc["capabilities"]["search"]["enabled"], false);
 }
 
 // ---------------------------------------------------------------------------------------------

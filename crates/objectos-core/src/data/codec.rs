@@ -131,6 +131,26 @@ fn plain(raw: SqlValue) -> Value {
     }
 }
 
+/// Decodes a row of an aggregated query: each column under its name, group keys and `min`/`max`
+/// as their field's values, counts, sums and averages as the numbers they are.
+pub fn decode_grouped(
+    object: &ObjectDefinition,
+    output: &[crate::data::query::OutputColumn],
+    row: Row,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut values = row.into_iter();
+    for column in output {
+        let raw = values.next().unwrap_or(SqlValue::Null);
+        let value = match column.field.as_deref().and_then(|k| object.fields.get(k)) {
+            Some(field) => decode_value(field, raw),
+            None => plain(raw),
+        };
+        out.insert(column.name.clone(), value);
+    }
+    out
+}
+
 /// One stored value back as JSON, with its type.
 pub fn decode_value(field: &Field, raw: SqlValue) -> Value {
     let storage = storage_of(field);

@@ -11,7 +11,7 @@ use objectos_tenantdb::TenantDatabases;
 use serde_json::{json, Map, Value};
 
 use super::batch::{self, BatchRequest, Operation};
-use super::codec::decode_row;
+use super::codec::{decode_grouped, decode_row};
 use super::error::{DataError, DataResult};
 use super::model::TenantModel;
 use super::query::{self, Query};
@@ -257,11 +257,19 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             .map_err(|issues| CoreError::Data(DataError::Invalid(issues)))?;
         let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
         self.on_reader(handle, move |conn| {
-            let mut records: Vec<Value> = conn
-                .query(&compiled.sql, &compiled.params)?
-                .into_iter()
-                .map(|row| Value::Object(decode_row(&definition, &compiled.fields, row)))
-                .collect();
+            let rows = conn.query(&compiled.sql, &compiled.params)?;
+            // The next page starts after this page's last record: its sort-key values.
+            let next_cursor = (rows.len() > limit && limit > 0 && !compiled.cursor_keys.is_empty())
+                .then(|| next_cursor(&rows[limit - 1], &compiled.cursor_keys));
+            let rows = rows.into_iter();
+            let mut records: Vec<Value> = match &compiled.output {
+                None => rows
+                    .map(|row| Value::Object(decode_row(&definition, &compiled.fields, row)))
+                    .collect(),
+                Some(output) => rows
+                    .map(|row| Value::Object(decode_grouped(&definition, output, row)))
+                    .collect(),
+            };
             let has_more = records.len() > limit;
             records.truncate(limit);
             let mut out = json!({"object": definition.name, "records": records});
@@ -270,6 +278,9 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
                 out["total"] = json!(total);
             }
             out["hasMore"] = json!(has_more);
+            if let Some(cursor) = next_cursor {
+                out["nextCursor"] = json!(cursor);
+            }
             Ok(out)
         })
         .await
@@ -464,4 +475,24 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
                 .collect(),
         ))
     }
+}
+
+/// The `nextCursor` of a page whose last row is `row`: the sort keys' values as stored (numbers,
+/// booleans, text and instants as JSON), encoded with [`query::encode_cursor`].
+fn next_cursor(row: &[SqlValue], keys: &[(String, usize)]) -> String {
+    let mut cursor = Map::new();
+    for (name, at) in keys {
+        let value = match row.get(*at) {
+            None | Some(SqlValue::Null) => Value::Null,
+            Some(SqlValue::Bool(b)) => json!(b),
+            Some(SqlValue::Integer(i)) => json!(i),
+            Some(SqlValue::Real(f)) => json!(f),
+            Some(
+                SqlValue::Text(t) | SqlValue::Date(t) | SqlValue::Timestamp(t) | SqlValue::Json(t),
+            ) => json!(t),
+            Some(SqlValue::Blob(b)) => json!(String::from_utf8_lossy(b)),
+        };
+        cursor.insert(name.clone(), value);
+    }
+    query::encode_cursor(&cursor)
 }

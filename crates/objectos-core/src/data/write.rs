@@ -491,7 +491,8 @@ pub fn update(
     if impossible_id(id) {
         return Err(not_found(object, id));
     }
-    let (_, checked) = checked(object, patch, WriteMode::Update)?;
+    let patch = without_unchanged_system_values(conn, object, id, patch)?;
+    let (_, checked) = checked(object, &patch, WriteMode::Update)?;
     let table = quoted_table(object)?;
     if !conn.exists(
         &format!("SELECT 1 FROM {table} WHERE \"id\" = $1"),
@@ -521,6 +522,74 @@ pub fn update(
         select_list(object, &fields)?
     );
     returning(conn, object, &fields, &sql, values, id)
+}
+
+/// The keys a read returns that a write may not set: `id`, the timestamps and autonumbers.
+fn system_keys(object: &ObjectDefinition) -> Vec<String> {
+    let mut keys: Vec<String> = ["id", "created_at", "updated_at"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    keys.extend(
+        object
+            .fields
+            .iter()
+            .filter(|(_, f)| f.r#type == FieldType::Autonumber)
+            .map(|(k, _)| k.clone()),
+    );
+    keys
+}
+
+/// Whether a value sent back in an update is the one stored (as a read returned it): instants
+/// compare normalised, numbers numerically.
+fn same_value(sent: &Value, stored: &Value) -> bool {
+    match (sent, stored) {
+        (Value::String(a), Value::String(b)) => {
+            a == b
+                || objectos_spec::model::normalise_datetime(a)
+                    .is_some_and(|a| objectos_spec::model::normalise_datetime(b) == Some(a))
+        }
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (a, b) => a == b,
+    }
+}
+
+/// The patch of an update without the system values it sends back unchanged, so that a record
+/// read, modified and saved whole is accepted (get → modify → save). A changed system value stays
+/// in the patch and is refused by the value checks at its key.
+fn without_unchanged_system_values<'a>(
+    conn: &dyn Session,
+    object: &ObjectDefinition,
+    id: &str,
+    patch: &'a Value,
+) -> DataResult<std::borrow::Cow<'a, Value>> {
+    let Value::Object(map) = patch else {
+        return Ok(std::borrow::Cow::Borrowed(patch));
+    };
+    let given: Vec<String> = system_keys(object)
+        .into_iter()
+        .filter(|k| map.contains_key(k))
+        .collect();
+    if given.is_empty() {
+        return Ok(std::borrow::Cow::Borrowed(patch));
+    }
+    let fields: Vec<String> = given
+        .iter()
+        .filter(|k| object.fields.contains_key(k.as_str()))
+        .cloned()
+        .collect();
+    let stored = get(conn, object, id, Some(&fields))?;
+    let mut map = map.clone();
+    for key in given {
+        let unchanged = match (map.get(&key), stored.get(&key)) {
+            (Some(sent), Some(stored)) => same_value(sent, stored),
+            _ => false,
+        };
+        if unchanged {
+            map.remove(&key);
+        }
+    }
+    Ok(std::borrow::Cow::Owned(Value::Object(map)))
 }
 
 /// Deletes a record, applying the delete behaviour of every reference to it.

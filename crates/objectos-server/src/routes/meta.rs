@@ -57,7 +57,7 @@ pub fn discovery_document(strategy: TenantResolverStrategy) -> Value {
             "export": {"enabled": false},
             "chunkedUpload": {"enabled": false},
             "batch": {"enabled": true, "features": {"atomic": true, "continueOnError": true, "returnRecords": true, "validateOnly": true}},
-            "query": {"enabled": true, "features": {"filterAst": true, "filterObject": true, "sort": true, "select": true, "count": true, "expand": false, "aggregations": false}},
+            "query": {"enabled": true, "features": {"filterAst": true, "filterObject": true, "sort": true, "select": true, "count": true, "notContains": true, "aggregations": true, "groupBy": true, "distinct": true, "cursor": true, "expand": false, "search": false}},
             "metadataCache": {"enabled": true, "features": {"etag": true}},
         },
         "schemaDiscovery": {"openapi": "/api/v1/openapi.json"},

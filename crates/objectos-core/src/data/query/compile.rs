@@ -9,7 +9,10 @@ use objectos_spec::{json_type_name, Issue, IssueCode, JsonPath, ObjectDefinition
 use objectos_sql::{Dialect, SqlValue};
 use serde_json::Value;
 
-use super::parse::{show, show_value, Filter, Op, Query, MAX_LIMIT};
+use super::aggregate::{AggFunction, Aggregation};
+use super::parse::{
+    show, show_value, Filter, Op, Query, MAX_LIMIT, MAX_SELECT_FIELDS, MAX_SORT_KEYS,
+};
 use super::sql;
 
 /// A query compiled for one dialect.
@@ -24,8 +27,25 @@ pub struct CompiledQuery {
     pub count_sql: Option<String>,
     /// The bound values of `count_sql`.
     pub count_params: Vec<SqlValue>,
-    /// The field keys of the selected columns after the three system columns, in column order.
+    /// The field keys of the selected columns after the three system columns, in column order
+    /// (empty for an aggregated query).
     pub fields: Vec<String>,
+    /// For a query with `groupBy`/`aggregations`: every column of its rows, in order (no system
+    /// columns); `None` for a query of records.
+    pub output: Option<Vec<OutputColumn>>,
+    /// The sort keys (`id` last) and their positions in a row: the next page's cursor is these
+    /// values of the page's last row. Empty for an aggregated query.
+    pub cursor_keys: Vec<(String, usize)>,
+}
+
+/// A column of an aggregated query's rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputColumn {
+    /// Its key in each result record: a `groupBy` key or an aggregation alias.
+    pub name: String,
+    /// The field whose values it holds, decoded as that field's (group keys, `min`, `max`);
+    /// `None`: the value as the database gives it (counts, sums, averages).
+    pub field: Option<String>,
 }
 
 /// What a column holds, as far as comparisons are concerned.
@@ -73,6 +93,8 @@ enum Purpose {
     Filter,
     Sort,
     Select,
+    Group,
+    Aggregate,
 }
 
 impl Purpose {
@@ -81,6 +103,8 @@ impl Purpose {
             Self::Filter => "filtered on",
             Self::Sort => "sorted by",
             Self::Select => "selected",
+            Self::Group => "grouped by",
+            Self::Aggregate => "aggregated",
         }
     }
 }
@@ -169,14 +193,28 @@ fn allowed_ops(kind: Kind) -> &'static [Op] {
     use Op::*;
     match kind {
         Kind::Text(_) => &[
-            Eq, Ne, Gt, Gte, Lt, Lte, In, Nin, Contains, StartsWith, EndsWith, Between, IsNull,
-            IsNotNull, Like,
+            Eq,
+            Ne,
+            Gt,
+            Gte,
+            Lt,
+            Lte,
+            In,
+            Nin,
+            Contains,
+            NotContains,
+            StartsWith,
+            EndsWith,
+            Between,
+            IsNull,
+            IsNotNull,
+            Like,
         ],
         Kind::Integer | Kind::Real => &[
             Eq, Ne, Gt, Gte, Lt, Lte, In, Nin, Between, IsNull, IsNotNull,
         ],
         Kind::Bool => &[Eq, Ne, In, Nin, IsNull, IsNotNull],
-        Kind::JsonArray => &[Eq, Ne, Contains, In, Nin, IsNull, IsNotNull],
+        Kind::JsonArray => &[Eq, Ne, Contains, NotContains, In, Nin, IsNull, IsNotNull],
         Kind::Json => &[IsNull, IsNotNull],
     }
 }
@@ -193,6 +231,66 @@ impl FilterCompiler<'_> {
     fn bind(&mut self, value: SqlValue) -> String {
         self.params.push(value);
         format!("${}", self.params.len())
+    }
+
+    /// The keyset condition "after the cursor's record" for the sort `keys` (ascending NULLs
+    /// first, descending NULLs last, `id` last and unique): for some key, the keys before it equal
+    /// the cursor's and it comes after the cursor's value. `None` after an issue.
+    fn after(
+        &mut self,
+        keys: &[(String, Col, bool)],
+        cursor: &serde_json::Map<String, Value>,
+        at: &JsonPath,
+    ) -> Option<String> {
+        let names: Vec<&str> = keys.iter().map(|(name, _, _)| name.as_str()).collect();
+        let fits = cursor.len() == keys.len() && names.iter().all(|n| cursor.contains_key(*n));
+        if !fits {
+            self.issues.push(Issue::new(
+                at.clone(),
+                IssueCode::Custom,
+                format!(
+                    "The cursor does not fit this query's sort: it must hold the values of {} (the nextCursor of a page of the same query)",
+                    names.join(", ")
+                ),
+            ));
+            return None;
+        }
+        let d = self.dialect;
+        let mut bound: Vec<(String, Option<String>, bool)> = Vec::new();
+        for (name, col, descending) in keys {
+            let value = &cursor[name.as_str()];
+            if value.is_null() {
+                bound.push((col.sql.clone(), None, *descending));
+                continue;
+            }
+            let converted = self.convert(col, value, &at.key(name))?;
+            let (c, mut values) = self.operand_column(col, vec![converted]);
+            let p = self.bind(values.remove(0));
+            bound.push((c, Some(p), *descending));
+        }
+        let mut branches = Vec::new();
+        for (i, (c, p, descending)) in bound.iter().enumerate() {
+            let beyond = match (p, descending) {
+                (None, false) => format!("{c} IS NOT NULL"),
+                (None, true) => continue,
+                (Some(p), false) => format!("{c} > {p}"),
+                (Some(p), true) => format!("({c} < {p} OR {c} IS NULL)"),
+            };
+            let mut parts: Vec<String> = bound[..i]
+                .iter()
+                .map(|(c, p, _)| match p {
+                    None => format!("{c} IS NULL"),
+                    Some(p) => format!("{c} = {p}"),
+                })
+                .collect();
+            parts.push(beyond);
+            branches.push(format!("({})", parts.join(" AND ")));
+        }
+        Some(if branches.is_empty() {
+            sql::truth(d, false).to_owned()
+        } else {
+            branches.join(" OR ")
+        })
     }
 
     fn never(&self) -> String {
@@ -258,7 +356,10 @@ impl FilterCompiler<'_> {
             // The parser already turns these into is_null/is_not_null; a hand-built Query may not.
             (_, Op::Eq) if value.is_null() => format!("{c} IS NULL"),
             (_, Op::Ne) if value.is_null() => format!("{c} IS NOT NULL"),
-            (Kind::JsonArray, Op::Eq | Op::Contains | Op::Ne | Op::In | Op::Nin) => {
+            (
+                Kind::JsonArray,
+                Op::Eq | Op::Contains | Op::NotContains | Op::Ne | Op::In | Op::Nin,
+            ) => {
                 let values = if matches!(op, Op::In | Op::Nin) {
                     self.list(&col, value, at, true)
                 } else {
@@ -279,7 +380,7 @@ impl FilterCompiler<'_> {
                     c,
                     &marks,
                     matches!(op, Op::In | Op::Nin),
-                    matches!(op, Op::Ne | Op::Nin),
+                    matches!(op, Op::Ne | Op::Nin | Op::NotContains),
                 )
             }
             (_, Op::Eq | Op::Ne | Op::Gt | Op::Gte | Op::Lt | Op::Lte) => {
@@ -349,6 +450,15 @@ impl FilterCompiler<'_> {
                     op == Op::Contains,
                 )));
                 sql::match_op(d, &c, &p)
+            }
+            // NULL-safe: a record without a value does not contain the text.
+            (_, Op::NotContains) => {
+                let Some(needle) = self.text(value, at, op) else {
+                    return self.never();
+                };
+                let c = self.text_column(&col);
+                let p = self.bind(SqlValue::Text(sql::match_pattern(d, &needle, true)));
+                sql::not(d, &sql::match_op(d, &c, &p))
             }
             (_, Op::Like) => {
                 let Some(pattern) = self.text(value, at, op) else {
@@ -613,6 +723,22 @@ pub fn compile(
             format!("Expected at most {MAX_LIMIT}, received {}", query.limit),
         ));
     }
+    // The parsers refuse longer lists at the list; a Query built by hand is refused at the first
+    // key over the limit.
+    if let Some(extra) = query.sort.get(MAX_SORT_KEYS) {
+        issues.push(Issue::new(
+            extra.at.clone(),
+            IssueCode::TooBig,
+            format!("At most {MAX_SORT_KEYS} sort keys may be given"),
+        ));
+    }
+    if let Some((_, at)) = query.fields.as_ref().and_then(|f| f.get(MAX_SELECT_FIELDS)) {
+        issues.push(Issue::new(
+            at.clone(),
+            IssueCode::TooBig,
+            format!("At most {MAX_SELECT_FIELDS} fields may be given"),
+        ));
+    }
     let table = match quoted(IdentKind::Table, &object.name, &JsonPath::root()) {
         Ok(table) => table,
         Err(issue) => return Err(vec![issue]),
@@ -629,6 +755,15 @@ pub fn compile(
             }
         },
     };
+
+    if let Some(at) = &query.distinct {
+        return compile_distinct(
+            dialect, object, query, at, &table, where_sql, params, issues,
+        );
+    }
+    if !query.group_by.is_empty() || !query.aggregations.is_empty() {
+        return compile_grouped(dialect, object, query, &table, where_sql, params, issues);
+    }
 
     let mut fields: Vec<String> = Vec::new();
     let mut columns: Vec<String> = Vec::new();
@@ -670,6 +805,8 @@ pub fn compile(
 
     let mut order = Vec::new();
     let mut has_id = false;
+    // The sort keys with their columns, for keyset paging.
+    let mut keys: Vec<(String, Col, bool)> = Vec::new();
     for sort in &query.sort {
         match resolve(object, &sort.field, &sort.at, Purpose::Sort) {
             Ok(col) if matches!(col.kind, Kind::Json | Kind::JsonArray) => issues.push(Issue::new(
@@ -681,13 +818,52 @@ pub fn compile(
                 let is_id = sort.field == "id";
                 has_id |= is_id;
                 order.push(sql::order_key(dialect, &col.sql, sort.descending, is_id));
+                if !keys.iter().any(|(name, _, _)| *name == sort.field) {
+                    keys.push((sort.field.clone(), col, sort.descending));
+                }
             }
             Err(issue) => issues.push(issue),
         }
     }
     if !has_id {
         order.push(sql::id_tiebreak(dialect, where_sql.is_some()).to_owned());
+        match resolve(object, "id", &JsonPath::root(), Purpose::Sort) {
+            Ok(col) => keys.push(("id".to_owned(), col, false)),
+            Err(issue) => issues.push(issue),
+        }
     }
+
+    // The count ignores the cursor: `total` counts every matching record.
+    let count_where = where_sql.clone();
+    let count_params = if query.with_total {
+        params.clone()
+    } else {
+        Vec::new()
+    };
+    let where_sql = match &query.cursor {
+        None => where_sql,
+        Some((cursor, at)) => {
+            if query.offset > 0 {
+                issues.push(Issue::new(
+                    at.clone(),
+                    IssueCode::Custom,
+                    "A cursor and an offset cannot be combined: the cursor says where the page starts",
+                ));
+            }
+            let mut compiler = FilterCompiler {
+                dialect,
+                object,
+                params: &mut params,
+                issues: Vec::new(),
+            };
+            let after = compiler.after(&keys, cursor, at);
+            issues.extend(compiler.issues);
+            match (where_sql, after) {
+                (Some(w), Some(a)) => Some(format!("({w}) AND ({a})")),
+                (w, a) => w.or(a),
+            }
+        }
+    };
 
     if !issues.is_empty() {
         return Err(dedupe(issues));
@@ -699,15 +875,32 @@ pub fn compile(
         "\"updated_at\"".to_owned(),
     ];
     select.extend(columns);
+    // The sort keys' columns, for the next page's cursor: selected ones where they are, the others
+    // added after the fields (decode_row reads no further).
+    let mut cursor_keys = Vec::new();
+    for (name, col, _) in &keys {
+        let at = match ["id", "created_at", "updated_at"]
+            .iter()
+            .position(|c| c == name)
+        {
+            Some(i) => i,
+            None => match fields.iter().position(|f| f == name) {
+                Some(i) => i + 3,
+                None => {
+                    select.push(col.sql.clone());
+                    select.len() - 1
+                }
+            },
+        };
+        cursor_keys.push((name.clone(), at));
+    }
     let where_clause = where_sql.map(|w| format!(" WHERE {w}")).unwrap_or_default();
+    let count_where = count_where
+        .map(|w| format!(" WHERE {w}"))
+        .unwrap_or_default();
     let count_sql = query
         .with_total
-        .then(|| format!("SELECT COUNT(*) FROM {table}{where_clause}"));
-    let count_params = if query.with_total {
-        params.clone()
-    } else {
-        Vec::new()
-    };
+        .then(|| format!("SELECT COUNT(*) FROM {table}{count_where}"));
     // Both fit in i64: limit ≤ MAX_LIMIT + 1 and offset ≤ MAX_OFFSET (checked by the parsers; a Query
     // built by hand is clamped rather than wrapped).
     let fetch = i64::try_from(query.limit.saturating_add(1)).unwrap_or(i64::MAX);
@@ -727,5 +920,293 @@ pub fn compile(
         count_sql,
         count_params,
         fields,
+        output: None,
+        cursor_keys,
+    })
+}
+
+/// Compiles `distinct: true`: the distinct combinations of the selected fields, as a grouping by
+/// them (records hold only those fields: the system columns would make every row distinct).
+#[allow(clippy::too_many_arguments)] // the state of compile() handed on, as for compile_grouped
+fn compile_distinct(
+    dialect: Dialect,
+    object: &ObjectDefinition,
+    query: &Query,
+    at: &JsonPath,
+    table: &str,
+    where_sql: Option<String>,
+    params: Vec<SqlValue>,
+    mut issues: Vec<Issue>,
+) -> Result<CompiledQuery, Vec<Issue>> {
+    if !query.group_by.is_empty() || !query.aggregations.is_empty() {
+        issues.push(Issue::new(
+            at.clone(),
+            IssueCode::Custom,
+            "distinct cannot be combined with groupBy or aggregations (groups are distinct already)",
+        ));
+        return Err(dedupe(issues));
+    }
+    let fields: Vec<(String, JsonPath)> = query
+        .fields
+        .iter()
+        .flatten()
+        .filter(|(name, _)| !SYSTEM_COLUMNS.contains(&name.as_str()))
+        .cloned()
+        .collect();
+    if fields.is_empty() {
+        issues.push(Issue::new(
+            at.clone(),
+            IssueCode::Custom,
+            "distinct needs the fields to compare (fields/select, not only system columns): every record is distinct by its id",
+        ));
+        return Err(dedupe(issues));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let grouped = Query {
+        fields: None,
+        group_by: fields
+            .into_iter()
+            .filter(|(name, _)| seen.insert(name.clone()))
+            .collect(),
+        distinct: None,
+        ..query.clone()
+    };
+    compile_grouped(dialect, object, &grouped, table, where_sql, params, issues)
+}
+
+/// The SQL of one aggregation of a resolved column, or why it does not apply to the column.
+fn aggregate_sql(dialect: Dialect, aggregation: &Aggregation, col: &Col) -> Result<String, String> {
+    let c = col.sql.as_str();
+    let distinct = if aggregation.distinct {
+        "DISTINCT "
+    } else {
+        ""
+    };
+    let name = aggregation.function.as_str();
+    let json = matches!(col.kind, Kind::Json | Kind::JsonArray);
+    let refused = |needs: &str| {
+        Err(format!(
+            "'{name}' needs {needs}; {} is not one",
+            col.describe
+        ))
+    };
+    match aggregation.function {
+        // JSON values compare as text on SQLite and as jsonb on PostgreSQL: no distinct counts.
+        AggFunction::Count | AggFunction::CountDistinct
+            if json
+                && (aggregation.distinct || aggregation.function == AggFunction::CountDistinct) =>
+        {
+            refused("a field that does not hold JSON")
+        }
+        AggFunction::Count => Ok(format!("COUNT({distinct}{c})")),
+        AggFunction::CountDistinct => Ok(format!("COUNT(DISTINCT {c})")),
+        AggFunction::Sum | AggFunction::Avg => {
+            let function = if aggregation.function == AggFunction::Sum {
+                "SUM"
+            } else {
+                "AVG"
+            };
+            let expr = format!("{function}({distinct}{c})");
+            match (col.kind, dialect, aggregation.function) {
+                (Kind::Integer | Kind::Real, Dialect::Sqlite, _) => Ok(expr),
+                // PostgreSQL sums BIGINT and averages anything as NUMERIC: cast back, so both
+                // databases answer an integer sum and a double average.
+                (Kind::Integer, Dialect::Postgres, AggFunction::Sum) => {
+                    Ok(format!("CAST({expr} AS BIGINT)"))
+                }
+                (Kind::Real, Dialect::Postgres, AggFunction::Sum) => Ok(expr),
+                (Kind::Integer | Kind::Real, Dialect::Postgres, _) => {
+                    Ok(format!("CAST({expr} AS DOUBLE PRECISION)"))
+                }
+                _ => refused("a number field"),
+            }
+        }
+        AggFunction::Min | AggFunction::Max => match col.kind {
+            Kind::Text(_) | Kind::Integer | Kind::Real => Ok(format!(
+                "{}({c})",
+                if aggregation.function == AggFunction::Min {
+                    "MIN"
+                } else {
+                    "MAX"
+                }
+            )),
+            _ => refused("a number, text, date or time field"),
+        },
+    }
+}
+
+/// Compiles a query with `groupBy`/`aggregations`: one row per group (one row in all without
+/// `groupBy`) holding the group keys, then one value per aggregation. Rows are ordered by the sort
+/// keys (group keys or aliases), then by every group key, so pages are stable; NULL keys sort as
+/// in record queries. `total` counts the groups.
+fn compile_grouped(
+    dialect: Dialect,
+    object: &ObjectDefinition,
+    query: &Query,
+    table: &str,
+    where_sql: Option<String>,
+    mut params: Vec<SqlValue>,
+    mut issues: Vec<Issue>,
+) -> Result<CompiledQuery, Vec<Issue>> {
+    if let Some((_, at)) = &query.cursor {
+        issues.push(Issue::new(
+            at.clone(),
+            IssueCode::Custom,
+            "A cursor pages records: it cannot be combined with groupBy, aggregations or distinct (use limit and offset)",
+        ));
+    }
+    if let Some((_, at)) = query.fields.as_ref().and_then(|f| f.first()) {
+        issues.push(Issue::new(
+            at.clone(),
+            IssueCode::Custom,
+            "Fields cannot be selected together with groupBy or aggregations: each record holds the groupBy keys and the aggregation aliases",
+        ));
+    }
+    let mut select: Vec<String> = Vec::new();
+    let mut group_cols: Vec<String> = Vec::new();
+    let mut output: Vec<OutputColumn> = Vec::new();
+    for (name, at) in &query.group_by {
+        if output.iter().any(|o| &o.name == name) {
+            issues.push(Issue::new(
+                at.clone(),
+                IssueCode::Custom,
+                format!("'{}' is given twice in groupBy", show(name)),
+            ));
+            continue;
+        }
+        match resolve(object, name, at, Purpose::Group) {
+            Ok(col) if matches!(col.kind, Kind::Json | Kind::JsonArray) => issues.push(Issue::new(
+                at.clone(),
+                IssueCode::Custom,
+                format!("{} holds JSON and cannot be grouped by", col.describe),
+            )),
+            Ok(col) => {
+                select.push(col.sql.clone());
+                group_cols.push(col.sql);
+                output.push(OutputColumn {
+                    name: name.clone(),
+                    field: Some(name.clone()),
+                });
+            }
+            Err(issue) => issues.push(issue),
+        }
+    }
+    for aggregation in &query.aggregations {
+        if query
+            .group_by
+            .iter()
+            .any(|(key, _)| *key == aggregation.alias)
+        {
+            issues.push(Issue::new(
+                aggregation.alias_at.clone(),
+                IssueCode::Custom,
+                format!(
+                    "The alias '{}' is also a groupBy key; records would hold both under one key",
+                    aggregation.alias
+                ),
+            ));
+            continue;
+        }
+        let expr = match &aggregation.field {
+            None => "COUNT(*)".to_owned(),
+            Some((name, at)) => match resolve(object, name, at, Purpose::Aggregate) {
+                Ok(col) => match aggregate_sql(dialect, aggregation, &col) {
+                    Ok(expr) => expr,
+                    Err(message) => {
+                        issues.push(Issue::new(at.clone(), IssueCode::Custom, message));
+                        continue;
+                    }
+                },
+                Err(issue) => {
+                    issues.push(issue);
+                    continue;
+                }
+            },
+        };
+        select.push(expr);
+        let decoded_as_field = matches!(aggregation.function, AggFunction::Min | AggFunction::Max);
+        output.push(OutputColumn {
+            name: aggregation.alias.clone(),
+            field: aggregation
+                .field
+                .as_ref()
+                .filter(|_| decoded_as_field)
+                .map(|(name, _)| name.clone()),
+        });
+    }
+
+    // Columns are ordered by position: the group keys come first, in `group_cols` order.
+    let mut order = Vec::new();
+    let mut ordered = std::collections::HashSet::new();
+    for sort in &query.sort {
+        match output.iter().position(|o| o.name == sort.field) {
+            Some(i) => {
+                if ordered.insert(i) {
+                    order.push(sql::order_key(dialect, &(i + 1).to_string(), sort.descending, false));
+                }
+            }
+            None => issues.push(Issue::new(
+                sort.at.clone(),
+                IssueCode::Custom,
+                format!(
+                    "With groupBy or aggregations, sort by a groupBy key or an aggregation alias; '{}' is neither",
+                    show(&sort.field)
+                ),
+            )),
+        }
+    }
+    for i in 0..group_cols.len() {
+        if ordered.insert(i) {
+            order.push(sql::order_key(dialect, &(i + 1).to_string(), false, false));
+        }
+    }
+    if !issues.is_empty() {
+        return Err(dedupe(issues));
+    }
+
+    let where_clause = where_sql.map(|w| format!(" WHERE {w}")).unwrap_or_default();
+    let group_clause = if group_cols.is_empty() {
+        String::new()
+    } else {
+        format!(" GROUP BY {}", group_cols.join(", "))
+    };
+    let order_clause = if order.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {}", order.join(", "))
+    };
+    let grouped = if group_cols.is_empty() {
+        "COUNT(*)".to_owned()
+    } else {
+        group_cols.join(", ")
+    };
+    let count_sql = query.with_total.then(|| {
+        format!(
+            "SELECT COUNT(*) FROM (SELECT {grouped} FROM {table}{where_clause}{group_clause}) AS g"
+        )
+    });
+    let count_params = if query.with_total {
+        params.clone()
+    } else {
+        Vec::new()
+    };
+    let fetch = i64::try_from(query.limit.saturating_add(1)).unwrap_or(i64::MAX);
+    let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+    params.push(SqlValue::Integer(fetch));
+    let limit_mark = params.len();
+    params.push(SqlValue::Integer(offset));
+    let offset_mark = params.len();
+    let sql = format!(
+        "SELECT {} FROM {table}{where_clause}{group_clause}{order_clause} LIMIT ${limit_mark} OFFSET ${offset_mark}",
+        select.join(", ")
+    );
+    Ok(CompiledQuery {
+        sql,
+        params,
+        count_sql,
+        count_params,
+        fields: Vec::new(),
+        output: Some(output),
+        cursor_keys: Vec::new(),
     })
 }

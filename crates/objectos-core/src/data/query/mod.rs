@@ -11,8 +11,12 @@
 //! - filters in both ObjectStack forms ([`parse_filter`]): the array AST (`[field, op, value]`,
 //!   `["and"|"or", …]`, `["not", node]`, legacy `[[cond], [cond]]`) and the `$`-object form.
 //!
-//! Nothing is silently ignored: unsupported parameters (`search`, `expand`, `distinct`, `aggregations`,
-//! `groupBy`) and unknown keys, operators or fields are issues with the path of what was written.
+//! - `aggregations`/`groupBy` (`aggregate.rs`): one record per group with the group keys and the
+//!   aggregation aliases instead of the matching records; `distinct` is a grouping by the selected
+//!   fields.
+//!
+//! Nothing is silently ignored: unsupported parameters (`search`, `expand`) and unknown
+//! keys, operators or fields are issues with the path of what was written.
 //! Compile-time issues of a condition (unknown field, password field, a value that does not fit the
 //! column, an operator that does not apply) are reported at the condition's `at` ([`Filter::Cmp`]): the
 //! condition array (`filter[0]`) in the array form, the operator key (`filter.status.$gt`) or the field
@@ -75,14 +79,17 @@
 //!   its index (the `id` tie-breaker is then sorted among equal values only); on PostgreSQL an index
 //!   serves `ASC NULLS FIRST` only if built so (or read backwards for `DESC NULLS LAST`).
 
+mod aggregate;
 mod compile;
 mod parse;
 mod sql;
 
-pub use compile::{compile, compile_filter, CompiledQuery};
+pub use aggregate::{AggFunction, Aggregation, MAX_AGGREGATIONS, MAX_ALIAS_CHARS, MAX_GROUP_KEYS};
+pub use compile::{compile, compile_filter, CompiledQuery, OutputColumn};
 pub use parse::{
-    from_ast, from_params, parse_filter, Filter, Op, Query, Sort, DEFAULT_LIMIT, MAX_CONDITIONS,
-    MAX_DEPTH, MAX_IN_ITEMS, MAX_LIMIT, MAX_OFFSET, MAX_VALUE_CHARS,
+    encode_cursor, from_ast, from_params, parse_filter, Filter, Op, Query, Sort, DEFAULT_LIMIT,
+    MAX_CONDITIONS, MAX_DEPTH, MAX_IN_ITEMS, MAX_LIMIT, MAX_OFFSET, MAX_SELECT_FIELDS,
+    MAX_SORT_KEYS, MAX_VALUE_CHARS,
 };
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use std::collections::HashSet;
 use objectos_spec::{json_type_name, Issue, IssueCode, JsonPath};
 use serde_json::{Map, Value};
 
+use super::aggregate::{parse_aggregations, parse_group_by_json, parse_group_by_text, Aggregation};
+
 /// Rows returned when the request names no limit.
 pub const DEFAULT_LIMIT: u64 = 20;
 /// The largest `top`/`limit` accepted; a larger one is a 400 issue, not clamped.
@@ -21,30 +23,29 @@ pub const MAX_VALUE_CHARS: usize = 10_000;
 /// The largest `skip`/`offset` accepted (it is bound as a signed 64-bit integer).
 pub const MAX_OFFSET: u64 = i64::MAX as u64 - 1;
 
+/// The most sort keys one query may name (`id` is appended to them).
+pub const MAX_SORT_KEYS: usize = 32;
+/// The most fields one `select`/`fields` may name.
+pub const MAX_SELECT_FIELDS: usize = 1000;
+
 /// Input echoed in messages is cut to this many characters.
 const ECHO_MAX: usize = 64;
 
+/// What JavaScript's `String({...})` makes of an object: a `field=value` parameter with this value
+/// is a client's operator object lost in serialisation, never a value meant for comparison.
+const JS_OBJECT_TEXT: &str = "[object Object]";
+
 /// Query-string parameters that ObjectStack defines but objectos does not serve yet.
-const UNSUPPORTED_PARAMS: &[&str] = &["search", "expand", "distinct", "aggregations", "groupBy"];
+const UNSUPPORTED_PARAMS: &[&str] = &["search", "expand"];
 
 /// QueryAST keys that ObjectStack defines but objectos does not serve yet.
-const UNSUPPORTED_AST_KEYS: &[&str] = &[
-    "search",
-    "expand",
-    "distinct",
-    "aggregations",
-    "groupBy",
-    "having",
-    "joins",
-    "windowFunctions",
-    "cursor",
-];
+const UNSUPPORTED_AST_KEYS: &[&str] = &["search", "expand", "having", "joins", "windowFunctions"];
 
 /// The operator names of the array AST, as listed in issue messages.
-const AST_OPERATORS: &str = "=, ==, !=, <>, >, >=, <, <=, in, nin, not_in, contains, like, startswith, starts_with, endswith, ends_with, between, is_null, is_not_null";
+const AST_OPERATORS: &str = "=, ==, !=, <>, >, >=, <, <=, in, nin, not_in, contains, notcontains, not_contains, like, startswith, starts_with, endswith, ends_with, between, is_null, is_not_null";
 
 /// The operators of the object form, as listed in issue messages.
-const DOLLAR_OPERATORS: &str = "$eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $between, $contains, $startsWith, $endsWith, $like, $null, $exists";
+const DOLLAR_OPERATORS: &str = "$eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $between, $contains, $notContains, $startsWith, $endsWith, $like, $null, $exists";
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +68,8 @@ pub enum Op {
     Nin,
     /// Text contains (case-sensitive); a JSON array has the element.
     Contains,
+    /// The negation of [`Op::Contains`], NULL-safe: a record without a value does not contain.
+    NotContains,
     /// Text starts with (case-sensitive, uses an index).
     StartsWith,
     /// Text ends with (case-sensitive).
@@ -94,6 +97,7 @@ impl Op {
             Self::In => "in",
             Self::Nin => "nin",
             Self::Contains => "contains",
+            Self::NotContains => "notcontains",
             Self::StartsWith => "startswith",
             Self::EndsWith => "endswith",
             Self::Between => "between",
@@ -115,6 +119,7 @@ impl Op {
             "in" => Self::In,
             "nin" | "not_in" => Self::Nin,
             "contains" => Self::Contains,
+            "notcontains" | "not_contains" => Self::NotContains,
             "like" => Self::Like,
             "startswith" | "starts_with" => Self::StartsWith,
             "endswith" | "ends_with" => Self::EndsWith,
@@ -139,6 +144,7 @@ impl Op {
             "$nin" => Self::Nin,
             "$between" => Self::Between,
             "$contains" => Self::Contains,
+            "$notcontains" => Self::NotContains,
             "$startswith" => Self::StartsWith,
             "$endswith" => Self::EndsWith,
             "$like" => Self::Like,
@@ -195,6 +201,17 @@ pub struct Query {
     pub offset: u64,
     /// Whether the total count is wanted.
     pub with_total: bool,
+    /// `groupBy` keys with where each was written (at most [`super::MAX_GROUP_KEYS`]).
+    pub group_by: Vec<(String, JsonPath)>,
+    /// `aggregations` (at most [`super::MAX_AGGREGATIONS`]); with `group_by`, the query answers one
+    /// record per group instead of the matching records.
+    pub aggregations: Vec<Aggregation>,
+    /// `distinct: true`, with where it was written: the distinct combinations of the selected
+    /// fields (without the system columns) instead of the records.
+    pub distinct: Option<JsonPath>,
+    /// Keyset paging: the sort-key values (and `id`) of the last record of the previous page,
+    /// with where the cursor was written; the page starts after that record.
+    pub cursor: Option<(Map<String, Value>, JsonPath)>,
 }
 
 impl Default for Query {
@@ -206,6 +223,10 @@ impl Default for Query {
             limit: DEFAULT_LIMIT,
             offset: 0,
             with_total: true,
+            group_by: Vec::new(),
+            aggregations: Vec::new(),
+            distinct: None,
+            cursor: None,
         }
     }
 }
@@ -574,9 +595,9 @@ impl Parser {
                 }
                 (self.issues.len() == before).then(|| cmp(op, value.clone()))
             }
-            Op::Contains | Op::StartsWith | Op::EndsWith | Op::Like => {
+            Op::Contains | Op::NotContains | Op::StartsWith | Op::EndsWith | Op::Like => {
                 // `contains` of a number is meaningful for JSON arrays of numbers (vectors).
-                let strings_only = op != Op::Contains;
+                let strings_only = !matches!(op, Op::Contains | Op::NotContains);
                 if strings_only && !value.is_string() {
                     self.issue(
                         value_at.clone(),
@@ -888,9 +909,38 @@ fn parse_sort_item(text: &str, at: &JsonPath) -> Result<Sort, Issue> {
     })
 }
 
+/// Refuses a list longer than `max` with one `too_big` issue at the list (not one per item);
+/// true when refused.
+pub(super) fn too_many(
+    len: usize,
+    max: usize,
+    what: &str,
+    at: &JsonPath,
+    issues: &mut Vec<Issue>,
+) -> bool {
+    if len <= max {
+        return false;
+    }
+    issues.push(Issue::new(
+        at.clone(),
+        IssueCode::TooBig,
+        format!("At most {max} {what} may be given, received {len}"),
+    ));
+    true
+}
+
 /// A comma list of sort keys.
 fn parse_sort_list(text: &str, at: &JsonPath, issues: &mut Vec<Issue>) -> Vec<Sort> {
     if text.trim().is_empty() {
+        return Vec::new();
+    }
+    if too_many(
+        text.split(',').count(),
+        MAX_SORT_KEYS,
+        "sort keys",
+        at,
+        issues,
+    ) {
         return Vec::new();
     }
     text.split(',')
@@ -907,6 +957,9 @@ fn parse_sort_list(text: &str, at: &JsonPath, issues: &mut Vec<Issue>) -> Vec<So
 fn parse_sort_json(value: &Value, at: &JsonPath, issues: &mut Vec<Issue>) -> Vec<Sort> {
     match value {
         Value::String(text) => parse_sort_list(text, at, issues),
+        Value::Array(items) if too_many(items.len(), MAX_SORT_KEYS, "sort keys", at, issues) => {
+            Vec::new()
+        }
         Value::Array(items) => items
             .iter()
             .enumerate()
@@ -1028,6 +1081,15 @@ fn parse_select_list(
     if text.trim().is_empty() {
         return None;
     }
+    if too_many(
+        text.split(',').count(),
+        MAX_SELECT_FIELDS,
+        "fields",
+        at,
+        issues,
+    ) {
+        return None;
+    }
     let mut out = Vec::new();
     for (i, item) in text.split(',').enumerate() {
         let name = item.trim();
@@ -1042,6 +1104,43 @@ fn parse_select_list(
         }
     }
     Some(out)
+}
+
+/// The opaque text of a keyset cursor: the hex digits of its JSON object.
+pub fn encode_cursor(cursor: &Map<String, Value>) -> String {
+    hex::encode(Value::Object(cursor.clone()).to_string())
+}
+
+/// A `cursor`: an object of sort-key values (`{"name": "Beta", "id": "p2"}`), or the text a
+/// previous page gave as `nextCursor`; `None` for null or an empty text.
+fn parse_cursor(value: &Value, at: &JsonPath) -> Result<Option<Map<String, Value>>, Issue> {
+    let invalid = || {
+        Issue::new(
+            at.clone(),
+            IssueCode::InvalidString,
+            "Expected a cursor: the nextCursor of a previous page, or an object of the sort keys' values and id",
+        )
+    };
+    match value {
+        Value::Null => Ok(None),
+        Value::String(text) if text.is_empty() => Ok(None),
+        Value::String(text) => {
+            let bytes = hex::decode(text).map_err(|_| invalid())?;
+            match serde_json::from_slice::<Value>(&bytes) {
+                Ok(Value::Object(map)) => Ok(Some(map)),
+                _ => Err(invalid()),
+            }
+        }
+        Value::Object(map) => Ok(Some(map.clone())),
+        other => Err(Issue::new(
+            at.clone(),
+            IssueCode::InvalidType,
+            format!(
+                "Expected a cursor (string or object), received {}",
+                json_type_name(other)
+            ),
+        )),
+    }
 }
 
 /// Parses the query string of `GET /api/v1/data/{object}`; issue paths start at the parameter name.
@@ -1060,6 +1159,10 @@ pub fn from_params(params: &[(String, String)]) -> Result<Query, Vec<Issue>> {
             "select" => Some("select"),
             "filter" | "filters" => Some("filter"),
             "count" => Some("count"),
+            "aggregations" => Some("aggregations"),
+            "groupBy" => Some("groupBy"),
+            "distinct" => Some("distinct"),
+            "cursor" => Some("cursor"),
             _ => None,
         };
         if let Some(canonical) = canonical {
@@ -1120,10 +1223,42 @@ pub fn from_params(params: &[(String, String)]) -> Result<Query, Vec<Issue>> {
                     format!("Expected true or false, received '{}'", show(value)),
                 )),
             },
+            "cursor" => match parse_cursor(&Value::String(value.clone()), &at) {
+                Ok(cursor) => query.cursor = cursor.map(|c| (c, at)),
+                Err(issue) => issues.push(issue),
+            },
+            "distinct" => match value.to_ascii_lowercase().as_str() {
+                "true" | "1" => query.distinct = Some(at),
+                "false" | "0" => query.distinct = None,
+                _ => issues.push(Issue::new(
+                    at,
+                    IssueCode::InvalidType,
+                    format!("Expected true or false, received '{}'", show(value)),
+                )),
+            },
+            "aggregations" => match serde_json::from_str::<Value>(value) {
+                Ok(json) => query.aggregations = parse_aggregations(&json, &at, &mut issues),
+                Err(e) => issues.push(Issue::new(
+                    at,
+                    IssueCode::InvalidType,
+                    format!("'{name}' must be a JSON array of aggregations: {e}"),
+                )),
+            },
+            "groupBy" => query.group_by = parse_group_by_text(value, &at, &mut issues),
             n if UNSUPPORTED_PARAMS.contains(&n) => issues.push(Issue::new(
                 at,
                 IssueCode::Custom,
                 format!("'{name}' is not supported by objectos; remove it"),
+            )),
+            field if value == JS_OBJECT_TEXT => issues.push(Issue::new(
+                at,
+                IssueCode::InvalidType,
+                format!(
+                    "'{}={JS_OBJECT_TEXT}' is a JavaScript object turned into text (as @objectstack/client's \
+                     find() sends {{where: {{field: {{$op: value}}}}}}), not a value to compare with; send \
+                     operators as filter=<JSON> or in the body of POST .../query",
+                    show(field)
+                ),
             )),
             field => {
                 let mut parser = Parser::new(0);
@@ -1212,6 +1347,8 @@ pub fn from_ast(body: &Value) -> Result<Query, Vec<Issue>> {
             }
             "fields" | "select" => match value {
                 Value::Null => {}
+                Value::Array(items)
+                    if too_many(items.len(), MAX_SELECT_FIELDS, "fields", &at, &mut issues) => {}
                 Value::Array(items) => {
                     let mut fields = Vec::new();
                     for (i, item) in items.iter().enumerate() {
@@ -1259,6 +1396,29 @@ pub fn from_ast(body: &Value) -> Result<Query, Vec<Issue>> {
                     format!("Expected boolean, received {}", json_type_name(other)),
                 )),
             },
+            "cursor" => match parse_cursor(value, &at) {
+                Ok(cursor) => query.cursor = cursor.map(|c| (c, at)),
+                Err(issue) => issues.push(issue),
+            },
+            "distinct" => match value {
+                Value::Null | Value::Bool(false) => {}
+                Value::Bool(true) => query.distinct = Some(at),
+                other => issues.push(Issue::new(
+                    at,
+                    IssueCode::InvalidType,
+                    format!("Expected boolean, received {}", json_type_name(other)),
+                )),
+            },
+            "aggregations" => {
+                if !value.is_null() {
+                    query.aggregations = parse_aggregations(value, &at, &mut issues);
+                }
+            }
+            "groupBy" => {
+                if !value.is_null() {
+                    query.group_by = parse_group_by_json(value, &at, &mut issues);
+                }
+            }
             k if UNSUPPORTED_AST_KEYS.contains(&k) => issues.push(Issue::new(
                 at,
                 IssueCode::Custom,
@@ -1272,7 +1432,7 @@ pub fn from_ast(body: &Value) -> Result<Query, Vec<Issue>> {
             root.clone(),
             IssueCode::UnrecognizedKeys,
             format!(
-                "Unrecognized key(s) in object: {}; expected where, fields, orderBy, limit, offset, count, object",
+                "Unrecognized key(s) in object: {}; expected where, fields, orderBy, limit, offset, count, aggregations, groupBy, distinct, cursor, object",
                 key_list(&unknown)
             ),
         ));

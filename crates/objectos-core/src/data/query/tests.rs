@@ -250,6 +250,18 @@ fn every_array_operator() {
         (json!(["name", "contains", "100%"]), &["d4"]),
         (json!(["name", "contains", "x*"]), &["d5"]),
         (json!(["name", "contains", "*"]), &["d5"]),
+        // notcontains: the complement of contains, same case rules; NULL does not contain.
+        (json!(["name", "notcontains", "eta"]), &["d1", "d4", "d5"]),
+        (
+            json!(["name", "notcontains", "beta"]),
+            &["d1", "d3", "d4", "d5"],
+        ),
+        (
+            json!(["name", "NOT_CONTAINS", "*"]),
+            &["d1", "d2", "d3", "d4"],
+        ),
+        (json!(["stage", "notcontains", "pe"]), &["d2", "d3", "d4"]),
+        (json!(["stage", "not_contains", ""]), &["d4"]),
         (json!(["name", "like", "%BETA%"]), &["d2", "d3"]),
         (json!(["name", "like", "gamma\\_%"]), &["d5"]),
         (json!(["name", "like", "%\\%"]), &["d4"]),
@@ -320,6 +332,11 @@ fn json_array_fields_match_elements() {
         (json!(["labels", "!=", "bb"]), &["d3", "d4", "d5"]),
         (json!(["labels", "is_null"]), &["d4"]),
         (json!({"labels": {"$contains": "cc"}}), &["d3"]),
+        (json!(["labels", "notcontains", "bb"]), &["d3", "d4", "d5"]),
+        (
+            json!({"labels": {"$notContains": "cc"}}),
+            &["d1", "d2", "d4", "d5"],
+        ),
         (json!({"labels": "bb"}), &["d1", "d2"]),
     ]);
 }
@@ -339,6 +356,11 @@ fn every_object_operator() {
         (json!({"amount": {"$nin": [10, 50]}}), &["d2", "d3", "d4"]),
         (json!({"amount": {"$between": [20, 30]}}), &["d2", "d3"]),
         (json!({"name": {"$contains": "amm"}}), &["d4", "d5"]),
+        (
+            json!({"name": {"$notContains": "amm"}}),
+            &["d1", "d2", "d3"],
+        ),
+        (json!({"stage": {"$notcontains": "o"}}), &["d4"]),
         (json!({"name": {"$startsWith": "Be"}}), &["d3"]),
         (json!({"name": {"$endsWith": "beta"}}), &["d2"]),
         (json!({"name": {"$like": "a%"}}), &["d1", "d2"]),
@@ -589,6 +611,24 @@ fn plain_params_are_typed_equalities() {
     );
 }
 
+/// `find({where: {name: {$startsWith: 'A'}}})` in @objectstack/client 4.0.1 sends
+/// `name=[object Object]`: on a text field that would be a silent equality matching nothing.
+#[test]
+fn a_javascript_object_turned_into_text_is_refused_at_its_parameter() {
+    for field in ["name", "amount", "nope"] {
+        let issues = get_issues(&[("stage", "open"), (field, "[object Object]")]);
+        assert_eq!(
+            paths(&issues),
+            [(field.to_owned(), IssueCode::InvalidType)],
+            "{issues:?}"
+        );
+        assert!(issues[0].message.contains("filter="), "{issues:?}");
+    }
+    // Only the exact text: a value that merely contains it is an ordinary value.
+    let (object, conn) = db();
+    assert!(get(&conn, &object, &[("name", "[object Object] x")]).is_empty());
+}
+
 #[test]
 fn query_ast_bodies() {
     let (object, conn) = db();
@@ -622,10 +662,10 @@ fn query_ast_bodies() {
 
     assert_eq!(
         paths(&ast_issues(
-            json!({"where": [], "bogus": 1, "groupBy": ["x"]})
+            json!({"where": [], "bogus": 1, "having": ["x"]})
         )),
         [
-            ("groupBy".to_owned(), IssueCode::Custom),
+            ("having".to_owned(), IssueCode::Custom),
             (String::new(), IssueCode::UnrecognizedKeys)
         ]
     );
@@ -977,7 +1017,7 @@ fn bad_paging_values() {
 
 #[test]
 fn unsupported_params_are_refused() {
-    for name in ["search", "expand", "distinct", "aggregations", "groupBy"] {
+    for name in ["search", "expand"] {
         let issues = get_issues(&[(name, "x")]);
         assert_eq!(paths(&issues), [(name.to_owned(), IssueCode::Custom)]);
         assert!(issues[0].message.contains("not supported"), "{issues:?}");
@@ -1114,6 +1154,65 @@ fn size_limits() {
         let issues = parse_filter(&filter, &JsonPath::root().key("filter")).unwrap_err();
         assert_eq!(paths(&issues), [(path.to_owned(), code)], "{filter}");
     }
+}
+
+/// 2,000 sort keys used to reach the database ("too many terms in ORDER BY", a 500).
+#[test]
+fn sort_keys_and_selected_fields_are_bounded() {
+    let (object, conn) = db();
+    let keys = |n: usize| vec!["name"; n].join(",");
+    // At the limit: accepted and run.
+    assert_eq!(
+        get(
+            &conn,
+            &object,
+            &[("sort", &keys(MAX_SORT_KEYS)), ("top", "1")]
+        ),
+        ["d1", "d3"]
+    );
+    for name in ["sort", "orderBy"] {
+        let issues = get_issues(&[(name, &keys(2000))]);
+        assert_eq!(paths(&issues), [(name.to_owned(), IssueCode::TooBig)]);
+    }
+    let json_keys: Vec<Value> = (0..=MAX_SORT_KEYS)
+        .map(|_| json!({"field": "name", "order": "desc"}))
+        .collect();
+    let issues = get_issues(&[("sort", &Value::Array(json_keys.clone()).to_string())]);
+    assert_eq!(paths(&issues), [("sort".to_owned(), IssueCode::TooBig)]);
+    let issues = ast_issues(json!({"orderBy": json_keys}));
+    assert_eq!(paths(&issues), [("orderBy".to_owned(), IssueCode::TooBig)]);
+
+    let fields = |n: usize| vec!["name"; n].join(",");
+    assert_eq!(
+        get(
+            &conn,
+            &object,
+            &[("select", &fields(MAX_SELECT_FIELDS)), ("top", "1")]
+        ),
+        ["d1", "d2"]
+    );
+    let issues = get_issues(&[("select", &fields(MAX_SELECT_FIELDS + 1))]);
+    assert_eq!(paths(&issues), [("select".to_owned(), IssueCode::TooBig)]);
+    let many: Vec<&str> = vec!["name"; MAX_SELECT_FIELDS + 1];
+    let issues = ast_issues(json!({"fields": many}));
+    assert_eq!(paths(&issues), [("fields".to_owned(), IssueCode::TooBig)]);
+
+    // A Query built by hand is refused at the first key over the limit.
+    let query = Query {
+        sort: (0..=MAX_SORT_KEYS)
+            .map(|i| Sort {
+                field: "name".to_owned(),
+                descending: false,
+                at: JsonPath::root().key("sort").index(i),
+            })
+            .collect(),
+        ..Query::default()
+    };
+    let issues = compile(Dialect::Sqlite, &object, &query).unwrap_err();
+    assert_eq!(
+        paths(&issues),
+        [(format!("sort[{MAX_SORT_KEYS}]"), IssueCode::TooBig)]
+    );
 }
 
 #[test]
