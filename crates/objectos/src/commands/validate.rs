@@ -18,7 +18,8 @@ pub struct Args {
     /// inferred from the document's shape when left out.
     #[arg(long = "as", value_name = "KIND")]
     kind: Option<String>,
-    /// Print `{"valid", "kind", "issues": [{"path", "code", "message"}]}` instead of text.
+    /// Print `{"valid", "kind", "issues": [{"path", "code", "message"}]}` instead of text (at most
+    /// 100 issues; beyond, also `"truncated": true` and `"total"`).
     #[arg(long)]
     json: bool,
 }
@@ -52,17 +53,25 @@ pub fn run(args: &Args) -> ExitCode {
         None => (infer(&document).map(|i| i.kind), true),
     };
 
-    let issues = match chosen {
-        Some(k) => k.validate(&document).issues,
-        None => vec![Issue::new(
+    let (issues, total) = match chosen {
+        Some(k) => {
+            let validated = k.validate(&document);
+            (validated.issues, validated.total)
+        }
+        None => (
+            vec![Issue::new(
             JsonPath::root(),
             IssueCode::InvalidType,
             format!(
                 "Cannot infer the kind of a document that is a {} with no known keys; name it with --as KIND",
                 objectos_spec::json_type_name(&document)
-            ),
-        )],
+                ),
+            )],
+            1,
+        ),
     };
+    // The document is not needed any more: free it before the report is built.
+    drop(document);
     let valid = issues.is_empty();
     let kind_name = chosen.map(|k| k.name);
 
@@ -72,10 +81,14 @@ pub fn run(args: &Args) -> ExitCode {
                 eprintln!("objectos validate: kind inferred from the document's shape: {name}");
             }
         }
-        let out = json!({"valid": valid, "kind": kind_name, "issues": issues});
+        let mut out = json!({"valid": valid, "kind": kind_name, "issues": issues});
+        if total > issues.len() {
+            out["truncated"] = json!(true);
+            out["total"] = json!(total);
+        }
         println!("{out}");
     } else {
-        print_human(&label, kind_name, inferred, &issues);
+        print_human(&label, kind_name, inferred, &issues, total);
     }
     if valid {
         ExitCode::SUCCESS
@@ -84,7 +97,7 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-fn print_human(label: &str, kind: Option<&str>, inferred: bool, issues: &[Issue]) {
+fn print_human(label: &str, kind: Option<&str>, inferred: bool, issues: &[Issue], total: usize) {
     if let (Some(name), true) = (kind, inferred) {
         println!(
             "{label}: kind inferred from the document's shape: {name} (use --as KIND to choose)"
@@ -95,7 +108,14 @@ fn print_human(label: &str, kind: Option<&str>, inferred: bool, issues: &[Issue]
         println!("{label}: valid {kind}");
         return;
     }
-    println!("{label}: invalid {kind}, {} issue(s):", issues.len());
+    if total > issues.len() {
+        println!(
+            "{label}: invalid {kind}, {total} issue(s), the first {} listed:",
+            issues.len()
+        );
+    } else {
+        println!("{label}: invalid {kind}, {total} issue(s):");
+    }
     for issue in issues {
         println!("  {issue}");
     }
