@@ -247,6 +247,7 @@ impl RunningApp {
         }
         let store = SqliteControlStore::open(&data_dir.join("control.db"))?;
         let router = options.platform.router;
+        let settings = options.settings.clone();
         let mut tenant_databases = options.tenant_databases.clone();
         tenant_databases.sqlite_dir = data_dir.join("tenants");
         tenant_databases.cached_connections =
@@ -302,7 +303,7 @@ impl RunningApp {
         let state = AppState {
             platform: platform.clone(),
             admin_token_hash: admin_hash.into(),
-            settings: Arc::new(options.settings.clone()),
+            settings: Arc::new(settings.clone()),
             metrics: metrics_handle(),
             ready: Arc::clone(&ready),
         };
@@ -312,8 +313,9 @@ impl RunningApp {
         let app = crate::router(state);
         let mut graceful_rx = shutdown.subscribe();
         let grace = options.shutdown_grace;
+        let limits = settings.connections;
         let server = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let serve = crate::serve::serve(listener, app, limits, async move {
                 let _ = graceful_rx.wait_for(|stop| *stop).await;
             });
             tokio::select! {

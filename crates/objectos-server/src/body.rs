@@ -68,9 +68,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 /// Parses a validated protocol document, or a 422 listing every issue.
 pub fn parse_spec<T: objectos_spec::SpecType>(value: &Value) -> Result<T, ApiError> {
     objectos_spec::parse::<T>(value).map_err(|e| {
-        ApiError::invalid(
+        ApiError::invalid_counted(
             StatusCode::UNPROCESSABLE_ENTITY,
             &e.issues,
+            e.total,
             &objectos_spec::JsonPath::root(),
         )
     })

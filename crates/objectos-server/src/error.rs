@@ -97,12 +97,26 @@ impl ApiError {
         )
     }
 
-    /// 400/422 listing validation issues (`issues: [{path, code, message}]`).
+    /// 400/422 listing validation issues (`issues: [{path, code, message}]`), at most
+    /// [`objectos_spec::MAX_ISSUES`] of them.
     pub fn invalid(
         status: StatusCode,
         issues: &[objectos_spec::Issue],
         prefix: &objectos_spec::JsonPath,
     ) -> Self {
+        Self::invalid_counted(status, issues, issues.len(), prefix)
+    }
+
+    /// [`ApiError::invalid`] of a list that may already be cut: `total` issues were found. When
+    /// more were found than are listed, `details` also says `truncated: true` and the `total`.
+    pub fn invalid_counted(
+        status: StatusCode,
+        issues: &[objectos_spec::Issue],
+        total: usize,
+        prefix: &objectos_spec::JsonPath,
+    ) -> Self {
+        let total = total.max(issues.len());
+        let issues = &issues[..issues.len().min(objectos_spec::MAX_ISSUES)];
         let listed: Vec<Value> = issues
             .iter()
             .map(|i| json!({"path": i.path.prefixed(prefix).to_string(), "code": i.code, "message": i.message}))
@@ -114,13 +128,18 @@ impl ApiError {
                     .to_string()
             })
             .unwrap_or_default();
+        let mut details = json!({"issues": listed});
+        if total > issues.len() {
+            details["truncated"] = json!(true);
+            details["total"] = json!(total);
+        }
         Self::new(
             status,
             "validation_error",
             "validation",
-            format!("{} validation issue(s); first: {summary}", issues.len()),
+            format!("{total} validation issue(s); first: {summary}"),
         )
-        .with_details(json!({"issues": listed}))
+        .with_details(details)
     }
 }
 
@@ -138,9 +157,10 @@ impl ApiError {
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         match e {
-            CoreError::Invalid(v) => Self::invalid(
+            CoreError::Invalid(v) => Self::invalid_counted(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &v.issues,
+                v.total,
                 &objectos_spec::JsonPath::root(),
             ),
             CoreError::NotFound { what, id } => Self::not_found(what, &id),

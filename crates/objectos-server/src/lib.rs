@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod error;
 pub mod request_id;
 pub mod routes;
+pub mod serve;
 pub mod state;
 pub mod tenant_router;
 

@@ -28,6 +28,8 @@ pub struct ServerSettings {
     pub resolver: objectos_spec::types::turso::TenantResolverStrategy,
     /// The domain under which tenants are `{tenant}.<base domain>` (subdomain strategy).
     pub base_domain: Option<String>,
+    /// Header-read / idle timeout and the cap on open connections (see [`crate::serve`]).
+    pub connections: crate::serve::ConnectionLimits,
 }
 
 impl Default for ServerSettings {
@@ -38,6 +40,7 @@ impl Default for ServerSettings {
             sse_keep_alive: Duration::from_secs(15),
             resolver: objectos_spec::types::turso::TenantResolverStrategy::Token,
             base_domain: None,
+            connections: crate::serve::ConnectionLimits::default(),
         }
     }
 }

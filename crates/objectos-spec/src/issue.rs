@@ -186,12 +186,79 @@ impl fmt::Display for Issue {
     }
 }
 
-/// A document was rejected; every issue found is listed, in document order.
+/// Issues listed at most per document: a document with more is reported with its first
+/// `MAX_ISSUES` (in document order) and the total count. This bounds the memory a malformed
+/// document can cost while it is checked and the size of the answer that reports it.
+pub const MAX_ISSUES: usize = 100;
+
+/// Issues as they are found: the first [`MAX_ISSUES`] are kept, the rest only counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Issues {
+    list: Vec<Issue>,
+    total: usize,
+}
+
+impl Issues {
+    /// No issues yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records an issue (kept while fewer than [`MAX_ISSUES`] are).
+    pub fn push(&mut self, issue: Issue) {
+        self.total += 1;
+        if self.list.len() < MAX_ISSUES {
+            self.list.push(issue);
+        }
+    }
+
+    /// Records issues in order.
+    pub fn extend(&mut self, issues: impl IntoIterator<Item = Issue>) {
+        for issue in issues {
+            self.push(issue);
+        }
+    }
+
+    /// Counts `n` issues found but not kept (already cut from a nested list).
+    pub fn count_dropped(&mut self, n: usize) {
+        self.total += n;
+    }
+
+    /// Whether no issue was found.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Whether [`MAX_ISSUES`] are kept: further issues are only counted.
+    pub fn is_full(&self) -> bool {
+        self.list.len() >= MAX_ISSUES
+    }
+
+    /// How many issues were found (kept or not).
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The kept issues, in the order found.
+    pub fn as_slice(&self) -> &[Issue] {
+        &self.list
+    }
+
+    /// The kept issues and the total.
+    pub fn into_parts(self) -> (Vec<Issue>, usize) {
+        (self.list, self.total)
+    }
+}
+
+/// A document was rejected; its issues are listed in document order, at most [`MAX_ISSUES`] of
+/// them, and `total` counts every issue found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{} validation issue(s): {}", .issues.len(), summary(.issues))]
+#[error("{} validation issue(s): {}", .total, summary(.issues))]
 pub struct ValidationError {
-    /// All issues, never empty.
+    /// The first issues (at most [`MAX_ISSUES`]), never empty.
     pub issues: Vec<Issue>,
+    /// Every issue found; more than `issues.len()` when the list was cut.
+    pub total: usize,
 }
 
 fn summary(issues: &[Issue]) -> String {
@@ -203,9 +270,30 @@ fn summary(issues: &[Issue]) -> String {
 }
 
 impl ValidationError {
-    /// Wraps a non-empty list of issues.
+    /// Wraps a non-empty list of issues, keeping the first [`MAX_ISSUES`].
     pub fn new(issues: Vec<Issue>) -> Self {
-        Self { issues }
+        let total = issues.len();
+        Self::with_total(issues, total)
+    }
+
+    /// Wraps issues of which `total` were found (at least as many as listed); the list is cut to
+    /// [`MAX_ISSUES`].
+    pub fn with_total(mut issues: Vec<Issue>, total: usize) -> Self {
+        let total = total.max(issues.len());
+        issues.truncate(MAX_ISSUES);
+        Self { issues, total }
+    }
+
+    /// Whether more issues were found than are listed.
+    pub fn is_truncated(&self) -> bool {
+        self.total > self.issues.len()
+    }
+}
+
+impl From<Issues> for ValidationError {
+    fn from(issues: Issues) -> Self {
+        let (list, total) = issues.into_parts();
+        Self::with_total(list, total)
     }
 }
 
@@ -228,6 +316,28 @@ mod tests {
             r#"metadata["a b"]"#
         );
         assert_eq!(JsonPath::root().index(0).key("x").to_string(), "[0].x");
+    }
+
+    #[test]
+    fn issues_keep_the_first_hundred_and_count_the_rest() {
+        let mut issues = Issues::new();
+        for i in 0..250 {
+            issues.push(Issue::new(
+                JsonPath::root().index(i),
+                IssueCode::Custom,
+                "x",
+            ));
+        }
+        assert!(issues.is_full());
+        assert_eq!((issues.as_slice().len(), issues.total()), (MAX_ISSUES, 250));
+        assert_eq!(issues.as_slice()[99].path.to_string(), "[99]");
+        let error = ValidationError::from(issues);
+        assert!(error.is_truncated());
+        assert_eq!(error.total, 250);
+        assert!(error.to_string().starts_with("250 validation issue(s)"));
+        let many = vec![Issue::new(JsonPath::root(), IssueCode::Custom, "y"); 150];
+        let error = ValidationError::new(many);
+        assert_eq!((error.issues.len(), error.total), (MAX_ISSUES, 150));
     }
 
     #[test]

@@ -5,12 +5,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::engine::{self, type_name};
-use crate::issue::{Issue, IssueCode, JsonPath, PathSegment, ValidationError};
+use crate::issue::{Issue, IssueCode, Issues, JsonPath, PathSegment, ValidationError};
 use crate::model::{field_rule_issues, ObjectDefinition};
 use crate::types::field::Field;
 
 /// Rules beyond the JSON shape, run on the normalised document (which they may refine).
-type Rules = fn(&mut Value, &mut Vec<Issue>);
+type Rules = fn(&mut Value, &mut Issues);
 
 /// A kind of document: a name users type (`--as DeployBundle`) and the schema behind it.
 #[derive(Debug)]
@@ -89,8 +89,11 @@ pub fn kind(name: &str) -> Option<&'static Kind> {
 pub struct Validated {
     /// The document with defaults filled; meaningful only when `issues` is empty.
     pub value: Value,
-    /// Every issue, in document order; empty when the document is valid.
+    /// The first issues found (at most [`crate::MAX_ISSUES`]), in document order; empty when the
+    /// document is valid.
     pub issues: Vec<Issue>,
+    /// How many issues were found: more than `issues.len()` when the list was cut.
+    pub total: usize,
 }
 
 impl Validated {
@@ -114,6 +117,7 @@ impl Kind {
                 return Validated {
                     value: value.clone(),
                     issues: vec![issue],
+                    total: 1,
                 };
             }
         };
@@ -121,7 +125,12 @@ impl Kind {
         if let Some(rules) = self.rules {
             rules(&mut value, &mut issues);
         }
-        Validated { value, issues }
+        let (issues, total) = issues.into_parts();
+        Validated {
+            value,
+            issues,
+            total,
+        }
     }
 }
 
@@ -143,7 +152,10 @@ pub fn parse<T: SpecType>(value: &Value) -> Result<T, ValidationError> {
     };
     let validated = kind.validate(value);
     if !validated.is_valid() {
-        return Err(ValidationError::new(validated.issues));
+        return Err(ValidationError::with_total(
+            validated.issues,
+            validated.total,
+        ));
     }
     serde_json::from_value(validated.value).map_err(|e| {
         // The schema accepted what the Rust type refuses: a defect of ours, reported, never a panic.
@@ -208,7 +220,7 @@ pub fn infer(value: &Value) -> Option<Inference> {
     })
 }
 
-fn object_rules(value: &mut Value, issues: &mut Vec<Issue>) {
+fn object_rules(value: &mut Value, issues: &mut Issues) {
     if issues.is_empty() {
         match serde_json::from_value::<ObjectDefinition>(value.clone()) {
             Ok(object) => issues.extend(object.check_rules()),
@@ -223,7 +235,13 @@ fn object_rules(value: &mut Value, issues: &mut Vec<Issue>) {
     // Unrecognized keys must not hide what else is wrong (a lookup whose `refrence` is misspelt
     // also lacks its required `reference`): when they are the only issues, the rules still run on
     // the object without them.
-    if issues.iter().all(|i| i.code == IssueCode::UnrecognizedKeys) {
+    let all_kept = issues.as_slice().len() == issues.total();
+    if all_kept
+        && issues
+            .as_slice()
+            .iter()
+            .all(|i| i.code == IssueCode::UnrecognizedKeys)
+    {
         if let Some(object) = without_unknown_keys(value)
             .and_then(|v| serde_json::from_value::<ObjectDefinition>(v).ok())
         {
@@ -244,6 +262,7 @@ fn object_rules(value: &mut Value, issues: &mut Vec<Issue>) {
             PathSegment::Key(key.clone()),
         ];
         let own = issues
+            .as_slice()
             .iter()
             .filter(|i| i.path.segments().starts_with(&prefix));
         let mut clean = true;
@@ -299,7 +318,7 @@ fn without_unknown_keys(value: &Value) -> Option<Value> {
 }
 
 /// Each entry of a bundle's `objects[]` is an [`ObjectDefinition`], with paths into the bundle.
-fn bundle_rules(value: &mut Value, issues: &mut Vec<Issue>) {
+fn bundle_rules(value: &mut Value, issues: &mut Issues) {
     let Some(objects) = value.get_mut("objects").and_then(Value::as_array_mut) else {
         return;
     };
@@ -312,6 +331,7 @@ fn bundle_rules(value: &mut Value, issues: &mut Vec<Issue>) {
         }
         let prefix = JsonPath::root().key("objects").index(i);
         let validated = object_kind.validate(object);
+        issues.count_dropped(validated.total - validated.issues.len());
         issues.extend(validated.issues.into_iter().map(|mut issue| {
             issue.path = issue.path.prefixed(&prefix);
             issue
@@ -321,7 +341,7 @@ fn bundle_rules(value: &mut Value, issues: &mut Vec<Issue>) {
 }
 
 /// `version` and `minKernelVersion` are semantic versions (the spec describes them so; upgrades compare them).
-fn app_manifest_rules(value: &mut Value, issues: &mut Vec<Issue>) {
+fn app_manifest_rules(value: &mut Value, issues: &mut Issues) {
     for key in ["version", "minKernelVersion"] {
         if let Some(Value::String(text)) = value.get(key) {
             if let Err(e) = semver::Version::parse(text) {

@@ -20,7 +20,7 @@ mod suggest;
 pub mod types;
 
 pub use engine::CompileError;
-pub use issue::{Issue, IssueCode, JsonPath, PathSegment, ValidationError};
+pub use issue::{Issue, IssueCode, Issues, JsonPath, PathSegment, ValidationError, MAX_ISSUES};
 pub use kind::{
     infer, json_type_name, kind, parse, parse_str, Inference, Kind, SpecType, Validated, KINDS,
 };

@@ -57,6 +57,14 @@ pub struct ServeArgs {
     /// Seconds shutdown waits for in-flight requests [default: 10].
     #[arg(long, env = "OBJECTOS_SHUTDOWN_GRACE_SECS", value_name = "SECS")]
     pub shutdown_grace_secs: Option<u64>,
+    /// Seconds a client has to send a complete request head; also how long a kept-alive
+    /// connection may stay idle between requests [default: 10].
+    #[arg(long, env = "OBJECTOS_HEADER_READ_TIMEOUT_SECS", value_name = "SECS")]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Client connections served at once; more wait in the listen backlog [default: 1024,
+    /// lowered to fit the open-file limit].
+    #[arg(long, env = "OBJECTOS_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<u64>,
     /// How the data API finds a request's tenant: token, header, subdomain, path or lookup
     /// [default: token].
     #[arg(long, env = "OBJECTOS_TENANT_RESOLVER", value_name = "STRATEGY")]
@@ -128,6 +136,8 @@ pub struct FileConfig {
     step_timeout_secs: Option<u64>,
     reaper_interval_secs: Option<u64>,
     shutdown_grace_secs: Option<u64>,
+    header_read_timeout_secs: Option<u64>,
+    max_connections: Option<u64>,
     tenant_resolver: Option<String>,
     base_domain: Option<String>,
     max_cached_connections: Option<u64>,
@@ -242,6 +252,20 @@ impl ServeConfig {
         }
         if let Some(s) = args.shutdown_grace_secs.or(file_config.shutdown_grace_secs) {
             app.shutdown_grace = Duration::from_secs(s);
+        }
+        if let Some(s) = secs(
+            args.header_read_timeout_secs,
+            file_config.header_read_timeout_secs,
+            "header_read_timeout_secs",
+        )? {
+            app.settings.connections.header_read_timeout = Duration::from_secs(s);
+        }
+        if let Some(n) = secs(
+            args.max_connections,
+            file_config.max_connections,
+            "max_connections",
+        )? {
+            app.settings.connections.max_connections = usize::try_from(n).unwrap_or(usize::MAX);
         }
         if let Some(name) = args
             .tenant_resolver

@@ -389,3 +389,38 @@ fn an_unrecognized_key_does_not_hide_a_missing_required_one() {
     assert!(paths.contains(&"objects[0]"), "{report:#}");
     assert!(paths.contains(&"objects[0].displayNameField"), "{report:#}");
 }
+
+#[test]
+fn a_document_with_thousands_of_issues_lists_the_first_hundred_and_counts_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let fields: serde_json::Map<String, Value> = (0..20_000)
+        .map(|i| (format!("f{i:05}"), json!({"type": "strng"})))
+        .collect();
+    let bundle = json!({
+        "manifest": {"version": "1.0.0", "objects": ["thing"]},
+        "objects": [{"name": "thing", "fields": fields}],
+    });
+    let file = write(&dir, "big.json", &bundle.to_string());
+
+    let out = objectos(&["validate", file.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = json_report(&out);
+    assert_eq!(report["issues"].as_array().unwrap().len(), 100);
+    assert_eq!(report["truncated"], json!(true));
+    assert_eq!(report["total"], json!(20_000));
+    assert_eq!(
+        report["issues"][0]["path"],
+        json!("objects[0].fields.f00000.type")
+    );
+    assert!(out.stdout.len() < 64 * 1024, "{} bytes", out.stdout.len());
+
+    let out = objectos(&["validate", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("invalid DeployBundle, 20000 issue(s), the first 100 listed:"),
+        "{}",
+        &text[..300.min(text.len())]
+    );
+    assert_eq!(text.lines().count(), 102, "a header line, then 100 issues");
+}

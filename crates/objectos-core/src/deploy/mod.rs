@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub use objectos_schema::Rename;
-pub use validate::{validate_bundle, validation_result, ValidatedBundle};
+pub use validate::{validate_bundle, validate_bundle_counted, validation_result, ValidatedBundle};
 
 use crate::error::{CoreError, CoreResult};
 use crate::failpoints::{deploy_statement, Failpoints, DEPLOY_BEFORE_COMMIT};
@@ -364,7 +364,7 @@ fn run_pipeline(conn: &dyn Session, job: Job) -> CoreResult<DeploymentRecord> {
     let head = ledger::head(conn)?;
     let previous: Vec<ObjectDefinition> =
         head.as_ref().map(|h| h.model.clone()).unwrap_or_default();
-    let validated = validate_bundle(&job.bundle, &previous).map_err(invalid)?;
+    let validated = validate_bundle_counted(&job.bundle, &previous).map_err(CoreError::Invalid)?;
     let objects = &validated.bundle.objects;
     let mut record = DeploymentRecord {
         id: random_id("dep_"),

@@ -27,7 +27,7 @@ use objectos_spec::types::deploy::{
     DeployBundle, DeployValidationIssue, DeployValidationResult, IssueSeverity,
 };
 use objectos_spec::types::field::{Dataset, FieldType};
-use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition};
+use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition, ValidationError, MAX_ISSUES};
 use serde_json::{Map, Value};
 
 /// A bundle that passed validation, with what the deploy needs from it.
@@ -65,14 +65,30 @@ pub fn validate_bundle(
     bundle_json: &Value,
     deployed: &[ObjectDefinition],
 ) -> Result<ValidatedBundle, Vec<Issue>> {
+    validate_bundle_counted(bundle_json, deployed).map_err(|e| e.issues)
+}
+
+/// [`validate_bundle`], its refusal carrying the count of every issue found beside the first
+/// [`MAX_ISSUES`]. A bundle whose shape alone has that many issues is not checked further.
+pub fn validate_bundle_counted(
+    bundle_json: &Value,
+    deployed: &[ObjectDefinition],
+) -> Result<ValidatedBundle, ValidationError> {
     let root = JsonPath::root();
     let kind = objectos_spec::kind("DeployBundle").ok_or_else(|| {
-        vec![custom(
+        ValidationError::new(vec![custom(
             root.clone(),
             "internal: the DeployBundle kind is missing",
-        )]
+        )])
     })?;
     let validated = kind.validate(bundle_json);
+    if validated.total >= MAX_ISSUES {
+        // The list is full: the checks below could only add issues nobody will see.
+        return Err(ValidationError::with_total(
+            validated.issues,
+            validated.total,
+        ));
+    }
     let mut issues = validated.issues;
     let value = validated.value;
 
@@ -239,10 +255,10 @@ pub fn validate_bundle(
     let (datasets, records) = check_seed(&value, &objects, &mut issues);
 
     if !issues.is_empty() {
-        return Err(issues);
+        return Err(ValidationError::new(issues));
     }
     let bundle: DeployBundle = serde_json::from_value(value)
-        .map_err(|e| vec![custom(root.clone(), format!("internal: {e}"))])?;
+        .map_err(|e| ValidationError::new(vec![custom(root.clone(), format!("internal: {e}"))]))?;
     Ok(ValidatedBundle {
         bundle,
         raw: bundle_json.clone(),

@@ -160,6 +160,7 @@ fn parse_rollback_body(bytes: &Bytes) -> ApiResult<DeployOptions> {
 fn deploy_error(e: CoreError, wrapped: bool) -> ApiError {
     match e {
         CoreError::Invalid(v) => {
+            let total = v.total;
             let issues: Vec<Issue> = v
                 .issues
                 .into_iter()
@@ -175,7 +176,12 @@ fn deploy_error(e: CoreError, wrapped: bool) -> ApiError {
                     Issue::new(issue.path.prefixed(&prefix), issue.code, issue.message)
                 })
                 .collect();
-            ApiError::unprocessable(&issues)
+            ApiError::invalid_counted(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &issues,
+                total,
+                &JsonPath::root(),
+            )
         }
         other => other.into(),
     }

@@ -4,16 +4,23 @@
 use serde_json::{Map, Number, Value};
 
 use super::compile::{Additional, Arena, Format, Node, NodeId, Ty};
-use crate::issue::{Issue, IssueCode, JsonPath};
+use crate::issue::{Issue, IssueCode, Issues, JsonPath};
 
 /// Longest excerpt of a given value quoted in a message.
 const QUOTE_MAX: usize = 60;
+
+/// Unknown keys of one object named in its `unrecognized_keys` message.
+const UNKNOWN_KEYS_LISTED: usize = 20;
 
 /// The walk's state: the arena, where we are, and what has gone wrong so far.
 pub(crate) struct Checker<'a> {
     arena: &'a Arena,
     path: JsonPath,
-    pub(crate) issues: Vec<Issue>,
+    /// The first [`crate::MAX_ISSUES`] issues, and the count of all.
+    pub(crate) issues: Issues,
+    /// A trial (one variant of a union) only asks whether there is any issue: it stops at the
+    /// first one instead of walking the rest of the value.
+    stop_at_first: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -21,17 +28,26 @@ impl<'a> Checker<'a> {
         Self {
             arena,
             path: JsonPath::root(),
-            issues: Vec::new(),
+            issues: Issues::new(),
+            stop_at_first: false,
         }
     }
 
     fn issue(&mut self, code: IssueCode, message: String) {
+        if self.issues.is_full() {
+            // Counted, not kept (nor its path copied).
+            self.issues.count_dropped(1);
+            return;
+        }
         self.issues
             .push(Issue::new(self.path.clone(), code, message));
     }
 
     /// Checks `value` against node `id`, returning the normalised value.
     pub(crate) fn check(&mut self, id: NodeId, value: &Value) -> Value {
+        if self.stop_at_first && !self.issues.is_empty() {
+            return value.clone();
+        }
         let node = self.arena.node(id);
 
         if let Some(expected) = &node.const_value {
@@ -81,6 +97,11 @@ impl<'a> Checker<'a> {
     fn check_enum(&mut self, options: &[Value], value: &Value) -> bool {
         if options.contains(value) {
             return true;
+        }
+        if self.issues.is_full() {
+            // Only counted: spare listing every allowed value.
+            self.issues.count_dropped(1);
+            return false;
         }
         let expected = options.iter().map(quote).collect::<Vec<_>>().join(" | ");
         let all_strings = options.iter().all(Value::is_string);
@@ -278,8 +299,10 @@ impl<'a> Checker<'a> {
             }
         }
         if !unknown.is_empty() {
-            let listed = unknown
+            // The keys are the input's: name a bounded number of them.
+            let mut listed = unknown
                 .iter()
+                .take(UNKNOWN_KEYS_LISTED)
                 .map(|k| {
                     crate::quoted_with_suggestion(
                         k,
@@ -291,6 +314,12 @@ impl<'a> Checker<'a> {
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
+            if unknown.len() > UNKNOWN_KEYS_LISTED {
+                listed.push_str(&format!(
+                    " and {} more",
+                    unknown.len() - UNKNOWN_KEYS_LISTED
+                ));
+            }
             let known = node
                 .properties
                 .iter()
@@ -390,7 +419,8 @@ impl<'a> Checker<'a> {
             let mut trial = Checker {
                 arena: self.arena,
                 path: self.path.clone(),
-                issues: Vec::new(),
+                issues: Issues::new(),
+                stop_at_first: true,
             };
             let out = trial.check(branch, value);
             if trial.issues.is_empty() {

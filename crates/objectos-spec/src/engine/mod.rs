@@ -11,7 +11,7 @@ use serde_json::Value;
 pub(crate) use check::{quote, type_name};
 pub use compile::CompileError;
 
-use crate::issue::Issue;
+use crate::issue::{Issue, Issues};
 use compile::{Arena, NodeId};
 
 /// The embedded schema documents: `(name, text)`, name = folder/file without `.json`.
@@ -212,14 +212,16 @@ impl Schemas {
 
     /// Checks `value` against the named document; returns the normalised value and every issue.
     /// An unknown name is a programming error and is reported as a `custom` issue at the root.
-    pub(crate) fn check(&self, schema: &str, value: &Value) -> (Value, Vec<Issue>) {
+    pub(crate) fn check(&self, schema: &str, value: &Value) -> (Value, Issues) {
         let Some(&root) = self.roots.get(schema) else {
             let issue = Issue::new(
                 crate::JsonPath::root(),
                 crate::IssueCode::Custom,
                 format!("internal: no embedded schema named {schema}"),
             );
-            return (value.clone(), vec![issue]);
+            let mut issues = Issues::new();
+            issues.push(issue);
+            return (value.clone(), issues);
         };
         let mut checker = check::Checker::new(&self.arena);
         let out = checker.check(root, value);
@@ -271,6 +273,8 @@ mod tests {
         let schemas = schemas().expect("embedded schemas compile");
         let (out, issues) = schemas.check(schema, &value);
         let issues = issues
+            .into_parts()
+            .0
             .into_iter()
             .map(|i| (i.path.to_string(), i.code.as_str()))
             .collect();
@@ -371,6 +375,7 @@ mod tests {
         );
         let schemas = schemas().expect("compiled");
         let (_, issues) = schemas.check("system/ProvisioningStep", &json!({"status": null}));
+        let issues = issues.as_slice();
         assert_eq!(issues[0].message, "Required");
         assert!(
             issues[1].message.contains("received null"),

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use objectos_spec::{infer, kind, Issue, IssueCode, JsonPath, Kind, KINDS};
+use objectos_spec::{infer, kind, Issue, IssueCode, Issues, JsonPath, Kind, KINDS};
 use serde_json::{json, Value};
 
 /// Arguments of `objectos validate`.
@@ -18,7 +18,8 @@ pub struct Args {
     /// inferred from the document's shape when left out.
     #[arg(long = "as", value_name = "KIND")]
     kind: Option<String>,
-    /// Print `{"valid", "kind", "issues": [{"path", "code", "message"}]}` instead of text.
+    /// Print `{"valid", "kind", "issues": [{"path", "code", "message"}]}` instead of text (at most
+    /// 100 issues; beyond, also `"truncated": true` and `"total"`).
     #[arg(long)]
     json: bool,
 }
@@ -52,17 +53,22 @@ pub fn run(args: &Args) -> ExitCode {
         None => (infer(&document).map(|i| i.kind), true),
     };
 
-    let issues = match chosen {
+    let (issues, total) = match chosen {
         Some(k) => issues_of(k, &document),
-        None => vec![Issue::new(
+        None => (
+            vec![Issue::new(
             JsonPath::root(),
             IssueCode::InvalidType,
             format!(
                 "Cannot infer the kind of a document that is a {} with no known keys; name it with --as KIND",
                 objectos_spec::json_type_name(&document)
-            ),
-        )],
+                ),
+            )],
+            1,
+        ),
     };
+    // The document is not needed any more: free it before the report is built.
+    drop(document);
     let valid = issues.is_empty();
     let kind_name = chosen.map(|k| k.name);
 
@@ -72,10 +78,14 @@ pub fn run(args: &Args) -> ExitCode {
                 eprintln!("objectos validate: kind inferred from the document's shape: {name}");
             }
         }
-        let out = json!({"valid": valid, "kind": kind_name, "issues": issues});
+        let mut out = json!({"valid": valid, "kind": kind_name, "issues": issues});
+        if total > issues.len() {
+            out["truncated"] = json!(true);
+            out["total"] = json!(total);
+        }
         println!("{out}");
     } else {
-        print_human(&label, kind_name, inferred, &issues);
+        print_human(&label, kind_name, inferred, &issues, total);
     }
     if valid {
         ExitCode::SUCCESS
@@ -88,22 +98,30 @@ pub fn run(args: &Args) -> ExitCode {
 /// deploy's own validator (references, manifest lists, checksum, seed data, what the column mapping
 /// refuses), a provisioning request also through the check of its `metadata.seed` bundle, so
 /// `validate` accepts exactly what the server accepts; other kinds are their schema and rules.
-fn issues_of(kind: &Kind, document: &Value) -> Vec<Issue> {
+/// The first issues (at most [`objectos_spec::MAX_ISSUES`]) and how many were found.
+fn issues_of(kind: &Kind, document: &Value) -> (Vec<Issue>, usize) {
     match kind.name {
         // Nothing is deployed yet as far as a local file knows: every reference must be in the bundle.
-        "DeployBundle" => objectos_core::deploy::validate_bundle(document, &[])
-            .err()
-            .unwrap_or_default(),
+        "DeployBundle" => match objectos_core::deploy::validate_bundle_counted(document, &[]) {
+            Ok(_) => (Vec::new(), 0),
+            Err(e) => (e.issues, e.total),
+        },
         "TenantProvisioningRequest" => {
             let validated = kind.validate(document);
-            let mut issues = validated.issues;
-            let metadata = validated.value.get("metadata").and_then(Value::as_object);
-            if issues.iter().all(|i| !starts_with_seed(i)) {
+            let mut issues = Issues::new();
+            issues.count_dropped(validated.total.saturating_sub(validated.issues.len()));
+            let seed_clean = validated.issues.iter().all(|i| !starts_with_seed(i));
+            issues.extend(validated.issues);
+            if seed_clean {
+                let metadata = validated.value.get("metadata").and_then(Value::as_object);
                 issues.extend(objectos_core::seed::seed_issues(metadata));
             }
-            issues
+            issues.into_parts()
         }
-        _ => kind.validate(document).issues,
+        _ => {
+            let validated = kind.validate(document);
+            (validated.issues, validated.total)
+        }
     }
 }
 
@@ -116,7 +134,7 @@ fn starts_with_seed(issue: &Issue) -> bool {
     ])
 }
 
-fn print_human(label: &str, kind: Option<&str>, inferred: bool, issues: &[Issue]) {
+fn print_human(label: &str, kind: Option<&str>, inferred: bool, issues: &[Issue], total: usize) {
     if let (Some(name), true) = (kind, inferred) {
         println!(
             "{label}: kind inferred from the document's shape: {name} (use --as KIND to choose)"
@@ -127,7 +145,14 @@ fn print_human(label: &str, kind: Option<&str>, inferred: bool, issues: &[Issue]
         println!("{label}: valid {kind}");
         return;
     }
-    println!("{label}: invalid {kind}, {} issue(s):", issues.len());
+    if total > issues.len() {
+        println!(
+            "{label}: invalid {kind}, {total} issue(s), the first {} listed:",
+            issues.len()
+        );
+    } else {
+        println!("{label}: invalid {kind}, {total} issue(s):");
+    }
     for issue in issues {
         println!("  {issue}");
     }
