@@ -157,6 +157,8 @@ pub struct RunningApp {
     pub admin_token_path: PathBuf,
     /// The services (for tests: failpoints, direct inspection).
     pub platform: EmbeddedPlatform,
+    /// How the open-file limit was shared out (`None` where it cannot be read).
+    pub fd_plan: Option<crate::fds::FdPlan>,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     store: SqliteControlStore,
@@ -247,11 +249,31 @@ impl RunningApp {
         }
         let store = SqliteControlStore::open(&data_dir.join("control.db"))?;
         let router = options.platform.router;
-        let settings = options.settings.clone();
+        // The open-file limit, raised where allowed, shared out between client connections and
+        // cached tenants (each holds several descriptors).
+        let mut settings = options.settings.clone();
+        let mut cached_tenants = router.max_cached_connections;
+        let mut fd_plan = None;
+        if let Some(limit) = crate::fds::raise_open_file_limit() {
+            let plan =
+                crate::fds::plan(limit, settings.connections.max_connections, cached_tenants);
+            if plan.cached_tenants < cached_tenants
+                || plan.max_connections < settings.connections.max_connections
+            {
+                tracing::warn!(
+                    open_file_limit = limit,
+                    max_cached_connections = plan.cached_tenants,
+                    max_connections = plan.max_connections,
+                    "lowered to fit the open-file limit (raise it with `ulimit -n`)"
+                );
+            }
+            cached_tenants = plan.cached_tenants;
+            settings.connections.max_connections = plan.max_connections;
+            fd_plan = Some(plan);
+        }
         let mut tenant_databases = options.tenant_databases.clone();
         tenant_databases.sqlite_dir = data_dir.join("tenants");
-        tenant_databases.cached_connections =
-            usize::try_from(router.max_cached_connections).unwrap_or(usize::MAX);
+        tenant_databases.cached_connections = usize::try_from(cached_tenants).unwrap_or(usize::MAX);
         tenant_databases.connection_ttl =
             Some(Duration::from_secs(router.connection_cache_ttl_secs.max(1)));
         tenant_databases.postgres.owner = Some(installation_id(&store).await?);
@@ -372,6 +394,7 @@ impl RunningApp {
             new_admin_token,
             admin_token_path,
             platform,
+            fd_plan,
             shutdown,
             server,
             store,

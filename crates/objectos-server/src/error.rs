@@ -200,30 +200,21 @@ impl From<CoreError> for ApiError {
             }
             CoreError::Store(e) => {
                 tracing::error!(error = %e, "control store error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "server",
-                    "internal error",
-                )
+                Self::server_failure(crate::fds::exhausted_now())
             }
             CoreError::Schema(e) => {
                 tracing::error!(error = %e, "tenant schema error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "server",
-                    "internal error",
-                )
+                Self::server_failure(crate::fds::exhausted_now())
             }
             CoreError::TenantDb(e) => {
                 tracing::error!(error = %e, "tenant database error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "server",
-                    "internal error",
-                )
+                let exhausted = match &e {
+                    objectos_tenantdb::TenantDbError::Io { source, .. } => {
+                        crate::fds::is_exhaustion(source)
+                    }
+                    _ => false,
+                };
+                Self::server_failure(exhausted || crate::fds::exhausted_now())
             }
         }
     }
@@ -239,10 +230,39 @@ impl ApiError {
             DataError::Internal(msg) => tracing::error!(error = %msg, "tenant data error"),
             _ => {}
         }
+        if matches!(e, DataError::Sql(_) | DataError::Internal(_)) {
+            return Self::server_failure(crate::fds::exhausted_now());
+        }
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         Self::new(status, e.code(), e.category(), e.public_message()).with_details(e.details())
     }
+
+    /// A failure of storage: 500 `internal`, or, when the process has run out of file descriptors
+    /// (`EMFILE`/`ENFILE`; SQLite then only says "unable to open database file"), 503
+    /// `resources_exhausted` with `Retry-After`: the same request may succeed once connections or
+    /// cached tenants have been closed.
+    pub fn server_failure(fds_exhausted: bool) -> Self {
+        if fds_exhausted {
+            let mut error = Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "resources_exhausted",
+                "unavailable",
+                "the server has run out of file descriptors; retry shortly",
+            );
+            error.retry_after = Some(RESOURCES_RETRY_AFTER_SECS);
+            return error;
+        }
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "server",
+            "internal error",
+        )
+    }
 }
+
+/// `Retry-After` of `resources_exhausted`, in seconds.
+pub const RESOURCES_RETRY_AFTER_SECS: u64 = 1;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -290,3 +310,41 @@ impl IntoResponse for ApiError {
 
 /// Result of handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_out_of_file_descriptors_is_a_503_to_retry_not_a_500() {
+        let response = ApiError::server_failure(true).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "1");
+        let error = ApiError::server_failure(true);
+        assert_eq!(
+            (error.code, error.category),
+            ("resources_exhausted", "unavailable")
+        );
+
+        let error = ApiError::server_failure(false);
+        assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(error.code, "internal");
+        assert!(error.retry_after.is_none());
+    }
+
+    #[test]
+    fn an_emfile_from_a_tenant_database_is_a_503() {
+        let e = CoreError::TenantDb(objectos_tenantdb::TenantDbError::Io {
+            tenant_id: "acme".to_owned(),
+            source: std::io::Error::from_raw_os_error(libc::EMFILE),
+        });
+        let error = ApiError::from(e);
+        assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.code, "resources_exhausted");
+        let e = CoreError::TenantDb(objectos_tenantdb::TenantDbError::Io {
+            tenant_id: "acme".to_owned(),
+            source: std::io::Error::from_raw_os_error(libc::EACCES),
+        });
+        assert_eq!(ApiError::from(e).status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

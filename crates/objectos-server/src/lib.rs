@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod envelope;
 pub mod error;
+pub mod fds;
 pub mod request_id;
 pub mod routes;
 pub mod serve;

@@ -330,13 +330,18 @@ fn bundle_rules(value: &mut Value, issues: &mut Issues) {
             continue; // the bundle schema has already reported the wrong type
         }
         let prefix = JsonPath::root().key("objects").index(i);
+        // Once the list is full the bundle is refused whatever follows: the objects are still
+        // checked to count their issues, but their normalised copies are not kept.
+        let keep_value = !issues.is_full();
         let validated = object_kind.validate(object);
         issues.count_dropped(validated.total - validated.issues.len());
         issues.extend(validated.issues.into_iter().map(|mut issue| {
             issue.path = issue.path.prefixed(&prefix);
             issue
         }));
-        *object = validated.value;
+        if keep_value {
+            *object = validated.value;
+        }
     }
 }
 

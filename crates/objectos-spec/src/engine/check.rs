@@ -21,6 +21,10 @@ pub(crate) struct Checker<'a> {
     /// A trial (one variant of a union) only asks whether there is any issue: it stops at the
     /// first one instead of walking the rest of the value.
     stop_at_first: bool,
+    /// Defaults are not filled in: the document already has more issues than are kept, so its
+    /// normalised value will not be used, and filling every missing default of a large invalid
+    /// document multiplied its size many times.
+    skip_defaults: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -30,6 +34,7 @@ impl<'a> Checker<'a> {
             path: JsonPath::root(),
             issues: Issues::new(),
             stop_at_first: false,
+            skip_defaults: false,
         }
     }
 
@@ -264,10 +269,12 @@ impl<'a> Checker<'a> {
                 }
                 None => {
                     if let Some(default) = self.default_of(*prop) {
-                        // Defaults are run through their schema so nested defaults are filled too.
-                        let mut scratch = Checker::new(self.arena);
-                        let filled = scratch.check(*prop, &default);
-                        out.insert(name.clone(), filled);
+                        if !(self.skip_defaults || self.issues.is_full()) {
+                            // Run through their schema so nested defaults are filled too.
+                            let mut scratch = Checker::new(self.arena);
+                            let filled = scratch.check(*prop, &default);
+                            out.insert(name.clone(), filled);
+                        }
                     } else if node.required.iter().any(|r| r == name) {
                         self.issue(IssueCode::InvalidType, "Required".to_owned());
                     }
@@ -421,6 +428,7 @@ impl<'a> Checker<'a> {
                 path: self.path.clone(),
                 issues: Issues::new(),
                 stop_at_first: true,
+                skip_defaults: self.skip_defaults || self.issues.is_full(),
             };
             let out = trial.check(branch, value);
             if trial.issues.is_empty() {

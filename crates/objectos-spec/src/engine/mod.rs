@@ -385,6 +385,30 @@ mod tests {
     }
 
     #[test]
+    fn past_the_issue_cap_issues_are_counted_and_defaults_no_longer_filled() {
+        // 300 fields of an unknown type: 300 issues, 100 kept. Filling every default of a large
+        // invalid document multiplied its size many times over (issue #14).
+        let fields: serde_json::Map<String, Value> = (0..300)
+            .map(|i| (format!("f{i:03}"), json!({"type": "strng", "label": "x"})))
+            .collect();
+        let schemas = schemas().expect("compiled");
+        let (out, issues) = schemas.check(
+            "objectos/ObjectDefinition",
+            &json!({"name": "thing", "fields": fields}),
+        );
+        assert_eq!((issues.as_slice().len(), issues.total()), (100, 300));
+        assert_eq!(issues.as_slice()[99].path.to_string(), "fields.f099.type");
+        // Before the cap, a field gets its defaults...
+        let filled = out["fields"]["f000"].as_object().expect("an object").len();
+        assert!(filled > 2, "{}", out["fields"]["f000"]);
+        // ...past it, fields are left as given.
+        assert_eq!(
+            out["fields"]["f299"],
+            json!({"type": "strng", "label": "x"})
+        );
+    }
+
+    #[test]
     fn an_unknown_schema_name_is_an_issue_not_a_panic() {
         let (_, issues) = check("system/Nope", json!({}));
         assert_eq!(issues, vec![(String::new(), "custom")]);
