@@ -103,6 +103,19 @@ pub fn parse_key(key: &str) -> Option<KeyParts<'_>> {
         .then_some(KeyParts { tenant_id, key_id })
 }
 
+/// A new node id: `node-<16 hex>` (the owner of a node's step leases).
+pub fn new_node_id() -> String {
+    format!("node-{}", random_hex(8))
+}
+
+/// Whether `id` can be a node id: 1 to 64 ASCII letters, digits, `.`, `_` or `-`.
+pub fn is_valid_node_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// A new admin token: `osa_<64 hex>`.
 pub fn new_admin_token() -> String {
     format!("{ADMIN_TOKEN_PREFIX}{}", random_hex(32))

@@ -27,13 +27,21 @@ pub struct PlatformConfig {
     pub plans: PlanTable,
     /// What suspend and destroy do (`TenantDatabaseLifecycle`).
     pub lifecycle: TenantDatabaseLifecycle,
-    /// How long a running step's lease lasts before another run may take it over.
+    /// How long a running step's lease lasts before another node may take it over; the running
+    /// node renews it every third of this while the step runs.
     pub step_lease_ms: i64,
+    /// This node's id: the owner of the step leases it takes. Stable across restarts of one data
+    /// dir (the server keeps it in `<data-dir>/node-id`), so a restarted node ends its own dead
+    /// leases at once instead of waiting for them to lapse.
+    pub node_id: String,
     /// How long one step may run before it fails.
     pub step_timeout_ms: i64,
     /// The tenant router's cache settings.
     pub router: crate::data::RouterSettings,
 }
+
+/// How long a step lease lasts by default: a dead node's steps are taken over within this.
+pub const DEFAULT_STEP_LEASE_MS: i64 = 10_000;
 
 /// The lifecycle the spec's defaults describe.
 pub fn default_lifecycle() -> TenantDatabaseLifecycle {
@@ -64,7 +72,8 @@ impl PlatformConfig {
             backup_dir: data_dir.join("backups"),
             plans: PlanTable::default(),
             lifecycle: default_lifecycle(),
-            step_lease_ms: 30_000,
+            step_lease_ms: DEFAULT_STEP_LEASE_MS,
+            node_id: crate::ids::new_node_id(),
             step_timeout_ms: 30_000,
             router: crate::data::RouterSettings::default(),
         }
@@ -181,6 +190,11 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// The settings.
     pub fn config(&self) -> &PlatformConfig {
         &self.inner.config
+    }
+
+    /// This node's id (the owner of its step leases).
+    pub fn node_id(&self) -> &str {
+        &self.inner.config.node_id
     }
 
     /// Change notifications.

@@ -232,7 +232,9 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             }
             self.events().notify(tenant_id);
             let started = std::time::Instant::now();
-            let outcome = self.execute_step(&tenant, name).await;
+            let outcome = self
+                .renewing_lease(tenant_id, name, lease_ms, self.execute_step(&tenant, name))
+                .await;
             let micros = i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX);
             let (status, error) = match outcome {
                 Ok(status) => (status, None),
@@ -249,7 +251,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
                 (Some(next), None) => {
                     let (_, next_claim) = self
                         .store()
-                        .finish_and_claim(tenant_id, finished, next, lease_ms)
+                        .finish_and_claim(tenant_id, finished, next, self.node_id(), lease_ms)
                         .await?;
                     preclaimed = next_claim;
                 }
@@ -327,14 +329,14 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         lease_ms: i64,
     ) -> CoreResult<Option<ClaimedStep>> {
         loop {
-            let now = now_ms();
             if let Some(claimed) = self
                 .store()
-                .claim_step(tenant_id, name, now, lease_ms)
+                .claim_step(tenant_id, name, self.node_id(), lease_ms)
                 .await?
             {
                 return Ok(Some(claimed));
             }
+            let now = now_ms();
             let steps = self.store().steps(tenant_id).await?;
             let Some(step) = steps.iter().find(|s| s.name == name) else {
                 return Err(CoreError::NotFound {
@@ -343,11 +345,43 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
                 });
             };
             match (step.status, step.lease_expires_at_ms) {
-                (ProvisioningStepStatus::Running, Some(lease)) if lease > now => {
-                    let wait = u64::try_from(lease - now).unwrap_or(0) + 5;
+                (ProvisioningStepStatus::Running, Some(lease)) => {
+                    // The store's clock decides expiry; ours may differ, so wait at most a lease
+                    // and claim again.
+                    let wait = u64::try_from((lease - now).clamp(0, lease_ms)).unwrap_or(0) + 5;
                     tokio::time::sleep(Duration::from_millis(wait)).await;
                 }
                 _ => return Ok(None),
+            }
+        }
+    }
+
+    /// Runs `work` (a claimed step) while renewing its lease every third of `lease_ms`, so a step
+    /// that runs longer than a lease is not taken over by another node while this one is alive.
+    async fn renewing_lease<T>(
+        &self,
+        tenant_id: &str,
+        step: &str,
+        lease_ms: i64,
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
+        let every = Duration::from_millis(u64::try_from(lease_ms / 3).unwrap_or(0).max(10));
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                out = &mut work => return out,
+                () = tokio::time::sleep(every) => {
+                    match self.store().renew_lease(tenant_id, step, self.node_id(), lease_ms).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(
+                            tenant = %tenant_id, step,
+                            "step lease lost (taken over after it lapsed); the step may run twice"
+                        ),
+                        Err(e) => tracing::warn!(
+                            tenant = %tenant_id, step, error = %e, "step lease not renewed"
+                        ),
+                    }
+                }
             }
         }
     }
@@ -459,6 +493,15 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// At start-up: resumes every tenant left `provisioning` (in the background) and finishes
     /// destructions that are due. Returns how many tenants were resumed.
     pub async fn recover(&self) -> CoreResult<usize> {
+        // Leases this node holds are a dead run's: this process just started as this node.
+        let expired = self.store().expire_leases_of(self.node_id()).await?;
+        if expired > 0 {
+            tracing::info!(
+                count = expired,
+                node = self.node_id(),
+                "ended step leases left by this node's previous run"
+            );
+        }
         let unfinished = self
             .store()
             .tenants_with_status(&[TenantProvisioningStatus::Provisioning])

@@ -114,6 +114,15 @@ pub enum StartError {
         /// Where each database is (its connection URL).
         databases: Vec<String>,
     },
+    /// The data dir's `node-id` file holds something that is not a node id.
+    #[error(
+        "{path}: not a node id (1 to 64 of A-Z a-z 0-9 . _ -); fix it, or remove the file to get \
+         a new id (this node's unfinished steps are then taken over once their leases lapse)"
+    )]
+    BadNodeId {
+        /// The file.
+        path: PathBuf,
+    },
     /// Start-up recovery failed.
     #[error("recovery failed: {0}")]
     Recovery(String),
@@ -206,6 +215,30 @@ fn write_token_file(path: &Path, token: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The id of the node serving this data dir, kept in `<data-dir>/node-id` (made at the first
+/// start): stable across restarts, so the node recognises step leases of its own previous run as
+/// dead (the data-dir lock proves no other process runs as it). An operator may write an id of
+/// their own there (1–64 of `A-Z a-z 0-9 . _ -`); anything else refuses the start.
+fn node_id(data_dir: &Path) -> Result<String, StartError> {
+    let path = data_dir.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let id = text.trim();
+            if objectos_core::ids::is_valid_node_id(id) {
+                Ok(id.to_owned())
+            } else {
+                Err(StartError::BadNodeId { path })
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let id = objectos_core::ids::new_node_id();
+            write_token_file(&path, &id).map_err(io_error(&path))?;
+            Ok(id)
+        }
+        Err(e) => Err(io_error(&path)(e)),
+    }
+}
+
 /// This data dir's installation id (made once, kept in the control store): what marks its tenants
 /// in a shared PostgreSQL database as its own.
 async fn installation_id(store: &SqliteControlStore) -> Result<String, StartError> {
@@ -285,6 +318,7 @@ impl RunningApp {
         })?;
         let mut platform_config = options.platform.clone();
         platform_config.backup_dir = data_dir.join("backups");
+        platform_config.node_id = node_id(&data_dir)?;
         let platform = Platform::new(store.clone(), dbs, platform_config);
         if let Some(spec) = &options.failpoints {
             platform.failpoints().configure(spec)?;

@@ -673,8 +673,10 @@ async fn concurrent_retries_redo_the_failed_step_once() {
 
 #[tokio::test]
 async fn unfinished_provisioning_resumes_after_a_restart() {
+    // A lease far longer than the test: the restarted node must not wait for its own dead run's
+    // lease to lapse (the data-dir lock proves that run is gone).
     let app = TestApp::new()
-        .with(|opts| opts.platform.step_lease_ms = 200)
+        .with(|opts| opts.platform.step_lease_ms = 600_000)
         .start()
         .await;
     app.failpoints().configure("activate=hang").unwrap();
@@ -702,8 +704,15 @@ async fn unfinished_provisioning_resumes_after_a_restart() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     };
 
-    // The restarted server has no failpoints armed: it takes the step over once its lease lapses.
+    // The restarted server has no failpoints armed: it ends the leases its previous run held and
+    // takes the step over at once (`wait_for_status` gives up after 10 s, the lease is 600 s).
+    let node_id = std::fs::read_to_string(app.data_dir().join("node-id")).unwrap();
     let app = app.restart().await;
+    assert_eq!(
+        std::fs::read_to_string(app.data_dir().join("node-id")).unwrap(),
+        node_id,
+        "a restart keeps the node id"
+    );
     app.wait_for_status("stuck", "active").await;
     let after = app.steps("stuck").await;
     for name in [
@@ -727,6 +736,83 @@ async fn unfinished_provisioning_resumes_after_a_restart() {
     app.get_with_key("/api/v1/tenants/stuck", &key)
         .await
         .assert_success(200);
+}
+
+#[tokio::test]
+async fn a_repeat_request_after_a_restart_finishes_at_once_despite_a_long_lease() {
+    let app = TestApp::new()
+        .with(|opts| opts.platform.step_lease_ms = 600_000)
+        .start()
+        .await;
+    app.failpoints()
+        .configure("generate_api_keys=hang")
+        .unwrap();
+    app.admin_post(
+        "/api/v1/tenants?wait=false",
+        provisioning_request("again", "pro"),
+    )
+    .await
+    .assert_success(202);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while app.steps("again").await["generate_api_keys"]["status"] != "running" {
+        assert!(tokio::time::Instant::now() < deadline, "step never started");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let app = app.restart().await;
+    // The client's own timeout (HTTP_TIMEOUT) is far below the 600 s lease.
+    let res = app
+        .admin_post("/api/v1/tenants", provisioning_request("again", "pro"))
+        .await;
+    assert_eq!(res.body["data"]["status"], "active", "{}", res.body);
+    assert_eq!(
+        app.steps("again").await["generate_api_keys"]["retryCount"],
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_running_longer_than_its_lease_keeps_it_renewed() {
+    // Another node (here: a second connection to the same control store) tries to take the step
+    // over all along; the running node renews its lease every third of it, so it never lapses.
+    let app = TestApp::new()
+        .with(|opts| opts.platform.step_lease_ms = 1_500)
+        .start()
+        .await;
+    app.failpoints()
+        .configure("sync_schema=delay(5000)")
+        .unwrap();
+    app.admin_post(
+        "/api/v1/tenants?wait=false",
+        provisioning_request("slow", "pro"),
+    )
+    .await
+    .assert_success(202);
+    let other =
+        objectos_store::SqliteControlStore::open(&app.data_dir().join("control.db")).unwrap();
+    use objectos_store::ControlStore;
+    let mut attempts = 0;
+    loop {
+        let steps = app.steps("slow").await;
+        match steps["sync_schema"]["status"].as_str() {
+            Some("running") => {
+                let taken = other
+                    .claim_step("slow", "sync_schema", "node-intruder", 1_500)
+                    .await
+                    .unwrap();
+                assert!(
+                    taken.is_none(),
+                    "a live, renewed lease was taken over: {taken:?}"
+                );
+                attempts += 1;
+            }
+            Some("pending") => {}
+            _ => break,
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(attempts >= 20, "the step ran for only {attempts} polls");
+    app.wait_for_status("slow", "active").await;
+    assert_eq!(app.steps("slow").await["sync_schema"]["retryCount"], 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1053,5 +1139,41 @@ async fn the_data_dir_and_every_database_are_private_to_the_owner() {
     assert!(
         files.iter().any(|f| f.ends_with("acme.db-wal")),
         "the WAL of an open database is checked too"
+    );
+}
+
+#[tokio::test]
+async fn a_node_id_file_that_holds_no_node_id_refuses_the_start_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |dir: &tempfile::TempDir| {
+        let mut options = objectos_server::app::AppOptions::new(dir.path().join("data"));
+        options.listen = "127.0.0.1:0".parse().unwrap();
+        options.tenant_databases.provider = "sqlite".to_owned();
+        objectos_server::app::RunningApp::start(options)
+    };
+    let app = start(&dir).await.expect("first start");
+    app.shutdown().await.unwrap();
+    let path = dir.path().join("data").join("node-id");
+    let made = std::fs::read_to_string(&path).unwrap();
+    assert!(made.trim().starts_with("node-"), "{made:?}");
+
+    for bad in ["", "two words", "node/../x", &"n".repeat(65)] {
+        std::fs::write(&path, bad).unwrap();
+        let Err(e) = start(&dir).await else {
+            panic!("started with node-id {bad:?}")
+        };
+        assert!(
+            matches!(e, objectos_server::app::StartError::BadNodeId { .. }),
+            "{e}"
+        );
+        assert!(e.to_string().contains(&*path.to_string_lossy()), "{e}");
+    }
+    // An operator's own id is kept.
+    std::fs::write(&path, "eu-west-1.node_7\n").unwrap();
+    let app = start(&dir).await.expect("start with an operator's id");
+    app.shutdown().await.unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "eu-west-1.node_7\n"
     );
 }

@@ -103,15 +103,33 @@ pub trait ControlStore: Send + Sync + 'static {
     fn steps(&self, id: &str) -> impl Future<Output = StoreResult<Vec<StepRecord>>> + Send;
 
     /// Claims a step to run: `pending` or `failed`, or `running` whose lease has expired, becomes
-    /// `running` with a new lease. A retry (from `failed` or an expired lease) increments `retryCount`.
-    /// `None` when the step is completed, skipped, or running under a live lease.
+    /// `running` with a lease held by `owner` (a node id) for `lease_ms` by the store's own clock,
+    /// so nodes with skewed clocks agree on expiry. A retry (from `failed` or an expired lease)
+    /// increments `retryCount`. `None` when the step is completed, skipped, or running under a
+    /// live lease.
     fn claim_step(
         &self,
         id: &str,
         step: &str,
-        now_ms: i64,
+        owner: &str,
         lease_ms: i64,
     ) -> impl Future<Output = StoreResult<Option<ClaimedStep>>> + Send;
+
+    /// Extends the lease of a running step held by `owner` to `lease_ms` from now (store clock);
+    /// false when the step is no longer running under that owner's lease (finished, or taken over
+    /// after the lease lapsed).
+    fn renew_lease(
+        &self,
+        id: &str,
+        step: &str,
+        owner: &str,
+        lease_ms: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Ends now every lease held by `owner`, so its running steps can be claimed at once. A node
+    /// calls it at start-up for its own id: a lease it holds from before is a dead run's (the
+    /// data-dir lock proves no other process runs as that node). Returns how many were ended.
+    fn expire_leases_of(&self, owner: &str) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// Records a step's outcome (`completed`, `failed` or `skipped`), its precise duration in
     /// microseconds when measured, and its event.
@@ -132,6 +150,7 @@ pub trait ControlStore: Send + Sync + 'static {
         id: &str,
         finished: FinishedStep,
         next: &str,
+        owner: &str,
         lease_ms: i64,
     ) -> impl Future<Output = StoreResult<(StepRecord, Option<ClaimedStep>)>> + Send;
 

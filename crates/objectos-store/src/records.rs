@@ -107,6 +107,8 @@ pub struct StepRecord {
     pub retry_count: i64,
     /// Lease expiry of a running step.
     pub lease_expires_at_ms: Option<i64>,
+    /// The node holding the lease of a running step (see [`crate::ControlStore::claim_step`]).
+    pub lease_owner: Option<String>,
     /// Duration of the last attempt in microseconds, measured around the step's work.
     pub duration_us: Option<i64>,
 }

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS steps (
     error TEXT,
     retry_count INTEGER NOT NULL DEFAULT 0,
     lease_expires_at INTEGER,
+    lease_owner TEXT,
     PRIMARY KEY (tenant_id, name)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
@@ -181,7 +182,10 @@ fn start_checkpointer(path: &Path, store: std::sync::Weak<Mutex<Connection>>) {
 }
 
 /// Columns added after a table's first release, added in place to older stores.
-const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("steps", "duration_us", "INTEGER")];
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("steps", "duration_us", "INTEGER"),
+    ("steps", "lease_owner", "TEXT"),
+];
 
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     for (table, column, ty) in ADDED_COLUMNS {
@@ -248,7 +252,7 @@ fn tenant_from_row(row: &Row<'_>) -> rusqlite::Result<TenantRecord> {
 }
 
 const STEP_COLUMNS: &str =
-    "name, position, status, started_at, completed_at, duration_ms, error, retry_count, lease_expires_at, duration_us";
+    "name, position, status, started_at, completed_at, duration_ms, error, retry_count, lease_expires_at, duration_us, lease_owner";
 
 fn step_from_row(row: &Row<'_>) -> rusqlite::Result<StepRecord> {
     Ok(StepRecord {
@@ -262,6 +266,7 @@ fn step_from_row(row: &Row<'_>) -> rusqlite::Result<StepRecord> {
         retry_count: row.get(7)?,
         lease_expires_at_ms: row.get(8)?,
         duration_us: row.get(9)?,
+        lease_owner: row.get(10)?,
     })
 }
 
@@ -342,9 +347,11 @@ fn claim_in(
     tx: &Connection,
     id: &str,
     step: &str,
-    now_ms: i64,
+    owner: &str,
     lease_ms: i64,
 ) -> StoreResult<Option<ClaimedStep>> {
+    // The store's clock, not the caller's: every lease is compared against one clock.
+    let now = now_ms();
     let Some(current) = get_step(tx, id, step).map_err(unwrap_corrupt)? else {
         return Ok(None);
     };
@@ -352,9 +359,7 @@ fn claim_in(
         ProvisioningStepStatus::Pending => false,
         ProvisioningStepStatus::Failed => true,
         ProvisioningStepStatus::Running
-            if current
-                .lease_expires_at_ms
-                .is_none_or(|lease| lease <= now_ms) =>
+            if current.lease_expires_at_ms.is_none_or(|lease| lease <= now) =>
         {
             true
         }
@@ -362,12 +367,13 @@ fn claim_in(
     };
     tx.execute(
         "UPDATE steps SET status = 'running', started_at = ?3, completed_at = NULL, duration_ms = NULL, duration_us = NULL, \
-         error = NULL, retry_count = retry_count + ?4, lease_expires_at = ?5 WHERE tenant_id = ?1 AND name = ?2",
-        params![id, step, now_ms, i64::from(retry), now_ms + lease_ms],
+         error = NULL, retry_count = retry_count + ?4, lease_expires_at = ?5, lease_owner = ?6 \
+         WHERE tenant_id = ?1 AND name = ?2",
+        params![id, step, now, i64::from(retry), now.saturating_add(lease_ms), owner],
     )?;
     let claimed = get_step(tx, id, step).map_err(unwrap_corrupt)?;
     if let Some(claimed) = &claimed {
-        record_event(tx, id, "step", &step_event(claimed), now_ms)?;
+        record_event(tx, id, "step", &step_event(claimed), now)?;
     }
     Ok(claimed.map(|step| ClaimedStep { step, retry }))
 }
@@ -385,7 +391,8 @@ fn finish_in(
     tx.execute(
         "UPDATE steps SET status = ?3, completed_at = ?4, \
          started_at = COALESCE(started_at, ?4), duration_ms = ?4 - COALESCE(started_at, ?4), \
-         error = ?5, lease_expires_at = NULL, duration_us = ?6 WHERE tenant_id = ?1 AND name = ?2",
+         error = ?5, lease_expires_at = NULL, lease_owner = NULL, duration_us = ?6 \
+         WHERE tenant_id = ?1 AND name = ?2",
         params![id, step, status.as_str(), now_ms, error, duration_us],
     )?;
     let finished = get_step(tx, id, step)
@@ -597,15 +604,47 @@ impl ControlStore for SqliteControlStore {
         &self,
         id: &str,
         step: &str,
-        now_ms: i64,
+        owner: &str,
         lease_ms: i64,
     ) -> StoreResult<Option<ClaimedStep>> {
-        let (id, step) = (id.to_owned(), step.to_owned());
+        let (id, step, owner) = (id.to_owned(), step.to_owned(), owner.to_owned());
         self.run(move |conn| {
             let tx = conn.transaction()?;
-            let claimed = claim_in(&tx, &id, &step, now_ms, lease_ms)?;
+            let claimed = claim_in(&tx, &id, &step, &owner, lease_ms)?;
             tx.commit()?;
             Ok(claimed)
+        })
+        .await
+    }
+
+    async fn renew_lease(
+        &self,
+        id: &str,
+        step: &str,
+        owner: &str,
+        lease_ms: i64,
+    ) -> StoreResult<bool> {
+        let (id, step, owner) = (id.to_owned(), step.to_owned(), owner.to_owned());
+        self.run(move |conn| {
+            let renewed = conn.execute(
+                "UPDATE steps SET lease_expires_at = ?4 \
+                 WHERE tenant_id = ?1 AND name = ?2 AND status = 'running' AND lease_owner = ?3",
+                params![id, step, owner, now_ms().saturating_add(lease_ms)],
+            )?;
+            Ok(renewed == 1)
+        })
+        .await
+    }
+
+    async fn expire_leases_of(&self, owner: &str) -> StoreResult<u64> {
+        let owner = owner.to_owned();
+        self.run(move |conn| {
+            let expired = conn.execute(
+                "UPDATE steps SET lease_expires_at = ?2 \
+                 WHERE status = 'running' AND lease_owner = ?1",
+                params![owner, now_ms()],
+            )?;
+            Ok(u64::try_from(expired).unwrap_or(u64::MAX))
         })
         .await
     }
@@ -634,9 +673,10 @@ impl ControlStore for SqliteControlStore {
         id: &str,
         finished: FinishedStep,
         next: &str,
+        owner: &str,
         lease_ms: i64,
     ) -> StoreResult<(StepRecord, Option<ClaimedStep>)> {
-        let (id, next) = (id.to_owned(), next.to_owned());
+        let (id, next, owner) = (id.to_owned(), next.to_owned(), owner.to_owned());
         self.run(move |conn| {
             let tx = conn.transaction()?;
             let done = finish_in(
@@ -648,7 +688,7 @@ impl ControlStore for SqliteControlStore {
                 finished.now_ms,
                 finished.duration_us,
             )?;
-            let claimed = claim_in(&tx, &id, &next, finished.now_ms, lease_ms)?;
+            let claimed = claim_in(&tx, &id, &next, &owner, lease_ms)?;
             tx.commit()?;
             Ok((done, claimed))
         })
@@ -1068,5 +1108,111 @@ mod domain_tests {
             )
             .unwrap();
         assert!(indexed);
+    }
+}
+
+#[cfg(test)]
+mod lease_tests {
+    use super::*;
+
+    async fn store_with_tenant(dir: &tempfile::TempDir) -> SqliteControlStore {
+        let store = SqliteControlStore::open(&dir.path().join("control.db")).unwrap();
+        let new = NewTenant {
+            id: "acme".to_owned(),
+            org_id: "acme".to_owned(),
+            display_name: None,
+            admin_email: None,
+            plan: TenantPlan::Free,
+            region: TenantRegion::UsEast,
+            metadata: None,
+            provider: "sqlite".to_owned(),
+            connection_url: "file:acme.db".to_owned(),
+            initial_key_id: "key-acme".to_owned(),
+            initial_key_hash: "00".to_owned(),
+            has_seed: false,
+            now_ms: now_ms(),
+        };
+        store.create_tenant(new).await.unwrap();
+        store
+    }
+
+    #[tokio::test]
+    async fn a_lease_is_owned_renewed_taken_over_once_lapsed_and_ended_by_its_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_tenant(&dir).await;
+        let step = "create_database";
+
+        let claimed = store.claim_step("acme", step, "node-a", 300).await.unwrap();
+        let claimed = claimed.expect("a pending step is claimed");
+        assert!(!claimed.retry);
+        assert_eq!(claimed.step.lease_owner.as_deref(), Some("node-a"));
+
+        // Live: nobody else takes it; only its owner renews it.
+        assert!(store
+            .claim_step("acme", step, "node-b", 300)
+            .await
+            .unwrap()
+            .is_none());
+        assert!(!store
+            .renew_lease("acme", step, "node-b", 300)
+            .await
+            .unwrap());
+        assert!(store
+            .renew_lease("acme", step, "node-a", 300)
+            .await
+            .unwrap());
+
+        // Lapsed: another node takes it over (a retry); the old owner can no longer renew it.
+        tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+        let taken = store
+            .claim_step("acme", step, "node-b", 60_000)
+            .await
+            .unwrap();
+        let taken = taken.expect("a lapsed lease is taken over");
+        assert!(taken.retry);
+        assert_eq!(taken.step.lease_owner.as_deref(), Some("node-b"));
+        assert_eq!(taken.step.retry_count, 1);
+        assert!(!store
+            .renew_lease("acme", step, "node-a", 300)
+            .await
+            .unwrap());
+
+        // Ending another node's leases leaves this one; its owner ending them frees it at once.
+        assert_eq!(store.expire_leases_of("node-a").await.unwrap(), 0);
+        assert!(store
+            .claim_step("acme", step, "node-a", 300)
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(store.expire_leases_of("node-b").await.unwrap(), 1);
+        let again = store.claim_step("acme", step, "node-a", 300).await.unwrap();
+        assert_eq!(
+            again.expect("an ended lease is claimable").step.retry_count,
+            2
+        );
+
+        // A finished step has no lease left to renew or end.
+        store
+            .finish_step(
+                "acme",
+                step,
+                ProvisioningStepStatus::Completed,
+                None,
+                now_ms(),
+                None,
+            )
+            .await
+            .unwrap();
+        let steps = store.steps("acme").await.unwrap();
+        let done = steps.iter().find(|s| s.name == step).unwrap();
+        assert_eq!(
+            (done.lease_owner.as_deref(), done.lease_expires_at_ms),
+            (None, None)
+        );
+        assert!(!store
+            .renew_lease("acme", step, "node-a", 300)
+            .await
+            .unwrap());
+        assert_eq!(store.expire_leases_of("node-a").await.unwrap(), 0);
     }
 }

@@ -45,7 +45,7 @@ pub struct ServeArgs {
     /// Largest body of a restore (`POST /api/v1/tenants/restore`), in bytes [default: 268435456].
     #[arg(long, env = "OBJECTOS_ARCHIVE_BODY_LIMIT", value_name = "BYTES")]
     pub archive_body_limit: Option<usize>,
-    /// Seconds a running provisioning step's lease lasts [default: 30].
+    /// Seconds a running provisioning step's lease lasts; renewed while the step runs [default: 10].
     #[arg(long, env = "OBJECTOS_STEP_LEASE_SECS", value_name = "SECS")]
     pub step_lease_secs: Option<u64>,
     /// Seconds one provisioning step may take before it fails [default: 30].
