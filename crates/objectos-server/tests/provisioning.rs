@@ -853,7 +853,10 @@ async fn start_is_refused(dir: &tempfile::TempDir) -> String {
 
 #[tokio::test]
 async fn a_missing_or_empty_control_store_with_tenant_databases_refuses_to_start() {
+    // About the control.db file: the embedded store whatever OBJECTOS_TEST_CONTROL says (the
+    // PostgreSQL store's twin is in tests/control_store.rs).
     let app = TestApp::new()
+        .embedded_control()
         .with(|o| o.tenant_databases.provider = "sqlite".to_owned())
         .start()
         .await;
@@ -869,7 +872,7 @@ async fn a_missing_or_empty_control_store_with_tenant_databases_refuses_to_start
     std::fs::copy(data.join("control.db"), &saved).unwrap();
     let token_file = std::fs::read_to_string(data.join("admin-token")).unwrap();
     // A control store from a fresh, empty data dir: valid, but without a tenant.
-    let fresh = TestApp::new().start().await;
+    let fresh = TestApp::new().embedded_control().start().await;
     let fresh_dir = fresh.stop().await;
     let fresh_control = fresh_dir.path().join("data/control.db");
 

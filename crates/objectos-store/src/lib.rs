@@ -26,6 +26,10 @@ use objectos_spec::types::provisioning::{
     ProvisioningStepStatus, TenantPlan, TenantProvisioningStatus,
 };
 
+/// The embedded store's setting naming the PostgreSQL store it was copied to by
+/// `objectos control migrate` (a server refuses to serve the stale copy).
+pub const MOVED_TO_SETTING: &str = "control_moved_to";
+
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
