@@ -95,7 +95,8 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] objectos_store::StoreError),
     /// The control store could not be opened (malformed URL, unreachable server, refused schema).
-    #[error("cannot open the control store: {source}{}", control_hint(source))]
+    // The source reads "control store: <where>: <what>".
+    #[error("cannot open the {source}{}", control_hint(source))]
     ControlStore {
         /// The cause.
         source: objectos_store::StoreError,

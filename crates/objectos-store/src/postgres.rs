@@ -181,6 +181,28 @@ impl PgControlStore {
         let connect = connect
             .application_name("objectos-control")
             .options([("search_path", PG_SCHEMA)]);
+        // One connection first, for the real cause of a failure (refused, unknown host, bad
+        // password): the pool would only report that it timed out.
+        match tokio::time::timeout(
+            options.acquire_timeout,
+            sqlx::ConnectOptions::connect(&connect),
+        )
+        .await
+        {
+            Ok(Ok(conn)) => {
+                let _ = sqlx::Connection::close(conn).await;
+            }
+            Ok(Err(e)) => return Err(with_target(&target, e.into())),
+            Err(_) => {
+                return Err(StoreError::Database(objectos_sql::SqlError::new(
+                    objectos_sql::ErrorKind::Connection,
+                    format!(
+                        "{target}: no connection within {} ms",
+                        options.acquire_timeout.as_millis()
+                    ),
+                )))
+            }
+        }
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .min_connections(0)
