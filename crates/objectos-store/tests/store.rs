@@ -1192,4 +1192,80 @@ mod postgres_only {
         assert!(refused.contains("not empty"), "{refused}");
         assert_eq!(target.store.dump().await.unwrap(), before);
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_stores_on_one_database_create_an_org_once() {
+        // Two pools, as two nodes would have.
+        let db = TestDatabase::create().await;
+        let a = PgControlStore::connect(&PgControlOptions::new(db.url.clone()))
+            .await
+            .unwrap();
+        let b = PgControlStore::connect(&PgControlOptions::new(db.url.clone()))
+            .await
+            .unwrap();
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+                tokio::spawn(async move { store.create_tenant(new_tenant("race", i)).await })
+            })
+            .collect();
+        let mut created = 0;
+        for task in tasks {
+            created += usize::from(task.await.unwrap().unwrap().1);
+        }
+        assert_eq!(created, 1);
+        assert_eq!(a.steps("race").await.unwrap().len(), STEP_NAMES.len());
+        assert_eq!(b.events("race", 0).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn an_event_writer_waits_for_the_tenants_earlier_writer() {
+        // Sequence numbers are taken at insert: were two writers of one tenant not serialised, the
+        // later-numbered event could commit first and a follower reading "after seq" would skip
+        // the other. A transaction holding the tenant's row (as every event write does) makes the
+        // store's next event write wait for its commit.
+        let f = super::postgres().await;
+        let s = &f.store;
+        s.create_tenant(new_tenant("acme", 1000)).await.unwrap();
+        let pool = f._db.as_ref().unwrap().pool().await;
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("SELECT id FROM objectos_control.tenants WHERE id = 'acme' FOR NO KEY UPDATE")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let first: i64 = sqlx::query_scalar(
+            "INSERT INTO objectos_control.events (tenant_id, kind, data, at) \
+             VALUES ('acme', 'status', '{}', 1) RETURNING seq",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        let writer = {
+            let s = s.clone();
+            tokio::spawn(async move {
+                // A claim locks only its step's row itself: the wait is the event's.
+                s.claim_step("acme", "create_database", 2000, 500)
+                    .await
+                    .unwrap()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!writer.is_finished(), "the second writer waits");
+        assert!(
+            s.events("acme", 1).await.unwrap().is_empty(),
+            "nothing after the first event is visible before it commits"
+        );
+        tx.commit().await.unwrap();
+        writer.await.unwrap();
+        let seqs: Vec<i64> = s
+            .events("acme", 0)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs.len(), 3);
+        assert_eq!(seqs[1], first);
+        assert!(seqs[2] > first);
+    }
 }
