@@ -12,7 +12,7 @@ use std::time::Duration;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use objectos_core::ids::{hash_secret, new_admin_token};
 use objectos_core::{Platform, PlatformConfig};
-use objectos_store::{ControlStore, SqliteControlStore};
+use objectos_store::{ControlConfig, ControlStore, ControlStores};
 use objectos_tenantdb::{TenantDatabases, TenantDbConfig, TenantDbs};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -20,9 +20,10 @@ use tokio::task::JoinHandle;
 
 use crate::state::{AppState, ServerSettings};
 
-/// The platform `objectos serve` runs: the SQLite control store, and the tenant database provider
-/// chosen by configuration (one SQLite file per tenant by default).
-pub type EmbeddedPlatform = Platform<SqliteControlStore, TenantDbs>;
+/// The platform `objectos serve` runs: the control store (embedded SQLite by default, or
+/// PostgreSQL) and the tenant database provider chosen by configuration (one SQLite file per
+/// tenant by default).
+pub type EmbeddedPlatform = Platform<ControlStores, TenantDbs>;
 
 /// Everything needed to start a server.
 #[derive(Debug, Clone)]
@@ -48,6 +49,8 @@ pub struct AppOptions {
     /// always `<data_dir>/tenants` and the cache follows `platform.router`; for `postgres`, the
     /// owner is this data dir's installation id.
     pub tenant_databases: TenantDbConfig,
+    /// Where the control store is: `control.db` in the data dir (default) or PostgreSQL.
+    pub control: ControlConfig,
 }
 
 impl AppOptions {
@@ -64,6 +67,7 @@ impl AppOptions {
             failpoints: None,
             admin_token: None,
             tenant_databases: TenantDbConfig::default(),
+            control: ControlConfig::default(),
         }
     }
 }
@@ -90,16 +94,36 @@ pub enum StartError {
     /// The control store.
     #[error(transparent)]
     Store(#[from] objectos_store::StoreError),
+    /// The control store could not be opened (malformed URL, unreachable server, refused schema).
+    // The source reads "control store: <where>: <what>".
+    #[error("cannot open the {source}{}", control_hint(source))]
+    ControlStore {
+        /// The cause.
+        source: objectos_store::StoreError,
+    },
     /// Another objectos server holds the data dir.
     #[error("{0}: in use by another objectos server (only one may serve a data dir)")]
     InUse(PathBuf),
+    /// The embedded control store was copied to PostgreSQL (`objectos control migrate`): serving
+    /// it would serve a stale copy.
+    #[error(
+        "{control}: this control store was moved to {moved_to} by `objectos control migrate`; \
+         start with --control-url (or OBJECTOS_CONTROL_URL, or [control] url) naming that \
+         database. control.db is kept only as a backup of the moment of the move \
+         (docs/operations.md, \"Moving the control plane to PostgreSQL\")"
+    )]
+    ControlStoreMoved {
+        /// The embedded store's file.
+        control: String,
+        /// Where it was moved (`postgres://host:port/database`).
+        moved_to: String,
+    },
     /// Tenant databases exist but the control store has no tenant: it was lost, emptied or
     /// replaced. Starting would treat every database as an orphan, so the server refuses.
     #[error(
         "{control}: the control store has no tenants, but {} tenant database(s) exist: {}. \
          Refusing to start: they would otherwise be treated as orphans. If the control store was \
-         lost or replaced, restore control.db (with control.db-wal, if any) from a backup and \
-         start again. If these databases are really not wanted, move them away yourself (sqlite: \
+         lost or replaced, {restore} and start again. If these databases are really not wanted, move them away yourself (sqlite: \
          out of {tenants_dir}, e.g. into {tenants_dir}/quarantine/; postgres: drop or rename the \
          schemas) and start again. objectos never deletes them itself \
          (docs/operations.md, \"A missing or empty control store\")",
@@ -107,8 +131,10 @@ pub enum StartError {
         databases.join(", ")
     )]
     ControlStoreLost {
-        /// The control store file.
-        control: PathBuf,
+        /// The control store: its file, or `postgres://host:port/database`.
+        control: String,
+        /// How to restore it (depends on the backend).
+        restore: String,
         /// The tenants folder of the `sqlite` provider.
         tenants_dir: PathBuf,
         /// Where each database is (its connection URL).
@@ -137,6 +163,20 @@ pub enum StartError {
         /// The cause.
         source: objectos_tenantdb::TenantDbError,
     },
+}
+
+/// What to do about a control store that cannot be opened, for the error message.
+fn control_hint(error: &objectos_store::StoreError) -> &'static str {
+    match error.kind() {
+        Some(objectos_store::ErrorKind::Connection) => {
+            " (is the PostgreSQL server running and reachable, and the URL given with \
+             --control-url, OBJECTOS_CONTROL_URL or [control] url right?)"
+        }
+        Some(objectos_store::ErrorKind::ReadOnly) => {
+            " (the role needs CREATE on the database, to create the objectos_control schema)"
+        }
+        _ => "",
+    }
 }
 
 /// What to do about a failed bind, for the error message.
@@ -170,7 +210,7 @@ pub struct RunningApp {
     pub fd_plan: Option<crate::fds::FdPlan>,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
-    store: SqliteControlStore,
+    store: ControlStores,
     ready: Arc<AtomicBool>,
     /// Held (locked) while the server runs.
     _data_dir_lock: std::fs::File,
@@ -239,17 +279,44 @@ fn node_id(data_dir: &Path) -> Result<String, StartError> {
     }
 }
 
-/// This data dir's installation id (made once, kept in the control store): what marks its tenants
-/// in a shared PostgreSQL database as its own.
-async fn installation_id(store: &SqliteControlStore) -> Result<String, StartError> {
-    const KEY: &str = "installation_id";
-    if let Some(id) = store.setting(KEY).await? {
-        return Ok(id);
+/// The control store's setting holding the installation id.
+const INSTALLATION_ID: &str = "installation_id";
+
+/// The data dir's copy of the installation id (`<data_dir>/installation-id`).
+fn installation_id_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("installation-id")
+}
+
+/// This installation's id (made once, kept in the control store, with a copy in the data dir):
+/// what marks its tenants in a shared PostgreSQL database as its own. Returns the id and whether
+/// the control store lacks it (to be stored once the start-up checks have passed). When the store
+/// has none but the data dir remembers one, the store was lost or replaced: the remembered id is
+/// used, so the tenant databases it marked are seen (and the start refused) rather than ignored.
+async fn installation_id(
+    store: &ControlStores,
+    data_dir: &Path,
+) -> Result<(String, bool), StartError> {
+    let file = installation_id_file(data_dir);
+    let remembered = match std::fs::read_to_string(&file) {
+        Ok(text) => Some(text.trim().to_owned()).filter(|id| !id.is_empty()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io_error(&file)(e)),
+    };
+    if let Some(id) = store.setting(INSTALLATION_ID).await? {
+        if remembered.as_ref().is_some_and(|r| *r != id) {
+            tracing::warn!(
+                control_store = %id,
+                data_dir = ?remembered,
+                "the data dir was last used by another installation than the control store's"
+            );
+        }
+        return Ok((id, false));
+    }
+    if let Some(id) = remembered {
+        return Ok((id, true));
     }
     let bytes: [u8; 8] = rand::random();
-    let id = format!("os-{}", hex::encode(bytes));
-    store.set_setting(KEY, &id).await?;
-    Ok(id)
+    Ok((format!("os-{}", hex::encode(bytes)), true))
 }
 
 impl RunningApp {
@@ -280,7 +347,17 @@ impl RunningApp {
             Err(std::fs::TryLockError::WouldBlock) => return Err(StartError::InUse(data_dir)),
             Err(std::fs::TryLockError::Error(e)) => return Err(io_error(&lock_path)(e)),
         }
-        let store = SqliteControlStore::open(&data_dir.join("control.db"))?;
+        let store = ControlStores::open(&options.control, &data_dir)
+            .await
+            .map_err(|source| StartError::ControlStore { source })?;
+        if let ControlStores::Sqlite(_) = &store {
+            if let Some(moved_to) = store.setting(objectos_store::MOVED_TO_SETTING).await? {
+                return Err(StartError::ControlStoreMoved {
+                    control: store.describe(&data_dir),
+                    moved_to,
+                });
+            }
+        }
         let router = options.platform.router;
         // The open-file limit, raised where allowed, shared out between client connections and
         // cached tenants (each holds several descriptors).
@@ -309,7 +386,8 @@ impl RunningApp {
         tenant_databases.cached_connections = usize::try_from(cached_tenants).unwrap_or(usize::MAX);
         tenant_databases.connection_ttl =
             Some(Duration::from_secs(router.connection_cache_ttl_secs.max(1)));
-        tenant_databases.postgres.owner = Some(installation_id(&store).await?);
+        let (installation, unsaved_installation) = installation_id(&store, &data_dir).await?;
+        tenant_databases.postgres.owner = Some(installation.clone());
         let dbs = TenantDbs::open(&tenant_databases).await.map_err(|source| {
             StartError::TenantDatabases {
                 provider: tenant_databases.provider.clone(),
@@ -330,14 +408,34 @@ impl RunningApp {
             .await
             .map_err(|e| StartError::Recovery(e.to_string()))?;
         if !lost.is_empty() {
+            let restore = match &store {
+                ControlStores::Sqlite(_) => {
+                    "restore control.db (with control.db-wal, if any) from a backup".to_owned()
+                }
+                ControlStores::Postgres(_) => format!(
+                    "restore the control store (schema {} of {}) from a backup, or start with \
+                     the --control-url it was at",
+                    objectos_store::PG_SCHEMA,
+                    store.describe(&data_dir)
+                ),
+            };
             return Err(StartError::ControlStoreLost {
-                control: data_dir.join("control.db"),
+                control: store.describe(&data_dir),
+                restore,
                 tenants_dir: tenant_databases.sqlite_dir.clone(),
                 databases: lost
                     .iter()
                     .map(|id| platform.dbs().connection_url(id))
                     .collect(),
             });
+        }
+
+        if unsaved_installation {
+            store.set_setting(INSTALLATION_ID, &installation).await?;
+        }
+        let id_file = installation_id_file(&data_dir);
+        if !id_file.exists() {
+            write_token_file(&id_file, &installation).map_err(io_error(&id_file))?;
         }
 
         let admin_token_path = data_dir.join("admin-token");
@@ -446,8 +544,8 @@ impl RunningApp {
             Ok(result) => result,
             Err(e) => Err(std::io::Error::other(e)),
         };
-        if let Err(e) = self.store.checkpoint().await {
-            tracing::warn!(error = %e, "checkpoint at shutdown failed");
+        if let Err(e) = self.store.close().await {
+            tracing::warn!(error = %e, "closing the control store at shutdown failed");
         }
         result
     }

@@ -787,9 +787,15 @@ async fn a_step_running_longer_than_its_lease_keeps_it_renewed() {
     )
     .await
     .assert_success(202);
-    let other =
-        objectos_store::SqliteControlStore::open(&app.data_dir().join("control.db")).unwrap();
+    // The server's own control store (control.db, or PostgreSQL under OBJECTOS_TEST_CONTROL).
+    let other = objectos_store::ControlStores::open(&app.options.control, app.data_dir())
+        .await
+        .unwrap();
     use objectos_store::ControlStore;
+    assert!(
+        other.tenant("slow").await.unwrap().is_some(),
+        "not the server's store"
+    );
     let mut attempts = 0;
     loop {
         let steps = app.steps("slow").await;
@@ -939,7 +945,10 @@ async fn start_is_refused(dir: &tempfile::TempDir) -> String {
 
 #[tokio::test]
 async fn a_missing_or_empty_control_store_with_tenant_databases_refuses_to_start() {
+    // About the control.db file: the embedded store whatever OBJECTOS_TEST_CONTROL says (the
+    // PostgreSQL store's twin is in tests/control_store.rs).
     let app = TestApp::new()
+        .embedded_control()
         .with(|o| o.tenant_databases.provider = "sqlite".to_owned())
         .start()
         .await;
@@ -955,7 +964,7 @@ async fn a_missing_or_empty_control_store_with_tenant_databases_refuses_to_start
     std::fs::copy(data.join("control.db"), &saved).unwrap();
     let token_file = std::fs::read_to_string(data.join("admin-token")).unwrap();
     // A control store from a fresh, empty data dir: valid, but without a tenant.
-    let fresh = TestApp::new().start().await;
+    let fresh = TestApp::new().embedded_control().start().await;
     let fresh_dir = fresh.stop().await;
     let fresh_control = fresh_dir.path().join("data/control.db");
 

@@ -1,12 +1,21 @@
 //! The control-plane store: tenants, provisioning steps and their event history, API key hashes,
-//! custom domains and settings. One trait, [`ControlStore`]; the embedded implementation is [`SqliteControlStore`]
-//! (SQLite in WAL mode). Every method is one transaction: a refused or failed call changes nothing.
+//! custom domains and settings. One trait, [`ControlStore`]; two implementations: the embedded
+//! [`SqliteControlStore`] (SQLite in WAL mode, the default) and [`PgControlStore`] (PostgreSQL, for
+//! a control plane that outgrows one machine), and [`ControlStores`], either one chosen at run
+//! time. Every method is one transaction: a refused or failed call changes nothing.
 
+mod any;
+mod dump;
+mod postgres;
 mod records;
 mod sqlite;
 
 use std::future::Future;
 
+pub use any::{embedded_path, ControlConfig, ControlStores};
+pub use dump::{ControlDump, DumpSummary, SettingRecord, StepRow};
+pub use objectos_sql::{ErrorKind, SqlError};
+pub use postgres::{PgControlOptions, PgControlStore, PG_SCHEMA, PG_SCHEMA_VERSION};
 pub use records::{
     ClaimedStep, DomainRecord, EventRecord, KeyRecord, KeyState, NewTenant, StepRecord,
     TenantFilter, TenantPage, TenantRecord, STEP_NAMES,
@@ -17,12 +26,20 @@ use objectos_spec::types::provisioning::{
     ProvisioningStepStatus, TenantPlan, TenantProvisioningStatus,
 };
 
+/// The embedded store's setting naming the PostgreSQL store it was copied to by
+/// `objectos control migrate` (a server refuses to serve the stale copy).
+pub const MOVED_TO_SETTING: &str = "control_moved_to";
+
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database reported an error.
+    /// The database (SQLite or PostgreSQL) reported an error, classified (`kind`: busy, connection,
+    /// constraint...) with the driver's message and code.
     #[error("control store: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Database(#[from] SqlError),
+    /// The store's settings are unusable (a malformed URL, a schema newer than this objectos).
+    #[error("control store: {0}")]
+    Config(String),
     /// A stored value could not be decoded (a defect or a hand-edited database).
     #[error("control store: corrupt value in {table}.{column}: {detail}")]
     Corrupt {
@@ -50,6 +67,28 @@ pub enum StoreError {
     /// The store's file or folder could not be prepared.
     #[error("control store: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Database(objectos_sql::classify_sqlite(e))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Database(objectos_sql::classify_postgres(e))
+    }
+}
+
+impl StoreError {
+    /// The database error's classification, when the database reported one.
+    pub fn kind(&self) -> Option<&ErrorKind> {
+        match self {
+            Self::Database(e) => Some(&e.kind),
+            _ => None,
+        }
+    }
 }
 
 /// Result of store operations.

@@ -118,6 +118,18 @@ pub struct ServeArgs {
         value_name = "on|off|local|remote_write|remote_apply"
     )]
     pub tenant_db_synchronous_commit: Option<String>,
+    /// The control store on PostgreSQL, e.g. postgres://objectos@127.0.0.1:5432/objectos
+    /// [default: the embedded control.db in the data dir].
+    #[arg(
+        long,
+        env = "OBJECTOS_CONTROL_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub control_url: Option<String>,
+    /// Connections the PostgreSQL control store's pool holds at most [default: 8].
+    #[arg(long, env = "OBJECTOS_CONTROL_MAX_CONNECTIONS", value_name = "N")]
+    pub control_max_connections: Option<u32>,
     /// Failure injection, `step=fail|hang|delay(ms)` (builds with the `failpoints` feature only).
     #[arg(long, env = "OBJECTOS_FAILPOINTS", value_name = "SPEC", hide = true)]
     pub failpoints: Option<String>,
@@ -148,6 +160,16 @@ pub struct FileConfig {
     plans: Option<toml::Table>,
     /// `[tenants]`: where tenant databases live.
     tenants: Option<TenantsFile>,
+    /// `[control]`: where the control store lives.
+    control: Option<ControlFile>,
+}
+
+/// `[control]` of `objectos.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ControlFile {
+    url: Option<String>,
+    max_connections: Option<u32>,
 }
 
 /// `[tenants]` of `objectos.toml`.
@@ -331,6 +353,11 @@ impl ServeConfig {
             file_config.tenants.unwrap_or_default(),
             &mut app.tenant_databases,
         )?;
+        control_store(
+            args,
+            file_config.control.unwrap_or_default(),
+            &mut app.control,
+        )?;
         Ok(Self {
             app,
             log_format: args
@@ -434,6 +461,33 @@ fn tenant_databases(
             None => {}
         }
     }
+    Ok(())
+}
+
+/// Where the control store is: `--control-url` beats `[control] url`; none is the embedded store.
+fn control_store(
+    args: &ServeArgs,
+    file: ControlFile,
+    config: &mut objectos_store::ControlConfig,
+) -> anyhow::Result<()> {
+    let url = args.control_url.clone().or(file.url);
+    let max_connections = args.control_max_connections.or(file.max_connections);
+    let Some(url) = url else {
+        if max_connections.is_some() {
+            bail!("control_max_connections is a setting of a PostgreSQL control store, but no control URL is given (--control-url, OBJECTOS_CONTROL_URL or [control] url)");
+        }
+        return Ok(());
+    };
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        bail!("control_url must be a postgres:// URL (leave it out for the embedded control.db)");
+    }
+    if let Some(n) = max_connections {
+        if n == 0 {
+            bail!("control_max_connections must be greater than 0");
+        }
+        config.max_connections = n;
+    }
+    config.url = Some(url);
     Ok(())
 }
 
@@ -563,7 +617,7 @@ mod tests {
 mod tenant_provider_tests {
     use super::*;
 
-    fn resolve(args: ServeArgs, file: Option<&str>) -> anyhow::Result<ServeConfig> {
+    pub(super) fn resolve(args: ServeArgs, file: Option<&str>) -> anyhow::Result<ServeConfig> {
         let dir = tempfile::tempdir().unwrap();
         let config = file.map(|text| {
             let path = dir.path().join("objectos.toml");
@@ -706,6 +760,83 @@ mod admin_token_tests {
             };
             let err = ServeConfig::resolve(&args).unwrap_err();
             assert!(err.to_string().contains("at least 32 characters"), "{err}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod control_store_tests {
+    use super::*;
+    use tenant_provider_tests::resolve;
+
+    #[test]
+    fn the_control_store_is_embedded_unless_a_postgres_url_is_given() {
+        let config = resolve(ServeArgs::default(), None).unwrap();
+        assert_eq!(config.app.control.url, None);
+        let config = resolve(
+            ServeArgs::default(),
+            Some("[control]\nurl = \"postgres://u@db:5432/control\"\nmax_connections = 3\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            config.app.control.url.as_deref(),
+            Some("postgres://u@db:5432/control")
+        );
+        assert_eq!(config.app.control.max_connections, 3);
+        // The flag (or OBJECTOS_CONTROL_URL, which clap reads into it) beats the file.
+        let config = resolve(
+            ServeArgs {
+                control_url: Some("postgresql://flag@h/c".into()),
+                control_max_connections: Some(12),
+                ..ServeArgs::default()
+            },
+            Some("[control]\nurl = \"postgres://file@h/c\"\nmax_connections = 3\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            config.app.control.url.as_deref(),
+            Some("postgresql://flag@h/c")
+        );
+        assert_eq!(config.app.control.max_connections, 12);
+    }
+
+    #[test]
+    fn control_store_mistakes_are_refused_with_their_setting() {
+        for (args, file, needle) in [
+            (
+                ServeArgs {
+                    control_url: Some("mysql://h/db".into()),
+                    ..ServeArgs::default()
+                },
+                None,
+                "control_url must be a postgres:// URL",
+            ),
+            (
+                ServeArgs::default(),
+                Some("[control]\nurl = \"control.db\"\n"),
+                "control_url must be a postgres:// URL",
+            ),
+            (
+                ServeArgs::default(),
+                Some("[control]\nurl = \"postgres://h/db\"\nmax_connections = 0\n"),
+                "control_max_connections must be greater than 0",
+            ),
+            (
+                ServeArgs {
+                    control_max_connections: Some(4),
+                    ..ServeArgs::default()
+                },
+                None,
+                "no control URL is given",
+            ),
+            (
+                ServeArgs::default(),
+                Some("[control]\nuri = \"postgres://h/db\"\n"),
+                "unknown field `uri`",
+            ),
+        ] {
+            let err = resolve(args, file).unwrap_err();
+            assert!(format!("{err:#}").contains(needle), "{needle}: {err:#}");
         }
     }
 }

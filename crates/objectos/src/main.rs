@@ -16,7 +16,7 @@ use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 
 /// objectos: a self-hostable multi-tenant backend speaking the ObjectStack protocol. Commands:
-/// serve, validate, tenant, key, deploy, deployments, bench.
+/// serve, validate, tenant, key, deploy, deployments, control, bench.
 //
 // The summary above is what `objectos --help` prints first, so it names every command
 // (tests/cli_help.rs checks it against the command list).
@@ -43,6 +43,8 @@ enum Command {
     Deploy(commands::deploy::Args),
     /// A tenant's deployments: list, show, rollback.
     Deployments(commands::deployments::Args),
+    /// The control store: migrate (copy the embedded control.db into PostgreSQL, offline).
+    Control(commands::control::Args),
     /// Measure objectos against a peer in the same run (build with --release).
     Bench(commands::bench::BenchArgs),
 }
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
         Command::Key(args) => commands::key::run(&args),
         Command::Deploy(args) => commands::deploy::run(&args),
         Command::Deployments(args) => commands::deployments::run(&args),
+        Command::Control(args) => commands::control::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
     }
 }

@@ -38,6 +38,7 @@ fn the_summary_names_every_command_of_the_list() {
             "key",
             "deploy",
             "deployments",
+            "control",
             "bench",
         ] {
             assert!(

@@ -6,6 +6,11 @@
 //! PostgreSQL of `OBJECTOS_TEST_PG_URL`). `scripts/test` runs the provider-neutral suites once per
 //! provider: the same test bodies, so the same answers are required of every database.
 //!
+//! The control store is the embedded `control.db` unless `OBJECTOS_TEST_CONTROL=postgres`: then
+//! each server gets a throw-away PostgreSQL database for it (kept for restarts and reopens of
+//! the same data dir); tests about the `control.db` file itself pin the embedded store with
+//! [`TestApp::embedded_control`].
+//!
 //! ```ignore
 //! let app = TestApp::new().with(|opts| opts.settings.body_limit = 1024).start().await;
 //! let created = app.provision("acme", "pro").await;
@@ -45,10 +50,36 @@ pub fn provider() -> String {
     }
 }
 
+/// The control store the suites run on (`OBJECTOS_TEST_CONTROL`: `sqlite` or `postgres`).
+pub fn control_backend() -> String {
+    match std::env::var("OBJECTOS_TEST_CONTROL") {
+        Ok(name) if !name.is_empty() => name,
+        _ => "sqlite".to_owned(),
+    }
+}
+
+/// The PostgreSQL control store databases made for data dirs, by data dir: a restart or a
+/// reopen of the same data dir finds its control store again. Kept until the process ends (the
+/// next test run drops what a finished process left, see `objectos_sql::testing`).
+fn control_databases() -> &'static std::sync::Mutex<BTreeMap<PathBuf, Arc<TestDatabase>>> {
+    static DBS: OnceLock<std::sync::Mutex<BTreeMap<PathBuf, Arc<TestDatabase>>>> = OnceLock::new();
+    DBS.get_or_init(Default::default)
+}
+
+/// The control store URL recorded for a data dir, if it has a PostgreSQL one.
+pub fn control_url_of(data_dir: &Path) -> Option<String> {
+    control_databases()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(data_dir)
+        .map(|db| db.url.clone())
+}
+
 /// Builder of a test server.
 pub struct TestApp {
     dir: TempDir,
     options: AppOptions,
+    control: String,
 }
 
 impl Default for TestApp {
@@ -65,7 +96,18 @@ impl TestApp {
         options.listen = "127.0.0.1:0".parse().unwrap();
         options.shutdown_grace = Duration::from_millis(200);
         options.tenant_databases.provider = provider();
-        Self { dir, options }
+        Self {
+            dir,
+            options,
+            control: control_backend(),
+        }
+    }
+
+    /// Pins the embedded control store (`control.db`), whatever `OBJECTOS_TEST_CONTROL` says:
+    /// for tests about that file.
+    pub fn embedded_control(mut self) -> Self {
+        self.control = "sqlite".to_owned();
+        self
     }
 
     /// Adjusts the options (plans, lifecycle, timeouts, body limit...).
@@ -81,6 +123,7 @@ impl TestApp {
         options.shutdown_grace = Duration::from_millis(200);
         let token = "osa_reopened-test-token".to_owned();
         options.admin_token = Some(token.clone());
+        options.control.url = control_url_of(&options.data_dir);
         let running = RunningApp::start(options.clone())
             .await
             .expect("server restarts");
@@ -98,9 +141,29 @@ impl TestApp {
             }
             _ => None,
         };
+        if self.control == "postgres" && self.options.control.url.is_none() {
+            let db = TestDatabase::create().await;
+            self.options.control.url = Some(db.url.clone());
+            self.options.control.max_connections = 8;
+            control_databases()
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(self.options.data_dir.clone(), Arc::new(db));
+        }
         let running = RunningApp::start(self.options.clone())
             .await
             .expect("server starts");
+        let asked = if self.options.control.url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        assert_eq!(
+            running.platform.store().backend(),
+            asked,
+            "the control store asked for (OBJECTOS_TEST_CONTROL={})",
+            self.control
+        );
         let admin_token = running
             .new_admin_token
             .clone()
@@ -158,6 +221,15 @@ impl TestServer {
             admin_token,
             client,
             pg: None,
+        }
+    }
+
+    /// The control store of this server (`sqlite` or `postgres`).
+    pub fn control(&self) -> &'static str {
+        if self.options.control.url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
         }
     }
 

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_data;
 pub mod bench_deploy;
+pub mod control;
 pub mod deploy;
 pub mod deployments;
 pub mod key;
