@@ -3,6 +3,7 @@
 //! database provider ([`objectos_tenantdb::TenantDatabases`]).
 
 pub mod archive;
+pub mod cluster;
 pub mod data;
 pub mod deploy;
 pub mod domains;

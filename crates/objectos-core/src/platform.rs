@@ -11,6 +11,7 @@ use objectos_store::{ControlStore, KeyRecord, KeyState, TenantChange, TenantReco
 use objectos_tenantdb::TenantDatabases;
 use serde_json::json;
 
+use crate::cluster::{ClusterLink, ClusterMessage, Envelope};
 use crate::error::{CoreError, CoreResult};
 use crate::events::EventHub;
 use crate::failpoints::Failpoints;
@@ -85,6 +86,7 @@ struct Inner<S, D> {
     dbs: D,
     config: PlatformConfig,
     events: EventHub,
+    cluster: ClusterLink,
     failpoints: Failpoints,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     deploying: Arc<Mutex<std::collections::HashSet<String>>>,
@@ -163,11 +165,13 @@ pub struct KeyAuth {
 impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// Services over `store` and `dbs`.
     pub fn new(store: S, dbs: D, config: PlatformConfig) -> Self {
+        let cluster = ClusterLink::default();
         Self {
             inner: Arc::new(Inner {
                 store,
                 dbs,
-                events: EventHub::default(),
+                events: EventHub::new(cluster.clone()),
+                cluster,
                 failpoints: Failpoints::default(),
                 locks: Mutex::new(HashMap::new()),
                 deploying: Arc::default(),
@@ -195,6 +199,44 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// This node's id (the owner of its step leases).
     pub fn node_id(&self) -> &str {
         &self.inner.config.node_id
+    }
+
+    /// The link to the other nodes serving this control store.
+    pub fn cluster(&self) -> &ClusterLink {
+        &self.inner.cluster
+    }
+
+    /// Applies what another node said: drops this node's caches or wakes its event streams.
+    /// Messages this node sent itself are ignored.
+    pub async fn apply_cluster_message(&self, envelope: Envelope) {
+        if envelope.node == self.node_id() {
+            return;
+        }
+        match envelope.message {
+            ClusterMessage::Invalidate { tenant } => self.invalidate_tenant_locally(&tenant).await,
+            ClusterMessage::Keys => self.forget_keys_locally(),
+            ClusterMessage::Events { tenant } => self.events().notify_local(&tenant),
+        }
+    }
+
+    /// Drops every cache of this node: after a gap in the messages from other nodes (a lost
+    /// connection), nothing cached can be trusted to be current.
+    pub async fn forget_everything_locally(&self) {
+        let runtime = self.data_runtime();
+        runtime.bump_generation();
+        runtime.handles.invalidate_all();
+        runtime.keys.invalidate_all();
+    }
+
+    /// Forgets cached key authentications here and on the other nodes (a key was revoked).
+    pub(crate) fn forget_keys(&self) {
+        self.forget_keys_locally();
+        self.cluster().publish(ClusterMessage::Keys);
+    }
+
+    fn forget_keys_locally(&self) {
+        self.data_runtime().bump_generation();
+        self.data_runtime().keys.invalidate_all();
     }
 
     /// Change notifications.
@@ -411,8 +453,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
             .await?;
             for key in self.store().keys(tenant_id).await? {
                 self.store().revoke_key(tenant_id, &key.key_id, now).await?;
-                self.data_runtime().bump_generation();
-                self.data_runtime().keys.invalidate_all();
+                self.forget_keys();
             }
             // Remember the backup choice for a scheduled destruction.
             self.store()
@@ -766,8 +807,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     pub async fn revoke_key(&self, tenant_id: &str, key_id: &str) -> CoreResult<KeyRecord> {
         self.require_tenant(tenant_id).await?;
         let revoked = self.store().revoke_key(tenant_id, key_id, now_ms()).await?;
-        self.data_runtime().bump_generation();
-        self.data_runtime().keys.invalidate_all();
+        self.forget_keys();
         if !revoked {
             return Err(CoreError::NotFound {
                 what: "key",

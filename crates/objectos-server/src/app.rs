@@ -482,6 +482,10 @@ impl RunningApp {
             }
         });
 
+        // With a PostgreSQL control store, other nodes may serve the same tenants: what one changes,
+        // the others hear at once.
+        crate::cluster::connect(&store, &platform, shutdown.subscribe()).await?;
+
         // Resume unfinished provisioning, finish due destructions, set orphan databases aside.
         platform
             .recover()

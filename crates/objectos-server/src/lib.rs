@@ -5,6 +5,7 @@
 pub mod app;
 pub mod auth;
 pub mod body;
+pub mod cluster;
 pub mod envelope;
 pub mod error;
 pub mod fds;

@@ -5,6 +5,7 @@
 //! time. Every method is one transaction: a refused or failed call changes nothing.
 
 mod any;
+mod bus;
 mod dump;
 mod postgres;
 mod records;
@@ -13,6 +14,7 @@ mod sqlite;
 use std::future::Future;
 
 pub use any::{embedded_path, ControlConfig, ControlStores};
+pub use bus::{Bus, BusEvent, BUS_CHANNEL, MAX_PAYLOAD};
 pub use dump::{ControlDump, DumpSummary, SettingRecord, StepRow};
 pub use objectos_sql::{ErrorKind, SqlError};
 pub use postgres::{PgControlOptions, PgControlStore, PG_SCHEMA, PG_SCHEMA_VERSION};

@@ -219,6 +219,11 @@ impl PgControlStore {
         Ok(store)
     }
 
+    /// The store's connection pool.
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// `postgres://host:port/database`, without credentials.
     pub fn target(&self) -> &str {
         &self.target

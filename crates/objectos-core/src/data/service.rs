@@ -146,6 +146,15 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     /// Drops everything cached about a tenant (resolved handle, keys, connection). Called after
     /// suspend, resume, destroy, plan and key changes, and deployments.
     pub async fn invalidate_tenant(&self, tenant_id: &str) {
+        self.invalidate_tenant_locally(tenant_id).await;
+        self.cluster()
+            .publish(crate::cluster::ClusterMessage::Invalidate {
+                tenant: tenant_id.to_owned(),
+            });
+    }
+
+    /// [`Self::invalidate_tenant`] on this node only (another node changed the tenant).
+    pub async fn invalidate_tenant_locally(&self, tenant_id: &str) {
         let runtime = self.data_runtime();
         runtime.bump_generation();
         runtime.handles.invalidate(tenant_id).await;

@@ -103,6 +103,13 @@ impl TestApp {
         }
     }
 
+    /// A PostgreSQL control store, whatever `OBJECTOS_TEST_CONTROL` says: for tests of several
+    /// nodes.
+    pub fn postgres_control(mut self) -> Self {
+        self.control = "postgres".to_owned();
+        self
+    }
+
     /// Pins the embedded control store (`control.db`), whatever `OBJECTOS_TEST_CONTROL` says:
     /// for tests about that file.
     pub fn embedded_control(mut self) -> Self {
@@ -114,6 +121,25 @@ impl TestApp {
     pub fn with(mut self, adjust: impl FnOnce(&mut AppOptions)) -> Self {
         adjust(&mut self.options);
         self
+    }
+
+    /// Starts another node beside `first`: its own data dir, the same control store and tenant
+    /// databases (PostgreSQL both), the same admin token.
+    pub async fn another_node(first: &TestServer) -> TestServer {
+        assert!(
+            first.options.control.url.is_some(),
+            "several nodes need a PostgreSQL control store"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut options = first.options.clone();
+        options.data_dir = dir.path().join("data");
+        options.admin_token = Some(first.admin_token.clone());
+        let running = RunningApp::start(options.clone())
+            .await
+            .expect("another node starts");
+        let mut server = TestServer::new(dir, options, running, first.admin_token.clone());
+        server.pg = first.pg.clone();
+        server
     }
 
     /// Starts a server again over the data dir of a stopped one (defaults, fixed admin token).
