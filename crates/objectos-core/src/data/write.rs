@@ -70,12 +70,9 @@ pub const PG_STATS_QUOTA_FLOOR: u64 = 10_000;
 /// How deep cascading deletes may go before refusing (cycles of cascades end here).
 pub const MAX_CASCADE_DEPTH: usize = 16;
 
-/// The object of a model, or [`DataError::UnknownObject`].
+/// The served object of a model, or [`DataError::UnknownObject`] / [`DataError::NotServed`].
 pub fn object<'m>(model: &'m TenantModel, name: &str) -> DataResult<&'m ObjectDefinition> {
-    model
-        .object(name)
-        .map(AsRef::as_ref)
-        .ok_or_else(|| DataError::UnknownObject(truncate(name)))
+    model.served(name).map(AsRef::as_ref)
 }
 
 /// At most 64 characters of user input, for messages.

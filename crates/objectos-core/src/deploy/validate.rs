@@ -43,6 +43,8 @@ pub struct ValidatedBundle {
     pub datasets: Vec<Dataset>,
     /// Per dataset, its records checked and normalised.
     pub records: Vec<Vec<CheckedRecord>>,
+    /// Keys stored and served back without effect in objectos (docs/objects.md), by path.
+    pub warnings: Vec<Issue>,
 }
 
 impl ValidatedBundle {
@@ -138,6 +140,23 @@ pub fn validate_bundle_counted(
             issues.push(custom(path, error.to_string()));
         }
     }
+
+    // What objectos does with each key: refusals of what it does not implement, notes on what it
+    // only stores (docs/objects.md).
+    // Only for objects whose shape is right: a malformed one is refused for that already.
+    let mut warnings = Vec::new();
+    let mut findings = Vec::new();
+    for (i, (_, object)) in objects.iter().enumerate() {
+        let Some(object) = object else { continue };
+        let at = root.key("objects").index(i);
+        let malformed = issues
+            .iter()
+            .any(|issue| issue.path.segments().starts_with(at.segments()));
+        if !malformed {
+            super::objects::check_object_keys(object, &at, &mut findings, &mut warnings);
+        }
+    }
+    issues.extend(findings);
 
     // References.
     let resolve = |target: &str| -> Option<String> {
@@ -265,6 +284,7 @@ pub fn validate_bundle_counted(
         checksum: bundle_checksum(bundle_json),
         datasets,
         records,
+        warnings,
     })
 }
 
@@ -495,18 +515,30 @@ pub(crate) fn external_key(
 
 /// The protocol's `DeployValidationResult` of a list of issues (all errors).
 pub fn validation_result(issues: &[Issue]) -> DeployValidationResult {
+    validation_result_with_warnings(issues, &[])
+}
+
+/// The protocol's `DeployValidationResult` of errors and warnings (warnings do not make it invalid).
+pub fn validation_result_with_warnings(
+    errors: &[Issue],
+    warnings: &[Issue],
+) -> DeployValidationResult {
+    let entry = |severity: IssueSeverity| {
+        move |i: &Issue| DeployValidationIssue {
+            severity,
+            path: i.path.to_string(),
+            message: i.message.clone(),
+            code: Some(i.code.as_str().to_owned()),
+        }
+    };
     DeployValidationResult {
-        valid: issues.is_empty(),
-        issues: issues
+        valid: errors.is_empty(),
+        issues: errors
             .iter()
-            .map(|i| DeployValidationIssue {
-                severity: IssueSeverity::Error,
-                path: i.path.to_string(),
-                message: i.message.clone(),
-                code: Some(i.code.as_str().to_owned()),
-            })
+            .map(entry(IssueSeverity::Error))
+            .chain(warnings.iter().map(entry(IssueSeverity::Warning)))
             .collect(),
-        error_count: issues.len() as u64,
-        warning_count: 0,
+        error_count: errors.len() as u64,
+        warning_count: warnings.len() as u64,
     }
 }

@@ -1,0 +1,180 @@
+//! What a deployment does with each key of an object definition (docs/objects.md, decision 0013):
+//! a key is (a) enforced, (b) stored and served back only, reported as a warning, or (c) refused
+//! with an `unsupported` issue at its path until objectos implements its meaning. Never accepted
+//! and silently ignored.
+
+use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition, DEFAULT_DATASOURCE};
+use serde_json::Value;
+
+/// Validation rule kinds objectos enforces on writes.
+pub const ENFORCED_RULE_KINDS: &[&str] = &[];
+
+/// Validation rule kinds stored and reported as not enforced (they call out to code objectos does
+/// not host).
+pub const STORED_RULE_KINDS: &[&str] = &["async", "custom"];
+
+fn unsupported(path: JsonPath, message: impl Into<String>) -> Issue {
+    Issue::new(path, IssueCode::Unsupported, message)
+}
+
+fn stored(path: JsonPath, message: impl Into<String>) -> Issue {
+    Issue::new(path, IssueCode::Custom, message)
+}
+
+fn enabled(config: Option<&Value>) -> bool {
+    config
+        .and_then(|c| c.get("enabled"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// The refusals (`errors`) and the stored-only notes (`warnings`) of one object at `at`
+/// (`objects[i]`).
+pub fn check_object_keys(
+    object: &ObjectDefinition,
+    at: &JsonPath,
+    errors: &mut Vec<Issue>,
+    warnings: &mut Vec<Issue>,
+) {
+    // (c) Semantics not implemented yet.
+    if object.r#abstract {
+        errors.push(unsupported(
+            at.key("abstract"),
+            "abstract objects are not supported yet; deploy with abstract false",
+        ));
+    }
+    if object.table() != object.name {
+        let key = if object.table_name.is_some() {
+            "tableName"
+        } else {
+            "namespace"
+        };
+        errors.push(unsupported(
+            at.key(key),
+            format!(
+                "a physical table named other than the object ('{}') is not supported yet",
+                object.table()
+            ),
+        ));
+    }
+    if enabled(object.soft_delete.as_ref()) {
+        errors.push(unsupported(
+            at.key("softDelete").key("enabled"),
+            "softDelete is not supported yet: deletes are permanent in objectos; deploy with \
+             softDelete.enabled false (or without softDelete)",
+        ));
+    }
+    if enabled(object.versioning.as_ref()) {
+        errors.push(unsupported(
+            at.key("versioning").key("enabled"),
+            "versioning is not supported yet: objectos keeps no record history; deploy with \
+             versioning.enabled false (or without versioning)",
+        ));
+    }
+    if let Some(record_name) = &object.record_name {
+        if record_name.get("type").and_then(Value::as_str) == Some("autonumber") {
+            errors.push(unsupported(
+                at.key("recordName").key("type"),
+                "recordName of type autonumber is not supported yet; use an autonumber field",
+            ));
+        }
+    }
+    for (k, rule) in object.validations.iter().flatten().enumerate() {
+        let rat = at.key("validations").index(k);
+        check_rule(rule, &rat, errors, warnings);
+    }
+
+    // (b) Stored and served back, with no data-backend meaning in objectos.
+    let notes: [(&str, bool, &str); 10] = [
+        (
+            "datasource",
+            object.datasource != DEFAULT_DATASOURCE,
+            "stored only: objectos has one datasource per tenant, the tenant database, which holds this object's rows",
+        ),
+        (
+            "tenancy",
+            object.tenancy.is_some(),
+            "stored only: every objectos tenant has a database of its own; no row-level tenant field is added or filtered",
+        ),
+        (
+            "partitioning",
+            enabled(object.partitioning.as_ref()),
+            "stored only: the table is not partitioned",
+        ),
+        (
+            "cdc",
+            enabled(object.cdc.as_ref()),
+            "stored only: changes are not streamed to the destination (objectos' own change events are at /api/v1/events)",
+        ),
+        (
+            "stateMachines",
+            object.state_machines.as_ref().is_some_and(|m| !m.is_empty()),
+            "stored only: served to UIs and automation; to restrict a field's transitions on writes, use a state_machine validation",
+        ),
+        (
+            "search",
+            object.search.is_some(),
+            "stored only: objectos has no full-text search yet",
+        ),
+        (
+            "sharingModel",
+            object.sharing_model.is_some(),
+            "stored only: objectos has no record-level sharing; a tenant's keys see every record",
+        ),
+        (
+            "keyPrefix",
+            object.key_prefix.is_some(),
+            "stored only: record ids are not prefixed",
+        ),
+        (
+            "recordTypes",
+            object.record_types.as_ref().is_some_and(|t| !t.is_empty()),
+            "stored only: UI metadata",
+        ),
+        (
+            "actions",
+            object.actions.as_ref().is_some_and(|a| !a.is_empty()),
+            "stored only: UI metadata; objectos runs no actions",
+        ),
+    ];
+    for (key, present, message) in notes {
+        if present {
+            warnings.push(stored(at.key(key), message));
+        }
+    }
+}
+
+fn check_rule(rule: &Value, at: &JsonPath, errors: &mut Vec<Issue>, warnings: &mut Vec<Issue>) {
+    let kind = rule.get("type").and_then(Value::as_str).unwrap_or_default();
+    let active = rule.get("active").and_then(Value::as_bool).unwrap_or(true);
+    if !active {
+        warnings.push(stored(
+            at.key("active"),
+            "stored only: an inactive rule is not applied",
+        ));
+        return;
+    }
+    if STORED_RULE_KINDS.contains(&kind) {
+        warnings.push(stored(
+            at.key("type"),
+            format!(
+                "stored only: {kind} validations call code objectos does not host; not enforced"
+            ),
+        ));
+        return;
+    }
+    if !ENFORCED_RULE_KINDS.contains(&kind) {
+        errors.push(unsupported(
+            at.key("type"),
+            format!(
+                "{kind} validations are not enforced by objectos yet; remove the rule or mark it \
+                 active: false (enforced kinds: {})",
+                if ENFORCED_RULE_KINDS.is_empty() {
+                    "none yet".to_owned()
+                } else {
+                    ENFORCED_RULE_KINDS.join(", ")
+                }
+            ),
+        ));
+    }
+}

@@ -1,0 +1,383 @@
+//! The protocol's object keys over HTTP (issue #14, docs/objects.md): every key is accepted with the
+//! protocol's shape and served back by `meta`; stored-only keys are deploy warnings; keys whose
+//! meaning objectos does not implement are refused (`unsupported`, with paths); and the enforced
+//! ones (`isSystem`, `active`, ...) do what they say.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{Res, TestApp, TestServer};
+use serde_json::{json, Value};
+
+fn deployments(id: &str) -> String {
+    format!("/api/v1/tenants/{id}/deployments")
+}
+
+fn bundle(objects: Vec<Value>) -> Value {
+    let names: Vec<Value> = objects.iter().map(|o| o["name"].clone()).collect();
+    json!({"manifest": {"version": "1.0.0", "objects": names}, "objects": objects})
+}
+
+fn ticket() -> Value {
+    json!({
+        "name": "ticket",
+        "fields": {
+            "title": {"type": "text"},
+            "code": {"type": "text"},
+            "status": {"type": "select", "options": [
+                {"label": "Open", "value": "open"}, {"label": "Closed", "value": "closed"}]}
+        }
+    })
+}
+
+fn with(mut object: Value, patch: Value) -> Value {
+    for (k, v) in patch.as_object().unwrap() {
+        object[k] = v.clone();
+    }
+    object
+}
+
+/// `(code, path)` of every issue of a 422, sorted.
+fn issues(res: &Res) -> BTreeSet<(String, String)> {
+    res.body["error"]["details"]["issues"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no issues: {}", res.text))
+        .iter()
+        .map(|i| {
+            (
+                i["code"].as_str().unwrap().to_owned(),
+                i["path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn set(pairs: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    pairs
+        .iter()
+        .map(|(c, p)| ((*c).to_owned(), (*p).to_owned()))
+        .collect()
+}
+
+async fn tenant(app: &TestServer) -> (String, String) {
+    app.active_tenant("acme", "pro").await
+}
+
+/// Every stored-only key of the protocol, as a valid object of it would carry them.
+fn stored_only_keys() -> Value {
+    json!({
+        "datasource": "warehouse",
+        "tenancy": {"enabled": true, "strategy": "shared"},
+        "softDelete": {"enabled": false},
+        "versioning": {"enabled": false, "strategy": "snapshot"},
+        "partitioning": {"enabled": true, "strategy": "hash", "key": "code"},
+        "cdc": {"enabled": true, "events": ["insert"], "destination": "kafka://tickets"},
+        "validations": [
+            {"name": "remote", "message": "checked elsewhere", "type": "async", "field": "code"},
+            {"name": "later", "message": "off", "type": "script", "condition": "x", "active": false}
+        ],
+        "stateMachines": {"life": {"id": "life", "initial": "open",
+                                   "states": {"open": {"on": {"CLOSE": "closed"}}, "closed": {"type": "final"}}}},
+        "recordName": {"type": "text"},
+        "search": {"fields": ["title"]},
+        "sharingModel": "private",
+        "keyPrefix": "TK",
+        "recordTypes": ["standard"],
+        "actions": [{"name": "open_docs", "label": "Docs", "type": "url", "execute": "https://example.com"}],
+        "compactLayout": ["title", "status"],
+        "isSystem": false,
+        "abstract": false,
+        "active": true
+    })
+}
+
+#[tokio::test]
+async fn stored_keys_deploy_with_warnings_and_meta_serves_them_back() {
+    let app = TestApp::new().start().await;
+    let (id, key) = tenant(&app).await;
+    let object = with(ticket(), stored_only_keys());
+    let res = app
+        .admin_post(&deployments(&id), bundle(vec![object.clone()]))
+        .await;
+    let record = res.assert_success(201).clone();
+    let validation = &record["validation"];
+    assert_eq!(validation["valid"], true, "{validation:#}");
+    let warnings: BTreeSet<String> = validation["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            assert_eq!(i["severity"], "warning", "{i}");
+            i["path"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let expected: BTreeSet<String> = [
+        "datasource",
+        "tenancy",
+        "partitioning",
+        "cdc",
+        "validations[0].type",
+        "validations[1].active",
+        "stateMachines",
+        "search",
+        "sharingModel",
+        "keyPrefix",
+        "recordTypes",
+        "actions",
+    ]
+    .iter()
+    .map(|k| format!("objects[0].{k}"))
+    .collect();
+    assert_eq!(warnings, expected);
+    assert_eq!(validation["warningCount"], expected.len());
+    assert_eq!(validation["errorCount"], 0);
+
+    // meta serves the definition as deployed: every key, the action's execute copied to target.
+    let res = app.get_with_key("/api/v1/meta/object/ticket", &key).await;
+    let item = res.assert_success(200)["item"].clone();
+    for (k, v) in stored_only_keys().as_object().unwrap() {
+        match v {
+            _ if ["actions", "validations", "stateMachines"].contains(&k.as_str()) => {}
+            // Given members as given; the protocol's defaults filled in beside them.
+            Value::Object(members) => {
+                for (m, given) in members {
+                    assert_eq!(&item[k][m], given, "{k}.{m}: {item:#}");
+                }
+            }
+            _ => assert_eq!(&item[k], v, "{k}: {item:#}"),
+        }
+    }
+    assert_eq!(item["tenancy"]["tenantField"], "tenant_id");
+    assert_eq!(item["softDelete"]["field"], "deleted_at");
+    assert_eq!(item["versioning"]["versionField"], "version");
+    assert_eq!(
+        item["stateMachines"]["life"]["states"]["open"]["type"],
+        "atomic"
+    );
+    assert_eq!(
+        item["stateMachines"]["life"]["states"]["closed"]["type"],
+        "final"
+    );
+    assert_eq!(item["actions"][0]["target"], "https://example.com");
+    assert_eq!(item["actions"][0]["refreshAfter"], false);
+    assert_eq!(item["validations"][0]["method"], "GET");
+    assert_eq!(item["validations"][1]["active"], false);
+
+    // The data API serves it as usual.
+    app.post_with_key("/api/v1/data/ticket", &key, json!({"title": "a"}))
+        .await
+        .assert_success(201);
+}
+
+#[tokio::test]
+async fn keys_objectos_does_not_implement_are_refused_with_their_paths() {
+    let app = TestApp::new().start().await;
+    let (id, _) = tenant(&app).await;
+    let object = with(
+        ticket(),
+        json!({
+            "softDelete": {"enabled": true},
+            "versioning": {"enabled": true, "strategy": "delta"},
+            "recordName": {"type": "autonumber", "displayFormat": "T-{0000}"},
+            "validations": [
+                {"name": "no_neg", "message": "m", "type": "script", "condition": "amount < 0"},
+                {"name": "dates", "message": "m", "type": "cross_field", "condition": "a > b", "fields": ["title"]},
+                {"name": "js", "message": "m", "type": "json_schema", "field": "title", "schema": {}},
+                {"name": "cond", "message": "m", "type": "conditional", "when": "x",
+                 "then": {"name": "inner", "message": "m", "type": "custom", "handler": "h"}}
+            ]
+        }),
+    );
+    let res = app
+        .admin_post(&deployments(&id), bundle(vec![object]))
+        .await;
+    res.assert_error(422, "validation_error");
+    assert_eq!(
+        issues(&res),
+        set(&[
+            ("unsupported", "objects[0].softDelete.enabled"),
+            ("unsupported", "objects[0].versioning.enabled"),
+            ("unsupported", "objects[0].recordName.type"),
+            ("unsupported", "objects[0].validations[0].type"),
+            ("unsupported", "objects[0].validations[1].type"),
+            ("unsupported", "objects[0].validations[2].type"),
+            ("unsupported", "objects[0].validations[3].type"),
+        ])
+    );
+    // The plan endpoint refuses it the same way, and nothing was deployed.
+    let res = app
+        .admin_post(
+            &format!("{}/plan", deployments(&id)),
+            bundle(vec![with(
+                ticket(),
+                json!({"softDelete": {"enabled": true}}),
+            )]),
+        )
+        .await;
+    res.assert_error(422, "validation_error");
+    assert_eq!(
+        issues(&res),
+        set(&[("unsupported", "objects[0].softDelete.enabled")])
+    );
+    assert!(!app.tables(&id).await.contains("ticket"));
+}
+
+#[tokio::test]
+async fn wrong_shapes_are_refused_as_the_protocol_refuses_them() {
+    let app = TestApp::new().start().await;
+    let (id, _) = tenant(&app).await;
+    let object = with(
+        ticket(),
+        json!({
+            "namespace": "CRM",
+            "tenancy": {"enabled": true, "strategy": "pooled"},
+            "partitioning": {"enabled": true, "strategy": "range", "key": "code"},
+            "validations": [{"name": "r", "message": "m", "type": "regex"}],
+            "sharingModel": "public",
+            "keyPrefix": "TOOLONG",
+            "actions": [{"name": "go", "label": "Go", "type": "url"}],
+            "recordName": {"type": "autonumber", "startNumber": 1.5},
+            "stateMachines": {"m": {"id": "mm", "initial": "a", "states": {"a": {"type": "weird"}}}},
+            "tableName": "Crm Ticket",
+            "cdc": {"enabled": true, "events": ["upsert"], "destination": "x", "extra": 1}
+        }),
+    );
+    let res = app
+        .admin_post(&deployments(&id), bundle(vec![object]))
+        .await;
+    res.assert_error(422, "validation_error");
+    assert_eq!(
+        issues(&res),
+        set(&[
+            ("invalid_string", "objects[0].namespace"),
+            ("invalid_enum_value", "objects[0].tenancy.strategy"),
+            (
+                "invalid_union_discriminator",
+                "objects[0].validations[0].type"
+            ),
+            ("invalid_enum_value", "objects[0].sharingModel"),
+            ("too_big", "objects[0].keyPrefix"),
+            ("invalid_type", "objects[0].recordName.startNumber"),
+            (
+                "invalid_enum_value",
+                "objects[0].stateMachines.m.states.a.type"
+            ),
+            ("invalid_enum_value", "objects[0].cdc.events[0]"),
+            ("unrecognized_keys", "objects[0].cdc"),
+        ])
+    );
+    // Once the shape is right, the refinements of the Zod schema and objectos' table rule apply.
+    let object = with(
+        ticket(),
+        json!({
+            "partitioning": {"enabled": true, "strategy": "range", "key": "code"},
+            "actions": [{"name": "go", "label": "Go", "type": "url"}],
+            "tableName": "Crm Ticket"
+        }),
+    );
+    let res = app
+        .admin_post(&deployments(&id), bundle(vec![object]))
+        .await;
+    res.assert_error(422, "validation_error");
+    assert_eq!(
+        issues(&res),
+        set(&[
+            ("custom", "objects[0].partitioning"),
+            ("custom", "objects[0].actions[0].target"),
+            ("custom", "objects[0].tableName"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn a_system_object_cannot_be_dropped_until_it_is_no_longer_one() {
+    let app = TestApp::new().start().await;
+    let (id, _) = tenant(&app).await;
+    let other = json!({"name": "note", "fields": {"body": {"type": "text"}}});
+    let system = with(ticket(), json!({"isSystem": true}));
+    app.admin_post(
+        &deployments(&id),
+        bundle(vec![system.clone(), other.clone()]),
+    )
+    .await
+    .assert_success(201);
+
+    // Dropping it is refused, acknowledged or not, and on the plan endpoint too.
+    for body in [
+        bundle(vec![other.clone()]),
+        json!({"bundle": bundle(vec![other.clone()]), "options": {"acknowledge": ["object:ticket"]}}),
+    ] {
+        let res = app.admin_post(&deployments(&id), body.clone()).await;
+        let error = res.assert_error(409, "system_object_protected");
+        assert_eq!(error["details"]["objects"], json!(["ticket"]), "{error:#}");
+        app.admin_post(&format!("{}/plan", deployments(&id)), body)
+            .await
+            .assert_error(409, "system_object_protected");
+    }
+    assert!(app.tables(&id).await.contains("ticket"));
+
+    // Once deployed with isSystem false, it drops like any object (acknowledged).
+    app.admin_post(&deployments(&id), bundle(vec![ticket(), other.clone()]))
+        .await
+        .assert_success(201);
+    app.admin_post(
+        &deployments(&id),
+        json!({"bundle": bundle(vec![other]), "options": {"acknowledge": ["object:ticket"]}}),
+    )
+    .await
+    .assert_success(201);
+    assert!(!app.tables(&id).await.contains("ticket"));
+}
+
+#[tokio::test]
+async fn an_inactive_object_is_not_served_until_it_is_active_again() {
+    let app = TestApp::new().start().await;
+    let (id, key) = tenant(&app).await;
+    app.admin_post(&deployments(&id), bundle(vec![ticket()]))
+        .await
+        .assert_success(201);
+    let created = app
+        .post_with_key("/api/v1/data/ticket", &key, json!({"title": "kept"}))
+        .await;
+    let record_id = created.assert_success(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    app.admin_post(
+        &deployments(&id),
+        bundle(vec![with(ticket(), json!({"active": false}))]),
+    )
+    .await
+    .assert_success(201);
+    for res in [
+        app.get_with_key("/api/v1/data/ticket", &key).await,
+        app.get_with_key(&format!("/api/v1/data/ticket/{record_id}"), &key)
+            .await,
+        app.post_with_key("/api/v1/data/ticket", &key, json!({"title": "no"}))
+            .await,
+        app.post_with_key("/api/v1/data/ticket/query", &key, json!({}))
+            .await,
+        app.delete_with_key(&format!("/api/v1/data/ticket/{record_id}"), &key)
+            .await,
+    ] {
+        let error = res.assert_error(404, "object_not_served");
+        assert_eq!(error["details"]["object"], "ticket", "{error:#}");
+        assert_eq!(error["category"], "not_found");
+    }
+    // Its metadata is still served, and its rows are kept.
+    let res = app.get_with_key("/api/v1/meta/object/ticket", &key).await;
+    assert_eq!(res.assert_success(200)["item"]["active"], false);
+    assert_eq!(app.count_rows(&id, "ticket").await, 1);
+
+    app.admin_post(&deployments(&id), bundle(vec![ticket()]))
+        .await
+        .assert_success(201);
+    let res = app
+        .get_with_key(&format!("/api/v1/data/ticket/{record_id}"), &key)
+        .await;
+    assert_eq!(res.assert_success(200)["record"]["title"], "kept");
+}
