@@ -381,3 +381,101 @@ async fn an_inactive_object_is_not_served_until_it_is_active_again() {
         .await;
     assert_eq!(res.assert_success(200)["record"]["title"], "kept");
 }
+
+#[tokio::test]
+async fn a_unique_rule_is_a_composite_unique_index() {
+    let app = TestApp::new().start().await;
+    let (id, key) = tenant(&app).await;
+    let rule = json!({"name": "one_code_per_title", "message": "this code is taken for this title",
+                      "type": "unique", "fields": ["title", "code"]});
+    let object = with(ticket(), json!({"validations": [rule]}));
+    app.admin_post(&deployments(&id), bundle(vec![object.clone()]))
+        .await
+        .assert_success(201);
+
+    let post = |body: Value| app.post_with_key("/api/v1/data/ticket", &key, body);
+    post(json!({"title": "a", "code": "1"}))
+        .await
+        .assert_success(201);
+    let other = post(json!({"title": "a", "code": "2"})).await;
+    let other_id = other.assert_success(201)["id"].as_str().unwrap().to_owned();
+    post(json!({"title": "b", "code": "1"}))
+        .await
+        .assert_success(201);
+    // The same pair again: refused with the rule's message, naming both fields.
+    let res = post(json!({"title": "a", "code": "1"})).await;
+    let error = res.assert_error(409, "duplicate_value");
+    assert_eq!(
+        error["details"]["fields"],
+        json!(["title", "code"]),
+        "{error:#}"
+    );
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("this code is taken for this title")
+            && message.contains("one_code_per_title"),
+        "{message}"
+    );
+    // An update into the same pair too.
+    let res = app
+        .send(
+            app.keyed(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/data/ticket/{other_id}"),
+                &key,
+            )
+            .json(&json!({"code": "1"})),
+        )
+        .await;
+    res.assert_error(409, "duplicate_value");
+    assert_eq!(app.count_rows(&id, "ticket").await, 3);
+
+    // Refused shapes of the rule: an unknown field, and options objectos does not enforce.
+    let bad = with(
+        ticket(),
+        json!({"validations": [
+            {"name": "u1", "message": "m", "type": "unique", "fields": ["title", "nope"]},
+            {"name": "u2", "message": "m", "type": "unique", "fields": ["title"], "caseSensitive": false},
+            {"name": "u3", "message": "m", "type": "unique", "fields": ["title"], "scope": "active = true"},
+            {"name": "u4", "message": "m", "type": "unique", "fields": ["title"], "severity": "warning", "events": ["insert"]}
+        ]}),
+    );
+    let res = app.admin_post(&deployments(&id), bundle(vec![bad])).await;
+    res.assert_error(422, "validation_error");
+    assert_eq!(
+        issues(&res),
+        set(&[
+            ("custom", "objects[0].validations[0].fields[1]"),
+            ("unsupported", "objects[0].validations[1].caseSensitive"),
+            ("unsupported", "objects[0].validations[2].scope"),
+            ("unsupported", "objects[0].validations[3].severity"),
+            ("unsupported", "objects[0].validations[3].events"),
+        ])
+    );
+
+    // Adding the rule over rows that break it is refused with the count (a data check).
+    let fresh = with(ticket(), json!({"name": "note"}));
+    app.admin_post(
+        &deployments(&id),
+        bundle(vec![object.clone(), fresh.clone()]),
+    )
+    .await
+    .assert_success(201);
+    for _ in 0..2 {
+        app.post_with_key(
+            "/api/v1/data/note",
+            &key,
+            json!({"title": "x", "code": "y"}),
+        )
+        .await
+        .assert_success(201);
+    }
+    let unique_note = with(
+        fresh,
+        json!({"validations": [
+        {"name": "u", "message": "m", "type": "unique", "fields": ["title", "code"]}]}),
+    );
+    app.admin_post(&deployments(&id), bundle(vec![object, unique_note]))
+        .await
+        .assert_error(409, "data_check_failed");
+}

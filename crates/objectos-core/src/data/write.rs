@@ -361,7 +361,16 @@ pub fn constraint_error(object: &ObjectDefinition, error: SqlError) -> DataError
                 .iter()
                 .map(|column| field_of_column(object, column))
                 .collect();
-            let message = if fields == ["id"] {
+            let rule = object.unique_rules().into_iter().find(|rule| {
+                let mut a: Vec<&str> = rule.fields.clone();
+                let mut b: Vec<&str> = fields.iter().map(String::as_str).collect();
+                a.sort_unstable();
+                b.sort_unstable();
+                a == b
+            });
+            let message = if let Some(rule) = rule {
+                format!("{} (validation '{}')", rule.message, rule.name)
+            } else if fields == ["id"] {
                 format!("a record of '{}' with this id already exists", object.name)
             } else {
                 format!(

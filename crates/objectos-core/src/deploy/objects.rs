@@ -7,7 +7,7 @@ use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition, DEFAULT_DATASO
 use serde_json::Value;
 
 /// Validation rule kinds objectos enforces on writes.
-pub const ENFORCED_RULE_KINDS: &[&str] = &[];
+pub const ENFORCED_RULE_KINDS: &[&str] = &["unique"];
 
 /// Validation rule kinds stored and reported as not enforced (they call out to code objectos does
 /// not host).
@@ -163,7 +163,9 @@ fn check_rule(rule: &Value, at: &JsonPath, errors: &mut Vec<Issue>, warnings: &m
         ));
         return;
     }
-    if !ENFORCED_RULE_KINDS.contains(&kind) {
+    if ENFORCED_RULE_KINDS.contains(&kind) {
+        check_enforced_rule(kind, rule, at, errors);
+    } else {
         errors.push(unsupported(
             at.key("type"),
             format!(
@@ -176,5 +178,48 @@ fn check_rule(rule: &Value, at: &JsonPath, errors: &mut Vec<Issue>, warnings: &m
                 }
             ),
         ));
+    }
+}
+
+/// The options of an enforced rule kind that objectos does not honour yet.
+fn check_enforced_rule(kind: &str, rule: &Value, at: &JsonPath, errors: &mut Vec<Issue>) {
+    let severity = rule
+        .get("severity")
+        .and_then(Value::as_str)
+        .unwrap_or("error");
+    if severity != "error" {
+        errors.push(unsupported(
+            at.key("severity"),
+            format!(
+                "only rules of severity error are enforced (a write either passes or is refused); \
+                 received '{severity}'"
+            ),
+        ));
+    }
+    if kind == "unique" {
+        if rule.get("caseSensitive").and_then(Value::as_bool) == Some(false) {
+            errors.push(unsupported(
+                at.key("caseSensitive"),
+                "case-insensitive unique rules are not supported yet; a unique index compares values exactly",
+            ));
+        }
+        if rule.get("scope").is_some() {
+            errors.push(unsupported(
+                at.key("scope"),
+                "scoped unique rules are not supported yet (the scope is a formula)",
+            ));
+        }
+        let events: Vec<&str> = rule
+            .get("events")
+            .and_then(Value::as_array)
+            .map(|e| e.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_else(|| vec!["insert", "update"]);
+        if !(events.contains(&"insert") && events.contains(&"update")) {
+            errors.push(unsupported(
+                at.key("events"),
+                "a unique rule is enforced by a unique index, on inserts and updates alike: its \
+                 events must include both",
+            ));
+        }
     }
 }

@@ -92,6 +92,8 @@ pub fn validate_bundle_counted(
         ));
     }
     let mut issues = validated.issues;
+    // The issues of the spec shape (each object's rules included) come first.
+    let shape_issues = issues.len();
     let value = validated.value;
 
     // Objects, typed where they are well formed.
@@ -149,7 +151,7 @@ pub fn validate_bundle_counted(
     for (i, (_, object)) in objects.iter().enumerate() {
         let Some(object) = object else { continue };
         let at = root.key("objects").index(i);
-        let malformed = issues
+        let malformed = issues[..shape_issues]
             .iter()
             .any(|issue| issue.path.segments().starts_with(at.segments()));
         if !malformed {

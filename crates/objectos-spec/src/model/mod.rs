@@ -4,8 +4,8 @@ mod object;
 mod values;
 
 pub use object::{
-    field_rule_issues, ApiMethod, ObjectCapabilities, ObjectDefinition, DEFAULT_DATASOURCE,
-    OPTION_TYPES, RELATION_TYPES, RESERVED_OBJECT_PREFIXES, SYSTEM_COLUMNS,
+    field_rule_issues, ApiMethod, ObjectCapabilities, ObjectDefinition, UniqueRule,
+    DEFAULT_DATASOURCE, OPTION_TYPES, RELATION_TYPES, RESERVED_OBJECT_PREFIXES, SYSTEM_COLUMNS,
 };
 pub use values::{
     check_record, is_email, is_http_url, is_phone, is_read_only_type, is_record_id,

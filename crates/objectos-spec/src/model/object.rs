@@ -168,6 +168,19 @@ pub struct ObjectDefinition {
     pub actions: Option<Vec<Value>>,
 }
 
+/// A `unique` validation rule, enforced by a unique index over its fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueRule<'a> {
+    /// Its position in `validations`.
+    pub index: usize,
+    /// The rule's name.
+    pub name: &'a str,
+    /// The message shown when a write breaks it.
+    pub message: &'a str,
+    /// The field keys that must be unique together.
+    pub fields: Vec<&'a str>,
+}
+
 /// The datasource of objects that name none.
 pub const DEFAULT_DATASOURCE: &str = "default";
 
@@ -189,6 +202,49 @@ impl ObjectDefinition {
             (None, Some(namespace)) => format!("{namespace}_{}", self.name),
             (None, None) => self.name.clone(),
         }
+    }
+
+    /// The validation rules that apply to writes: active, of severity `error`, with their position.
+    pub fn applied_rules(&self) -> impl Iterator<Item = (usize, &Value)> {
+        self.validations
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter(|(_, rule)| {
+                rule.get("active").and_then(Value::as_bool).unwrap_or(true)
+                    && rule
+                        .get("severity")
+                        .and_then(Value::as_str)
+                        .unwrap_or("error")
+                        == "error"
+            })
+    }
+
+    /// The applied `unique` rules (case-sensitive, without `scope`: the ones an index enforces).
+    pub fn unique_rules(&self) -> Vec<UniqueRule<'_>> {
+        self.applied_rules()
+            .filter(|(_, rule)| {
+                rule.get("type").and_then(Value::as_str) == Some("unique")
+                    && rule
+                        .get("caseSensitive")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(true)
+                    && rule.get("scope").is_none()
+            })
+            .map(|(index, rule)| UniqueRule {
+                index,
+                name: rule.get("name").and_then(Value::as_str).unwrap_or_default(),
+                message: rule
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                fields: rule
+                    .get("fields")
+                    .and_then(Value::as_array)
+                    .map(|f| f.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default(),
+            })
+            .collect()
     }
 
     /// True when `name` is a field key or a system column.
