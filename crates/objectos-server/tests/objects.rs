@@ -479,3 +479,141 @@ async fn a_unique_rule_is_a_composite_unique_index() {
         .await
         .assert_error(409, "data_check_failed");
 }
+
+/// `(code, path)` of a 400 `validation_error` of the data API.
+fn data_issues(res: &Res) -> BTreeSet<(String, String)> {
+    res.assert_error(400, "validation_error");
+    issues(res)
+}
+
+#[tokio::test]
+async fn format_and_state_machine_rules_are_enforced_on_writes() {
+    let app = TestApp::new().start().await;
+    let (id, key) = tenant(&app).await;
+    let object = with(
+        ticket(),
+        json!({
+            "fields": {
+                "title": {"type": "text"},
+                "code": {"type": "text"},
+                "contact": {"type": "text"},
+                "status": {"type": "select", "options": [
+                    {"label": "Open", "value": "open"}, {"label": "Doing", "value": "doing"},
+                    {"label": "Closed", "value": "closed"}]}
+            },
+            "validations": [
+                {"name": "code_shape", "message": "codes look like AB-123", "type": "format",
+                 "field": "code", "regex": "^[A-Z]{2}-[0-9]+$"},
+                {"name": "contact_email", "message": "contact must be an email", "type": "format",
+                 "field": "contact", "format": "email"},
+                {"name": "flow", "message": "status cannot move that way", "type": "state_machine",
+                 "field": "status", "transitions": {"open": ["doing", "closed"], "doing": ["closed"], "closed": []}},
+                {"name": "off", "message": "inactive", "type": "format", "field": "title",
+                 "regex": "^never$", "active": false}
+            ]
+        }),
+    );
+    app.admin_post(&deployments(&id), bundle(vec![object.clone()]))
+        .await
+        .assert_success(201);
+    let post = |body: Value| app.post_with_key("/api/v1/data/ticket", &key, body);
+    let patch = |rid: String, body: Value| {
+        app.send(
+            app.keyed(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/data/ticket/{rid}"),
+                &key,
+            )
+            .json(&body),
+        )
+    };
+
+    // format: regex and named format, each failure at its field, with the rule's message.
+    let res = post(json!({"title": "t", "code": "ab-1", "contact": "nobody"})).await;
+    assert_eq!(
+        data_issues(&res),
+        set(&[("custom", "code"), ("custom", "contact")])
+    );
+    assert!(
+        res.text.contains("codes look like AB-123")
+            && res.text.contains("contact must be an email"),
+        "{}",
+        res.text
+    );
+    let created =
+        post(json!({"title": "t", "code": "AB-1", "contact": "a@example.com", "status": "open"}))
+            .await;
+    let rid = created.assert_success(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        data_issues(&patch(rid.clone(), json!({"code": "nope"})).await),
+        set(&[("custom", "code")])
+    );
+
+    // state_machine: allowed transitions pass, others are refused; unchanged values pass.
+    patch(rid.clone(), json!({"status": "doing"}))
+        .await
+        .assert_success(200);
+    let res = patch(rid.clone(), json!({"status": "open"})).await;
+    assert_eq!(data_issues(&res), set(&[("custom", "status")]));
+    assert!(
+        res.text.contains("'doing' may not become 'open'"),
+        "{}",
+        res.text
+    );
+    patch(
+        rid.clone(),
+        json!({"status": "doing", "title": "same state"}),
+    )
+    .await
+    .assert_success(200);
+    patch(rid.clone(), json!({"status": "closed"}))
+        .await
+        .assert_success(200);
+    assert_eq!(
+        data_issues(&patch(rid.clone(), json!({"status": "doing"})).await),
+        set(&[("custom", "status")])
+    );
+    let res = app
+        .get_with_key(&format!("/api/v1/data/ticket/{rid}"), &key)
+        .await;
+    assert_eq!(res.assert_success(200)["record"]["status"], "closed");
+
+    // Seed data goes through the format rules too.
+    let mut seeded = bundle(vec![object.clone()]);
+    seeded["seedData"] = json!([{"object": "ticket", "externalId": "title", "records": [
+        {"title": "s1", "code": "XY-9"}, {"title": "s2", "code": "bad"}]}]);
+    let res = app.admin_post(&deployments(&id), seeded).await;
+    res.assert_error(422, "validation_error");
+    assert_eq!(
+        issues(&res),
+        set(&[("custom", "seedData[0].records[1].code")])
+    );
+
+    // Deploy-time refusals: unknown fields, a regex that does not compile or is too long, a
+    // format rule that checks nothing.
+    let bad = with(
+        ticket(),
+        json!({"validations": [
+            {"name": "f1", "message": "m", "type": "format", "field": "nope", "format": "url"},
+            {"name": "f2", "message": "m", "type": "format", "field": "code", "regex": "(unclosed"},
+            {"name": "f3", "message": "m", "type": "format", "field": "code", "regex": "a".repeat(1001)},
+            {"name": "f4", "message": "m", "type": "format", "field": "code"},
+            {"name": "s1", "message": "m", "type": "state_machine", "field": "nope", "transitions": {}}
+        ]}),
+    );
+    let res = app.admin_post(&deployments(&id), bundle(vec![bad])).await;
+    res.assert_error(422, "validation_error");
+    assert_eq!(
+        issues(&res),
+        set(&[
+            ("custom", "objects[0].validations[0].field"),
+            ("custom", "objects[0].validations[1].regex"),
+            ("custom", "objects[0].validations[2].regex"),
+            ("unsupported", "objects[0].validations[3]"),
+            ("custom", "objects[0].validations[4].field"),
+        ])
+    );
+}

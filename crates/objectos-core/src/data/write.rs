@@ -11,7 +11,9 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use objectos_spec::model::{check_record, CheckedRecord, WriteMode};
+use objectos_spec::model::{
+    check_record, state_fields_of_update, write_rule_issues, CheckedRecord, RuleEvent, WriteMode,
+};
 use objectos_spec::types::field::{DeleteBehavior, FieldType};
 use objectos_spec::types::tenant::QuotaEnforcementResult;
 use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition};
@@ -412,6 +414,10 @@ pub fn create(
     now: &str,
 ) -> DataResult<Map<String, Value>> {
     let (_, checked) = checked(object, record, WriteMode::Create)?;
+    let broken = write_rule_issues(object, &checked.values, None, RuleEvent::Insert);
+    if !broken.is_empty() {
+        return Err(DataError::Invalid(broken));
+    }
     check_references(conn, model, &checked)?;
     check_record_count(conn, object, limits)?;
     check_storage(conn, limits)?;
@@ -499,6 +505,17 @@ pub fn update(
     }
     let patch = without_unchanged_system_values(conn, object, id, patch)?;
     let (_, checked) = checked(object, &patch, WriteMode::Update)?;
+    // State machine rules compare with the stored value (which also proves the record exists).
+    let state_fields = state_fields_of_update(object, &checked.values);
+    let stored = if state_fields.is_empty() {
+        None
+    } else {
+        Some(get(conn, object, id, Some(&state_fields))?)
+    };
+    let broken = write_rule_issues(object, &checked.values, stored.as_ref(), RuleEvent::Update);
+    if !broken.is_empty() {
+        return Err(DataError::Invalid(broken));
+    }
     let table = quoted_table(object)?;
     if !conn.exists(
         &format!("SELECT 1 FROM {table} WHERE \"id\" = $1"),

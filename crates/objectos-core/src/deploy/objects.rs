@@ -7,7 +7,7 @@ use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition, DEFAULT_DATASO
 use serde_json::Value;
 
 /// Validation rule kinds objectos enforces on writes.
-pub const ENFORCED_RULE_KINDS: &[&str] = &["unique"];
+pub const ENFORCED_RULE_KINDS: &[&str] = &["unique", "format", "state_machine"];
 
 /// Validation rule kinds stored and reported as not enforced (they call out to code objectos does
 /// not host).
@@ -81,7 +81,7 @@ pub fn check_object_keys(
     }
     for (k, rule) in object.validations.iter().flatten().enumerate() {
         let rat = at.key("validations").index(k);
-        check_rule(rule, &rat, errors, warnings);
+        check_rule(object, rule, &rat, errors, warnings);
     }
 
     // (b) Stored and served back, with no data-backend meaning in objectos.
@@ -144,7 +144,13 @@ pub fn check_object_keys(
     }
 }
 
-fn check_rule(rule: &Value, at: &JsonPath, errors: &mut Vec<Issue>, warnings: &mut Vec<Issue>) {
+fn check_rule(
+    object: &ObjectDefinition,
+    rule: &Value,
+    at: &JsonPath,
+    errors: &mut Vec<Issue>,
+    warnings: &mut Vec<Issue>,
+) {
     let kind = rule.get("type").and_then(Value::as_str).unwrap_or_default();
     let active = rule.get("active").and_then(Value::as_bool).unwrap_or(true);
     if !active {
@@ -164,7 +170,7 @@ fn check_rule(rule: &Value, at: &JsonPath, errors: &mut Vec<Issue>, warnings: &m
         return;
     }
     if ENFORCED_RULE_KINDS.contains(&kind) {
-        check_enforced_rule(kind, rule, at, errors);
+        check_enforced_rule(object, kind, rule, at, errors);
     } else {
         errors.push(unsupported(
             at.key("type"),
@@ -182,7 +188,13 @@ fn check_rule(rule: &Value, at: &JsonPath, errors: &mut Vec<Issue>, warnings: &m
 }
 
 /// The options of an enforced rule kind that objectos does not honour yet.
-fn check_enforced_rule(kind: &str, rule: &Value, at: &JsonPath, errors: &mut Vec<Issue>) {
+fn check_enforced_rule(
+    object: &ObjectDefinition,
+    kind: &str,
+    rule: &Value,
+    at: &JsonPath,
+    errors: &mut Vec<Issue>,
+) {
     let severity = rule
         .get("severity")
         .and_then(Value::as_str)
@@ -195,6 +207,35 @@ fn check_enforced_rule(kind: &str, rule: &Value, at: &JsonPath, errors: &mut Vec
                  received '{severity}'"
             ),
         ));
+    }
+    if matches!(kind, "format" | "state_machine") {
+        if let Some(field) = rule.get("field").and_then(Value::as_str) {
+            if !object.fields.contains_key(field) {
+                errors.push(Issue::new(
+                    at.key("field"),
+                    IssueCode::Custom,
+                    format!("Unknown field '{field}' of object '{}'", object.name),
+                ));
+            }
+        }
+    }
+    if kind == "format" {
+        let regex = rule.get("regex").and_then(Value::as_str);
+        if regex.is_none() && rule.get("format").is_none() {
+            errors.push(unsupported(
+                at.clone(),
+                "a format rule without regex or format checks nothing; give one of them",
+            ));
+        }
+        if let Some(source) = regex {
+            if let Err(e) = objectos_spec::model::compile_rule_regex(source) {
+                errors.push(Issue::new(
+                    at.key("regex"),
+                    IssueCode::Custom,
+                    format!("Invalid regex: {e}"),
+                ));
+            }
+        }
     }
     if kind == "unique" {
         if rule.get("caseSensitive").and_then(Value::as_bool) == Some(false) {

@@ -22,7 +22,9 @@
 use std::collections::{BTreeMap, HashSet};
 
 use objectos_spec::canonical::bundle_checksum;
-use objectos_spec::model::{check_record, CheckedRecord, WriteMode, RELATION_TYPES};
+use objectos_spec::model::{
+    check_record, write_rule_issues, CheckedRecord, RuleEvent, WriteMode, RELATION_TYPES,
+};
 use objectos_spec::types::deploy::{
     DeployBundle, DeployValidationIssue, DeployValidationResult, IssueSeverity,
 };
@@ -461,6 +463,12 @@ fn check_seed(
                     issue
                 })),
                 Ok(checked) => {
+                    let broken =
+                        write_rule_issues(object, &checked.values, None, RuleEvent::Insert);
+                    issues.extend(broken.into_iter().map(|mut issue| {
+                        issue.path = issue.path.prefixed(&rat);
+                        issue
+                    }));
                     for password in &checked.passwords {
                         issues.push(custom(
                             rat.key(password),
