@@ -289,7 +289,12 @@ struct Target<'a> {
 /// The table and every problem found; the table is only usable when there are none.
 fn build(object: &ObjectDefinition) -> (TableDef, Vec<SchemaError>) {
     let mut errors = Vec::new();
-    let table = match Ident::at("name", IdentKind::Table, &object.name) {
+    let table_path = match (&object.table_name, &object.namespace) {
+        (Some(_), _) => "tableName",
+        (None, Some(_)) => "namespace",
+        (None, None) => "name",
+    };
+    let table = match Ident::at(table_path, IdentKind::Table, &object.table()) {
         Ok(table) => table,
         Err(e) => {
             errors.push(e);

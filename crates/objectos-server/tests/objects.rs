@@ -267,6 +267,8 @@ async fn wrong_shapes_are_refused_as_the_protocol_refuses_them() {
             ),
             ("invalid_enum_value", "objects[0].cdc.events[0]"),
             ("unrecognized_keys", "objects[0].cdc"),
+            // Not a usable table name, whatever else is wrong.
+            ("custom", "objects[0].tableName"),
         ])
     );
     // Once the shape is right, the refinements of the Zod schema and objectos' table rule apply.
@@ -290,6 +292,8 @@ async fn wrong_shapes_are_refused_as_the_protocol_refuses_them() {
             ("custom", "objects[0].tableName"),
         ])
     );
+    // Each reported once.
+    assert_eq!(res.issue_paths().len(), 3, "{}", res.text);
 }
 
 #[tokio::test]
@@ -616,4 +620,165 @@ async fn format_and_state_machine_rules_are_enforced_on_writes() {
             ("custom", "objects[0].validations[4].field"),
         ])
     );
+}
+
+#[tokio::test]
+async fn namespace_and_table_name_choose_the_table_and_the_api_keeps_the_name() {
+    let app = TestApp::new().start().await;
+    let (id, key) = tenant(&app).await;
+    let note = json!({"name": "note", "fields": {"body": {"type": "text"},
+                      "ticket": {"type": "lookup", "reference": "ticket"}}});
+    let namespaced = with(ticket(), json!({"namespace": "crm"}));
+    let res = app
+        .admin_post(
+            &deployments(&id),
+            bundle(vec![namespaced.clone(), note.clone()]),
+        )
+        .await;
+    let record = res.assert_success(201).clone();
+    assert_eq!(record["validation"]["warningCount"], 0, "{record:#}");
+    let tables = app.tables(&id).await;
+    assert!(
+        tables.contains("crm_ticket") && !tables.contains("ticket"),
+        "{tables:?}"
+    );
+
+    // The data API addresses the object by name; lookups resolve through the physical table.
+    let created = app
+        .post_with_key("/api/v1/data/ticket", &key, json!({"title": "t1"}))
+        .await;
+    let tid = created.assert_success(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post_with_key(
+        "/api/v1/data/note",
+        &key,
+        json!({"body": "b", "ticket": tid}),
+    )
+    .await
+    .assert_success(201);
+    let res = app
+        .post_with_key(
+            "/api/v1/data/ticket/query",
+            &key,
+            json!({"where": {"title": "t1"}}),
+        )
+        .await;
+    assert_eq!(
+        res.assert_success(200)["records"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(app.count_rows(&id, "crm_ticket").await, 1);
+
+    // An explicit tableName wins; changing it renames the table and keeps the rows.
+    let named = with(
+        ticket(),
+        json!({"namespace": "crm", "tableName": "support_tickets"}),
+    );
+    let res = app
+        .admin_post(&deployments(&id), bundle(vec![named.clone(), note.clone()]))
+        .await;
+    res.assert_success(201);
+    let tables = app.tables(&id).await;
+    assert!(
+        tables.contains("support_tickets") && !tables.contains("crm_ticket"),
+        "{tables:?}"
+    );
+    assert_eq!(app.count_rows(&id, "support_tickets").await, 1);
+    let res = app
+        .get_with_key(&format!("/api/v1/data/ticket/{tid}"), &key)
+        .await;
+    assert_eq!(res.assert_success(200)["record"]["title"], "t1");
+    // Re-applying is no change; adding a field alters the table by its physical name.
+    let res = app
+        .admin_post(&deployments(&id), bundle(vec![named.clone(), note.clone()]))
+        .await;
+    assert_eq!(res.assert_success(200)["noChanges"], true);
+    let mut wider = named.clone();
+    wider["fields"]["priority"] = json!({"type": "number"});
+    app.admin_post(&deployments(&id), bundle(vec![wider, note.clone()]))
+        .await
+        .assert_success(201);
+    assert!(app
+        .columns(&id, "support_tickets")
+        .await
+        .contains(&"priority".to_owned()));
+
+    // Two objects may not share a table.
+    let clash = json!({"name": "other", "tableName": "support_tickets", "fields": {}});
+    let res = app
+        .admin_post(&deployments(&id), bundle(vec![named, note, clash]))
+        .await;
+    res.assert_error(422, "validation_error");
+    assert_eq!(issues(&res), set(&[("custom", "objects[2].tableName")]));
+}
+
+#[tokio::test]
+async fn an_abstract_object_has_no_table_and_is_not_served() {
+    let app = TestApp::new().start().await;
+    let (id, key) = tenant(&app).await;
+    let base = with(ticket(), json!({"name": "base_item", "abstract": true}));
+    let res = app
+        .admin_post(&deployments(&id), bundle(vec![base.clone(), ticket()]))
+        .await;
+    res.assert_success(201);
+    let tables = app.tables(&id).await;
+    assert!(
+        !tables.contains("base_item") && tables.contains("ticket"),
+        "{tables:?}"
+    );
+    let res = app
+        .get_with_key("/api/v1/meta/object/base_item", &key)
+        .await;
+    assert_eq!(res.assert_success(200)["item"]["abstract"], true);
+    let res = app.get_with_key("/api/v1/data/base_item", &key).await;
+    let error = res.assert_error(404, "object_not_served");
+    assert!(
+        error["message"].as_str().unwrap().contains("abstract"),
+        "{error:#}"
+    );
+
+    // Nothing may reference or seed it.
+    let pointing =
+        json!({"name": "note", "fields": {"item": {"type": "lookup", "reference": "base_item"}}});
+    let mut seeded = bundle(vec![base.clone(), ticket(), pointing]);
+    seeded["seedData"] =
+        json!([{"object": "base_item", "externalId": "title", "records": [{"title": "x"}]}]);
+    let res = app.admin_post(&deployments(&id), seeded).await;
+    res.assert_error(422, "validation_error");
+    assert_eq!(
+        issues(&res),
+        set(&[
+            ("custom", "objects[2].fields.item.reference"),
+            ("custom", "seedData[0].object"),
+        ])
+    );
+
+    // Made concrete, it gets its table and is served.
+    let concrete = with(base.clone(), json!({"abstract": false}));
+    app.admin_post(&deployments(&id), bundle(vec![concrete.clone(), ticket()]))
+        .await
+        .assert_success(201);
+    assert!(app.tables(&id).await.contains("base_item"));
+    app.post_with_key("/api/v1/data/base_item", &key, json!({"title": "x"}))
+        .await
+        .assert_success(201);
+    // Made abstract again, its table is dropped: destructive, so it needs acknowledging.
+    let res = app
+        .admin_post(&deployments(&id), bundle(vec![base.clone(), ticket()]))
+        .await;
+    let error = res.assert_error(409, "destructive_changes_unacknowledged");
+    assert_eq!(
+        error["details"]["requiresAck"],
+        json!(["object:base_item"]),
+        "{error:#}"
+    );
+    app.admin_post(
+        &deployments(&id),
+        json!({"bundle": bundle(vec![base, ticket()]), "options": {"acknowledge": ["object:base_item"]}}),
+    )
+    .await
+    .assert_success(201);
+    assert!(!app.tables(&id).await.contains("base_item"));
 }

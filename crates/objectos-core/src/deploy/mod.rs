@@ -395,9 +395,15 @@ fn run_pipeline(conn: &dyn Session, job: Job) -> CoreResult<DeploymentRecord> {
 
     // Diffing: drift, diff, no-op, quotas, gates, probes, plan.
     let phase = Instant::now();
-    check_drift(conn, dialect, &previous)?;
-    let diff =
-        objectos_schema::diff(&previous, objects, &job.options.renames).map_err(diff_issues)?;
+    // Abstract objects have no table: the tables are the concrete objects' (an object made abstract
+    // is a dropped table, one made concrete a new one).
+    let concrete = |list: &[ObjectDefinition]| -> Vec<ObjectDefinition> {
+        list.iter().filter(|o| !o.r#abstract).cloned().collect()
+    };
+    let (previous_tables, tables) = (concrete(&previous), concrete(objects));
+    check_drift(conn, dialect, &previous_tables)?;
+    let diff = objectos_schema::diff(&previous_tables, &tables, &job.options.renames)
+        .map_err(diff_issues)?;
     record.diff = diff.to_deploy_diff();
     if let Some(head) = &head {
         if head.checksum == validated.checksum && diff.is_empty() {
@@ -411,10 +417,10 @@ fn run_pipeline(conn: &dyn Session, job: Job) -> CoreResult<DeploymentRecord> {
         }
     }
     check_quotas(conn, &job.quota, objects.len() as u64)?;
-    check_system_objects(&previous, &diff)?;
+    check_system_objects(&previous_tables, &diff)?;
     check_acknowledged(conn, &diff, &job.options.acknowledge)?;
     check_data(conn, &diff)?;
-    let plan = objectos_schema::plan(dialect, &diff, objects).map_err(schema_err)?;
+    let plan = objectos_schema::plan(dialect, &diff, &tables).map_err(schema_err)?;
     record.plan = plan.to_migration_plan();
     record.timings.diffing_ms = ms(phase);
 

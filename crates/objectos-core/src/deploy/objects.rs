@@ -37,26 +37,6 @@ pub fn check_object_keys(
     warnings: &mut Vec<Issue>,
 ) {
     // (c) Semantics not implemented yet.
-    if object.r#abstract {
-        errors.push(unsupported(
-            at.key("abstract"),
-            "abstract objects are not supported yet; deploy with abstract false",
-        ));
-    }
-    if object.table() != object.name {
-        let key = if object.table_name.is_some() {
-            "tableName"
-        } else {
-            "namespace"
-        };
-        errors.push(unsupported(
-            at.key(key),
-            format!(
-                "a physical table named other than the object ('{}') is not supported yet",
-                object.table()
-            ),
-        ));
-    }
     if enabled(object.soft_delete.as_ref()) {
         errors.push(unsupported(
             at.key("softDelete").key("enabled"),

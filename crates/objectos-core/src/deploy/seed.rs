@@ -86,7 +86,7 @@ pub(crate) fn apply_seed(
             continue;
         };
         let records = validated.records.get(i).map(Vec::as_slice).unwrap_or(&[]);
-        let table = ident(IdentKind::Table, &object.name)?;
+        let table = ident(IdentKind::Table, &object.table())?;
         let key = dataset.external_id.as_str();
         let key_col = column_of(object, key)?;
         let keyed: Vec<(usize, &CheckedRecord, Value, SqlValue)> = records

@@ -115,6 +115,7 @@ pub fn validate_bundle_counted(
     let deployed_names: HashSet<&str> = deployed.iter().map(|o| o.name.as_str()).collect();
 
     check_unique_names(&objects, "objects", &mut issues);
+    check_unique_tables(&objects, &mut issues);
     check_manifest(&value, &objects, &mut issues);
 
     // Checksum.
@@ -141,7 +142,10 @@ pub fn validate_bundle_counted(
         for error in objectos_schema::check_object(object) {
             let at = root.key("objects").index(i);
             let path = error.path().map_or(at.clone(), |p| relative_path(&at, p));
-            issues.push(custom(path, error.to_string()));
+            // The spec's rules may have said it already (a table name that is no identifier).
+            if !issues.iter().any(|i| i.path == path) {
+                issues.push(custom(path, error.to_string()));
+            }
         }
     }
 
@@ -183,7 +187,17 @@ pub fn validate_bundle_counted(
             let relation =
                 RELATION_TYPES.contains(&field.r#type) || field.r#type == FieldType::Tree;
             if let (true, Some(target)) = (relation, field.reference.as_deref()) {
-                if let Some(message) = resolve(target) {
+                let abstract_target = objects.iter().any(|(name, o)| {
+                    name.as_deref() == Some(target) && o.as_ref().is_some_and(|o| o.r#abstract)
+                });
+                let problem = if abstract_target {
+                    Some(format!(
+                        "Object '{target}' is abstract: it has no table, so no records to reference"
+                    ))
+                } else {
+                    resolve(target)
+                };
+                if let Some(message) = problem {
                     issues.push(custom(
                         root.key("objects")
                             .index(i)
@@ -331,6 +345,41 @@ fn check_unique_names(
     }
 }
 
+/// Two objects may not share a physical table (`tableName`, `{namespace}_{name}` or the name);
+/// abstract objects have none.
+fn check_unique_tables(
+    objects: &[(Option<String>, Option<ObjectDefinition>)],
+    issues: &mut Vec<Issue>,
+) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (j, (_, object)) in objects.iter().enumerate() {
+        let Some(object) = object.as_ref().filter(|o| !o.r#abstract) else {
+            continue;
+        };
+        let table = object.table();
+        match seen.get(&table) {
+            // Same names are reported as duplicate names already.
+            Some(&first) if objects[first].0.as_deref() != Some(object.name.as_str()) => {
+                let key = if object.table_name.is_some() {
+                    "tableName"
+                } else if object.namespace.is_some() {
+                    "namespace"
+                } else {
+                    "name"
+                };
+                issues.push(custom(
+                    JsonPath::root().key("objects").index(j).key(key),
+                    format!("Table '{table}' is already the table of objects[{first}]"),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(table, j);
+            }
+        }
+    }
+}
+
 fn check_manifest(
     value: &Value,
     objects: &[(Option<String>, Option<ObjectDefinition>)],
@@ -436,6 +485,16 @@ fn check_seed(
             }
             // The object itself is invalid and already reported.
             Some((_, None)) => continue,
+            Some((_, Some(object))) if object.r#abstract => {
+                issues.push(custom(
+                    at.key("object"),
+                    format!(
+                        "Object '{}' is abstract: it has no table to seed",
+                        dataset.object
+                    ),
+                ));
+                continue;
+            }
             Some((_, Some(object))) => object,
         };
         let key = dataset.external_id.as_str();
