@@ -181,7 +181,6 @@ async fn keys_objectos_does_not_implement_are_refused_with_their_paths() {
         json!({
             "softDelete": {"enabled": true},
             "versioning": {"enabled": true, "strategy": "delta"},
-            "recordName": {"type": "autonumber", "displayFormat": "T-{0000}"},
             "validations": [
                 {"name": "no_neg", "message": "m", "type": "script", "condition": "amount < 0"},
                 {"name": "dates", "message": "m", "type": "cross_field", "condition": "a > b", "fields": ["title"]},
@@ -200,7 +199,6 @@ async fn keys_objectos_does_not_implement_are_refused_with_their_paths() {
         set(&[
             ("unsupported", "objects[0].softDelete.enabled"),
             ("unsupported", "objects[0].versioning.enabled"),
-            ("unsupported", "objects[0].recordName.type"),
             ("unsupported", "objects[0].validations[0].type"),
             ("unsupported", "objects[0].validations[1].type"),
             ("unsupported", "objects[0].validations[2].type"),
@@ -781,4 +779,52 @@ async fn an_abstract_object_has_no_table_and_is_not_served() {
     .await
     .assert_success(201);
     assert!(!app.tables(&id).await.contains("base_item"));
+}
+
+#[tokio::test]
+async fn an_autonumber_record_name_numbers_records_with_its_display_format() {
+    let app = TestApp::new().start().await;
+    let (id, key) = tenant(&app).await;
+    // No `name` field: objectos adds it, read-only, formatted, starting at startNumber.
+    let object = with(
+        ticket(),
+        json!({"recordName": {"type": "autonumber", "displayFormat": "CASE-{0000}", "startNumber": 7}}),
+    );
+    let res = app
+        .admin_post(&deployments(&id), bundle(vec![object.clone()]))
+        .await;
+    res.assert_success(201);
+    let item = app.get_with_key("/api/v1/meta/object/ticket", &key).await;
+    let field = &item.assert_success(200)["item"]["fields"]["name"];
+    assert_eq!(field["type"], "autonumber", "{field:#}");
+    assert_eq!(field["autonumberFormat"], "CASE-{0000}");
+    let mut names = Vec::new();
+    for title in ["a", "b"] {
+        let res = app
+            .post_with_key("/api/v1/data/ticket", &key, json!({"title": title}))
+            .await;
+        names.push(res.assert_success(201)["record"]["name"].clone());
+    }
+    assert_eq!(names, vec![json!("CASE-0007"), json!("CASE-0008")]);
+    // Re-applying the bundle changes nothing (the added field is part of the deployed model).
+    let res = app
+        .admin_post(&deployments(&id), bundle(vec![object]))
+        .await;
+    assert_eq!(res.assert_success(200)["noChanges"], true, "{}", res.text);
+
+    // A text record-name field cannot hold an autonumber name; date tokens are not supported.
+    let bad = with(
+        ticket(),
+        json!({"displayNameField": "title",
+               "recordName": {"type": "autonumber", "displayFormat": "INV-{YYYY}-{0000}"}}),
+    );
+    let res = app.admin_post(&deployments(&id), bundle(vec![bad])).await;
+    res.assert_error(422, "validation_error");
+    assert_eq!(
+        issues(&res),
+        set(&[
+            ("unsupported", "objects[0].recordName.type"),
+            ("unsupported", "objects[0].recordName.displayFormat"),
+        ])
+    );
 }

@@ -437,13 +437,21 @@ pub fn create(
         columns.push(column);
         values.push(value);
     }
+    // The record-name autonumber starts at `recordName.startNumber`; others at 1.
+    let record_name_start = object
+        .record_name_autonumber()
+        .map(|(_, start)| (object.record_name_field(), start));
     for (key, field) in &object.fields {
         if field.r#type == FieldType::Autonumber {
             let column = quoted_column(object, key)?;
+            let start = match record_name_start {
+                Some((name, start)) if name == key => start,
+                _ => 1,
+            };
             let next = conn
                 .query_value(
-                    &format!("SELECT COALESCE(MAX({column}), 0) + 1 FROM {table}"),
-                    &[],
+                    &format!("SELECT COALESCE(MAX({column}) + 1, $1) FROM {table}"),
+                    &[SqlValue::Integer(start)],
                 )?
                 .as_i64()
                 .unwrap_or(1);

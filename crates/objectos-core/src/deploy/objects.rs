@@ -3,6 +3,7 @@
 //! with an `unsupported` issue at its path until objectos implements its meaning. Never accepted
 //! and silently ignored.
 
+use objectos_spec::types::field::{Field, FieldType};
 use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition, DEFAULT_DATASOURCE};
 use serde_json::Value;
 
@@ -51,12 +52,31 @@ pub fn check_object_keys(
              versioning.enabled false (or without versioning)",
         ));
     }
-    if let Some(record_name) = &object.record_name {
-        if record_name.get("type").and_then(Value::as_str) == Some("autonumber") {
-            errors.push(unsupported(
-                at.key("recordName").key("type"),
-                "recordName of type autonumber is not supported yet; use an autonumber field",
-            ));
+    if let Some((format, _)) = object.record_name_autonumber() {
+        let key = object.record_name_field();
+        if let Some(field) = object.fields.get(key) {
+            if field.r#type != FieldType::Autonumber {
+                errors.push(unsupported(
+                    at.key("recordName").key("type"),
+                    format!(
+                        "an autonumber record name is kept in the record-name field '{key}' \
+                         (displayNameField, else 'name'), which is a {} field; make it an \
+                         autonumber field or leave it out (objectos then adds it)",
+                        field.r#type.as_str()
+                    ),
+                ));
+            }
+        }
+        if let Some(format) = format {
+            if !number_only_format(format) {
+                errors.push(unsupported(
+                    at.key("recordName").key("displayFormat"),
+                    format!(
+                        "only one number placeholder such as {{0000}} is supported in \
+                         displayFormat (no date tokens), received '{format}'"
+                    ),
+                ));
+            }
         }
     }
     for (k, rule) in object.validations.iter().flatten().enumerate() {
@@ -241,6 +261,55 @@ fn check_enforced_rule(
                 "a unique rule is enforced by a unique index, on inserts and updates alike: its \
                  events must include both",
             ));
+        }
+    }
+}
+
+/// A display format with at most one placeholder, made of zeros (`CASE-{0000}`, `T-`).
+fn number_only_format(format: &str) -> bool {
+    let opens = format.matches('{').count();
+    let closes = format.matches('}').count();
+    match (opens, closes) {
+        (0, 0) => true,
+        (1, 1) => match (format.find('{'), format.find('}')) {
+            (Some(open), Some(close)) if open < close => {
+                let inner = &format[open + 1..close];
+                !inner.is_empty() && inner.chars().all(|c| c == '0')
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Gives an object with an autonumber `recordName` its record-name field: the field (named by
+/// `displayNameField`, else `name`) is added as a read-only autonumber field when absent, and
+/// takes `displayFormat` when it has no format of its own. The deployed model holds the field, so
+/// `meta` shows it and the table has its column.
+pub fn materialise_record_name(object: &mut ObjectDefinition) {
+    let Some((format, _)) = object.record_name_autonumber() else {
+        return;
+    };
+    let format = format.map(str::to_owned);
+    let key = object.record_name_field().to_owned();
+    match object.fields.get_mut(&key) {
+        Some(field) if field.r#type == FieldType::Autonumber => {
+            if field.autonumber_format.is_none() {
+                field.autonumber_format = format;
+            }
+        }
+        Some(_) => {} // refused by check_object_keys
+        None => {
+            let mut spec = serde_json::json!({
+                "type": "autonumber", "label": "Record Name", "readonly": true
+            });
+            if let Some(format) = format {
+                spec["autonumberFormat"] = Value::String(format);
+            }
+            // The literal above is a valid Field; a failure would be a defect of the spec types.
+            if let Ok(field) = objectos_spec::parse::<Field>(&spec) {
+                object.fields.insert(key, field);
+            }
         }
     }
 }

@@ -294,8 +294,11 @@ pub fn validate_bundle_counted(
     if !issues.is_empty() {
         return Err(ValidationError::new(issues));
     }
-    let bundle: DeployBundle = serde_json::from_value(value)
+    let mut bundle: DeployBundle = serde_json::from_value(value)
         .map_err(|e| ValidationError::new(vec![custom(root.clone(), format!("internal: {e}"))]))?;
+    for object in &mut bundle.objects {
+        super::objects::materialise_record_name(object);
+    }
     Ok(ValidatedBundle {
         bundle,
         raw: bundle_json.clone(),

@@ -247,6 +247,26 @@ impl ObjectDefinition {
             .collect()
     }
 
+    /// The field that holds the record's name: `displayNameField`, else `name`.
+    pub fn record_name_field(&self) -> &str {
+        self.display_name_field.as_deref().unwrap_or("name")
+    }
+
+    /// `recordName` of type `autonumber`: its `displayFormat` and first number (`startNumber`,
+    /// default 1); `None` for text record names.
+    pub fn record_name_autonumber(&self) -> Option<(Option<&str>, i64)> {
+        let config = self.record_name.as_ref()?;
+        if config.get("type").and_then(Value::as_str) != Some("autonumber") {
+            return None;
+        }
+        let format = config.get("displayFormat").and_then(Value::as_str);
+        let start = config
+            .get("startNumber")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        Some((format, start))
+    }
+
     /// True when `name` is a field key or a system column.
     pub fn has_column_key(&self, name: &str) -> bool {
         SYSTEM_COLUMNS.contains(&name) || self.fields.contains_key(name)
