@@ -289,7 +289,12 @@ struct Target<'a> {
 /// The table and every problem found; the table is only usable when there are none.
 fn build(object: &ObjectDefinition) -> (TableDef, Vec<SchemaError>) {
     let mut errors = Vec::new();
-    let table = match Ident::at("name", IdentKind::Table, &object.name) {
+    let table_path = match (&object.table_name, &object.namespace) {
+        (Some(_), _) => "tableName",
+        (None, Some(_)) => "namespace",
+        (None, None) => "name",
+    };
+    let table = match Ident::at(table_path, IdentKind::Table, &object.table()) {
         Ok(table) => table,
         Err(e) => {
             errors.push(e);
@@ -427,7 +432,65 @@ fn build(object: &ObjectDefinition) -> (TableDef, Vec<SchemaError>) {
         }
     }
 
-    // 2. Unique fields (autonumber is always unique).
+    // 2. `unique` validation rules: one unique index over their fields (composite when several).
+    for rule in object.unique_rules() {
+        let at = format!("validations[{}]", rule.index);
+        if rule.fields.is_empty() {
+            errors.push(SchemaError::EmptyIndex {
+                path: format!("{at}.fields"),
+            });
+            continue;
+        }
+        let mut cols = Vec::new();
+        let mut ok = true;
+        for (j, key) in rule.fields.iter().enumerate() {
+            let path = format!("{at}.fields[{j}]");
+            match resolve(object, &targets, key) {
+                Some(Resolved::Column(target)) => {
+                    if let Err(reason) = unique_allowed(target.field_type, target.storage) {
+                        errors.push(SchemaError::UniqueNotSupported {
+                            path,
+                            field_type: target.field_type.unwrap_or(FieldType::Text),
+                            reason,
+                        });
+                        ok = false;
+                        continue;
+                    }
+                    cols.push(target.column.clone());
+                }
+                Some(Resolved::System(column)) => cols.push(column),
+                Some(Resolved::Computed(field_type)) => {
+                    errors.push(SchemaError::ComputedNotIndexable {
+                        path,
+                        field: (*key).to_owned(),
+                        field_type,
+                    });
+                    ok = false;
+                }
+                Some(Resolved::Refused) => ok = false,
+                None => {
+                    errors.push(SchemaError::UnknownIndexField {
+                        path,
+                        field: (*key).to_owned(),
+                    });
+                    ok = false;
+                }
+            }
+        }
+        if !ok {
+            continue;
+        }
+        let spec = IndexSpec {
+            name: index_name(true, &table, &cols),
+            columns: cols,
+            unique: true,
+        };
+        if let Err(e) = indexes.add(spec, &format!("{at}.fields"), Redundancy::SameColumns) {
+            errors.push(e);
+        }
+    }
+
+    // 3. Unique fields (autonumber is always unique).
     for (key, field) in &object.fields {
         let Some(target) = targets.iter().find(|t| t.key == key) else {
             continue;
@@ -455,7 +518,7 @@ fn build(object: &ObjectDefinition) -> (TableDef, Vec<SchemaError>) {
         }
     }
 
-    // 3. Plain indexes: `index`, `externalId`, and single-valued references.
+    // 4. Plain indexes: `index`, `externalId`, and single-valued references.
     for (key, field) in &object.fields {
         let Some(target) = targets.iter().find(|t| t.key == key) else {
             continue;

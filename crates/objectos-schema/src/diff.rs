@@ -828,8 +828,9 @@ pub fn diff(
         }
     }
 
-    let mut used: BTreeSet<String> = prev.keys().map(|s| (*s).to_owned()).collect();
-    used.extend(nxt.keys().map(|s| (*s).to_owned()));
+    // Table names (an object's table is `tableName`, `{namespace}_{name}` or its name).
+    let mut used: BTreeSet<String> = previous.iter().map(ObjectDefinition::table).collect();
+    used.extend(next.iter().map(ObjectDefinition::table));
     builder.plan.table_renames = order_renames(table_renames, &used)
         .into_iter()
         .map(|(from, to)| TableRename { from, to })
@@ -1173,7 +1174,7 @@ impl Builder {
         change.escalate(ChangeClass::Destructive {
             entity: format!("object:{}", p.name),
             loses: LossKind::Rows {
-                table: p.name.clone(),
+                table: table.name.to_string(),
             },
         });
         let at = self.push(change);
@@ -1199,7 +1200,8 @@ impl Builder {
     ) -> Result<Option<(Ident, Ident)>, DiffError> {
         let pt = table_def(p, ModelSide::Previous)?;
         let nt = table_def(n, ModelSide::Next)?;
-        let live = p.name.as_str();
+        // The live table: the deployed model's.
+        let live = pt.name.as_str();
         let object = n.name.as_str();
         let mut mine: Vec<usize> = Vec::new();
 
@@ -1412,7 +1414,7 @@ impl Builder {
         };
 
         // SQLite's strategy (native ALTER TABLE or a rebuild) is SQLite's to decide.
-        let sqlite = crate::sqlite::decide(&pt, &nt, &delta, p.name != n.name);
+        let sqlite = crate::sqlite::decide(&pt, &nt, &delta, pt.name != nt.name);
         self.plan.tables.push(TableAction {
             previous: Some(pt.name.clone()),
             next: Some(nt.name.clone()),
@@ -1422,7 +1424,7 @@ impl Builder {
             changes: mine,
             delta,
         });
-        Ok((p.name != n.name).then_some((pt.name, nt.name)))
+        Ok((pt.name != nt.name).then_some((pt.name, nt.name)))
     }
 }
 

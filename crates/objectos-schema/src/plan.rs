@@ -146,14 +146,14 @@ pub fn plan(
     })
 }
 
-/// The table of `next` named `name`, mapped.
+/// The table of `next` whose physical table is `name`, mapped.
 pub(crate) fn model_table(
     next: &[ObjectDefinition],
     name: &Ident,
 ) -> Result<TableDef, SchemaError> {
     let object = next
         .iter()
-        .find(|o| o.name == name.as_str())
+        .find(|o| o.table() == name.as_str())
         .ok_or_else(|| SchemaError::NotInModel {
             table: name.to_string(),
         })?;

@@ -127,6 +127,9 @@ pub enum IssueCode {
     InvalidUnionDiscriminator,
     /// A rule beyond the JSON shape (references, duplicates, reserved names...).
     Custom,
+    /// Valid per the protocol, but objectos does not implement its meaning yet: refused rather than
+    /// accepted and ignored.
+    Unsupported,
 }
 
 impl IssueCode {
@@ -143,6 +146,7 @@ impl IssueCode {
             Self::InvalidUnion => "invalid_union",
             Self::InvalidUnionDiscriminator => "invalid_union_discriminator",
             Self::Custom => "custom",
+            Self::Unsupported => "unsupported",
         }
     }
 }

@@ -220,7 +220,31 @@ pub fn infer(value: &Value) -> Option<Inference> {
     })
 }
 
+/// Zod's transform of an action: a deprecated `execute` without `target` becomes the `target`.
+fn migrate_action_execute(value: &mut Value) {
+    let Some(actions) = value.get_mut("actions").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for action in actions.iter_mut().filter_map(Value::as_object_mut) {
+        let no_target = match action.get("target") {
+            None => true,
+            Some(Value::String(t)) => t.is_empty(),
+            Some(_) => false,
+        };
+        if no_target {
+            let execute = action
+                .get("execute")
+                .filter(|e| e.as_str().is_some_and(|s| !s.is_empty()))
+                .cloned();
+            if let Some(execute) = execute {
+                action.insert("target".to_owned(), execute);
+            }
+        }
+    }
+}
+
 fn object_rules(value: &mut Value, issues: &mut Issues) {
+    migrate_action_execute(value);
     if issues.is_empty() {
         match serde_json::from_value::<ObjectDefinition>(value.clone()) {
             Ok(object) => issues.extend(object.check_rules()),

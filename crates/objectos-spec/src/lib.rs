@@ -24,7 +24,7 @@ pub use issue::{Issue, IssueCode, Issues, JsonPath, PathSegment, ValidationError
 pub use kind::{
     infer, json_type_name, kind, parse, parse_str, Inference, Kind, SpecType, Validated, KINDS,
 };
-pub use model::ObjectDefinition;
+pub use model::{ObjectDefinition, DEFAULT_DATASOURCE};
 pub use suggest::{did_you_mean, quoted_with_suggestion};
 
 use types::{

@@ -1004,8 +1004,14 @@ fn enums_of(
     if let Some(reference) = node.get("$ref").and_then(Value::as_str) {
         let (doc, target) = reference.split_once('#').unwrap_or((reference, ""));
         let doc = if doc.is_empty() { doc_id } else { doc };
-        if let Some(target_schema) = documents[doc].pointer(target) {
-            enums_of(documents, doc, target.to_owned(), target_schema, out);
+        // Recursive schemas (validation rules, state nodes) reference themselves: follow each
+        // reference once, marking it with an entry that holds no values.
+        let seen = (doc.to_owned(), format!("$ref:{target}"));
+        if let std::collections::btree_map::Entry::Vacant(slot) = out.entry(seen) {
+            slot.insert(Vec::new());
+            if let Some(target_schema) = documents[doc].pointer(target) {
+                enums_of(documents, doc, target.to_owned(), target_schema, out);
+            }
         }
     }
     for (name, child) in node {

@@ -464,6 +464,7 @@ const KNOWN_CODES: &[&str] = &[
     "invalid_union",
     "invalid_union_discriminator",
     "custom",
+    "unsupported",
 ];
 
 fn check_issues(kind: &str, doc: &Value, issues: &[Issue]) -> Result<(), TestCaseError> {

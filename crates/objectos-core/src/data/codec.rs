@@ -21,7 +21,7 @@ pub fn quoted_column(object: &ObjectDefinition, key: &str) -> Result<String, Sch
 
 /// The quoted table of an object.
 pub fn quoted_table(object: &ObjectDefinition) -> Result<String, SchemaError> {
-    quoted(IdentKind::Table, &object.name)
+    quoted(IdentKind::Table, &object.table())
 }
 
 fn quoted(kind: IdentKind, name: &str) -> Result<String, SchemaError> {

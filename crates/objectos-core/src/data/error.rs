@@ -9,6 +9,14 @@ pub enum DataError {
     /// The object is not deployed in this tenant.
     #[error("object '{0}' is not deployed in this tenant")]
     UnknownObject(String),
+    /// The object is deployed but not served by the data API (`active: false`, `abstract: true`).
+    #[error("object '{object}' is deployed but not served: {reason}")]
+    NotServed {
+        /// The object.
+        object: String,
+        /// Why, for people.
+        reason: &'static str,
+    },
     /// No record with this id.
     #[error("record '{id}' of '{object}' not found")]
     NotFound {
@@ -96,7 +104,7 @@ impl DataError {
     /// The HTTP status the protocol gives this error.
     pub fn status(&self) -> u16 {
         match self {
-            Self::UnknownObject(_) | Self::NotFound { .. } => 404,
+            Self::UnknownObject(_) | Self::NotServed { .. } | Self::NotFound { .. } => 404,
             Self::Invalid(_) => 400,
             Self::Duplicate { .. } | Self::Restricted { .. } => 409,
             Self::Quota(_) => 403,
@@ -109,6 +117,7 @@ impl DataError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::UnknownObject(_) => "object_not_found",
+            Self::NotServed { .. } => "object_not_served",
             Self::NotFound { .. } => "record_not_found",
             Self::Invalid(_) => "validation_error",
             Self::Duplicate { .. } => "duplicate_value",
@@ -122,7 +131,7 @@ impl DataError {
     /// The error category (`validation`, `not_found`, `conflict`, `quota`, `server`).
     pub fn category(&self) -> &'static str {
         match self {
-            Self::UnknownObject(_) | Self::NotFound { .. } => "not_found",
+            Self::UnknownObject(_) | Self::NotServed { .. } | Self::NotFound { .. } => "not_found",
             Self::Invalid(_) => "validation",
             Self::Duplicate { .. } | Self::Restricted { .. } => "conflict",
             Self::Quota(_) => "quota",
@@ -149,6 +158,7 @@ impl DataError {
         use serde_json::json;
         match self {
             Self::UnknownObject(name) => json!({"object": name}),
+            Self::NotServed { object, reason } => json!({"object": object, "reason": reason}),
             Self::NotFound { object, id } => json!({"object": object, "id": id}),
             Self::Invalid(issues) => json!({"issues": issues
                 .iter()

@@ -113,4 +113,22 @@ impl TenantModel {
     pub fn object(&self, name: &str) -> Option<&Arc<ObjectDefinition>> {
         self.objects.get(name).map(|d| &d.definition)
     }
+
+    /// A deployed object the data API serves: not `active: false`, not `abstract`.
+    pub fn served(&self, name: &str) -> Result<&Arc<ObjectDefinition>, super::DataError> {
+        let object = self
+            .object(name)
+            .ok_or_else(|| super::DataError::UnknownObject(super::write::truncate(name)))?;
+        let reason = if !object.active {
+            "it is inactive (active: false)"
+        } else if object.r#abstract {
+            "it is abstract (abstract: true), a base that has no records"
+        } else {
+            return Ok(object);
+        };
+        Err(super::DataError::NotServed {
+            object: object.name.clone(),
+            reason,
+        })
+    }
 }

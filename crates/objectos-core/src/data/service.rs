@@ -223,11 +223,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
     }
 
     fn object_of(handle: &TenantHandle, name: &str) -> CoreResult<Arc<ObjectDefinition>> {
-        handle
-            .model
-            .object(name)
-            .cloned()
-            .ok_or_else(|| CoreError::Data(DataError::UnknownObject(write::truncate(name))))
+        handle.model.served(name).cloned().map_err(CoreError::Data)
     }
 
     async fn on_db<T, F>(&self, handle: &TenantHandle, f: F) -> CoreResult<T>

@@ -11,7 +11,9 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use objectos_spec::model::{check_record, CheckedRecord, WriteMode};
+use objectos_spec::model::{
+    check_record, state_fields_of_update, write_rule_issues, CheckedRecord, RuleEvent, WriteMode,
+};
 use objectos_spec::types::field::{DeleteBehavior, FieldType};
 use objectos_spec::types::tenant::QuotaEnforcementResult;
 use objectos_spec::{Issue, IssueCode, JsonPath, ObjectDefinition};
@@ -70,12 +72,9 @@ pub const PG_STATS_QUOTA_FLOOR: u64 = 10_000;
 /// How deep cascading deletes may go before refusing (cycles of cascades end here).
 pub const MAX_CASCADE_DEPTH: usize = 16;
 
-/// The object of a model, or [`DataError::UnknownObject`].
+/// The served object of a model, or [`DataError::UnknownObject`] / [`DataError::NotServed`].
 pub fn object<'m>(model: &'m TenantModel, name: &str) -> DataResult<&'m ObjectDefinition> {
-    model
-        .object(name)
-        .map(AsRef::as_ref)
-        .ok_or_else(|| DataError::UnknownObject(truncate(name)))
+    model.served(name).map(AsRef::as_ref)
 }
 
 /// At most 64 characters of user input, for messages.
@@ -364,7 +363,16 @@ pub fn constraint_error(object: &ObjectDefinition, error: SqlError) -> DataError
                 .iter()
                 .map(|column| field_of_column(object, column))
                 .collect();
-            let message = if fields == ["id"] {
+            let rule = object.unique_rules().into_iter().find(|rule| {
+                let mut a: Vec<&str> = rule.fields.clone();
+                let mut b: Vec<&str> = fields.iter().map(String::as_str).collect();
+                a.sort_unstable();
+                b.sort_unstable();
+                a == b
+            });
+            let message = if let Some(rule) = rule {
+                format!("{} (validation '{}')", rule.message, rule.name)
+            } else if fields == ["id"] {
                 format!("a record of '{}' with this id already exists", object.name)
             } else {
                 format!(
@@ -406,6 +414,10 @@ pub fn create(
     now: &str,
 ) -> DataResult<Map<String, Value>> {
     let (_, checked) = checked(object, record, WriteMode::Create)?;
+    let broken = write_rule_issues(object, &checked.values, None, RuleEvent::Insert);
+    if !broken.is_empty() {
+        return Err(DataError::Invalid(broken));
+    }
     check_references(conn, model, &checked)?;
     check_record_count(conn, object, limits)?;
     check_storage(conn, limits)?;
@@ -425,13 +437,21 @@ pub fn create(
         columns.push(column);
         values.push(value);
     }
+    // The record-name autonumber starts at `recordName.startNumber`; others at 1.
+    let record_name_start = object
+        .record_name_autonumber()
+        .map(|(_, start)| (object.record_name_field(), start));
     for (key, field) in &object.fields {
         if field.r#type == FieldType::Autonumber {
             let column = quoted_column(object, key)?;
+            let start = match record_name_start {
+                Some((name, start)) if name == key => start,
+                _ => 1,
+            };
             let next = conn
                 .query_value(
-                    &format!("SELECT COALESCE(MAX({column}), 0) + 1 FROM {table}"),
-                    &[],
+                    &format!("SELECT COALESCE(MAX({column}) + 1, $1) FROM {table}"),
+                    &[SqlValue::Integer(start)],
                 )?
                 .as_i64()
                 .unwrap_or(1);
@@ -493,6 +513,17 @@ pub fn update(
     }
     let patch = without_unchanged_system_values(conn, object, id, patch)?;
     let (_, checked) = checked(object, &patch, WriteMode::Update)?;
+    // State machine rules compare with the stored value (which also proves the record exists).
+    let state_fields = state_fields_of_update(object, &checked.values);
+    let stored = if state_fields.is_empty() {
+        None
+    } else {
+        Some(get(conn, object, id, Some(&state_fields))?)
+    };
+    let broken = write_rule_issues(object, &checked.values, stored.as_ref(), RuleEvent::Update);
+    if !broken.is_empty() {
+        return Err(DataError::Invalid(broken));
+    }
     let table = quoted_table(object)?;
     if !conn.exists(
         &format!("SELECT 1 FROM {table} WHERE \"id\" = $1"),

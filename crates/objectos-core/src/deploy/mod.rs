@@ -26,6 +26,7 @@
 //! the same gates.
 
 pub(crate) mod ledger;
+pub mod objects;
 mod seed;
 mod validate;
 
@@ -46,7 +47,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub use objectos_schema::Rename;
-pub use validate::{validate_bundle, validate_bundle_counted, validation_result, ValidatedBundle};
+pub use validate::{
+    validate_bundle, validate_bundle_counted, validation_result, validation_result_with_warnings,
+    ValidatedBundle,
+};
 
 use crate::error::{CoreError, CoreResult};
 use crate::failpoints::{deploy_statement, Failpoints, DEPLOY_BEFORE_COMMIT};
@@ -370,7 +374,7 @@ fn run_pipeline(conn: &dyn Session, job: Job) -> CoreResult<DeploymentRecord> {
         id: random_id("dep_"),
         tenant_id: job.tenant_id.clone(),
         status: DeployStatus::Ready,
-        validation: validation_result(&[]),
+        validation: validation_result_with_warnings(&[], &validated.warnings),
         diff: empty_diff(),
         plan: objectos_schema::Plan::empty(dialect).to_migration_plan(),
         timings: Timings {
@@ -391,9 +395,15 @@ fn run_pipeline(conn: &dyn Session, job: Job) -> CoreResult<DeploymentRecord> {
 
     // Diffing: drift, diff, no-op, quotas, gates, probes, plan.
     let phase = Instant::now();
-    check_drift(conn, dialect, &previous)?;
-    let diff =
-        objectos_schema::diff(&previous, objects, &job.options.renames).map_err(diff_issues)?;
+    // Abstract objects have no table: the tables are the concrete objects' (an object made abstract
+    // is a dropped table, one made concrete a new one).
+    let concrete = |list: &[ObjectDefinition]| -> Vec<ObjectDefinition> {
+        list.iter().filter(|o| !o.r#abstract).cloned().collect()
+    };
+    let (previous_tables, tables) = (concrete(&previous), concrete(objects));
+    check_drift(conn, dialect, &previous_tables)?;
+    let diff = objectos_schema::diff(&previous_tables, &tables, &job.options.renames)
+        .map_err(diff_issues)?;
     record.diff = diff.to_deploy_diff();
     if let Some(head) = &head {
         if head.checksum == validated.checksum && diff.is_empty() {
@@ -407,9 +417,10 @@ fn run_pipeline(conn: &dyn Session, job: Job) -> CoreResult<DeploymentRecord> {
         }
     }
     check_quotas(conn, &job.quota, objects.len() as u64)?;
+    check_system_objects(&previous_tables, &diff)?;
     check_acknowledged(conn, &diff, &job.options.acknowledge)?;
     check_data(conn, &diff)?;
-    let plan = objectos_schema::plan(dialect, &diff, objects).map_err(schema_err)?;
+    let plan = objectos_schema::plan(dialect, &diff, &tables).map_err(schema_err)?;
     record.plan = plan.to_migration_plan();
     record.timings.diffing_ms = ms(phase);
 
@@ -644,6 +655,33 @@ fn check_acknowledged(conn: &dyn Session, diff: &ModelDiff, acks: &[String]) -> 
             tokens.join(", ")
         ),
         details: json!({"unacknowledged": entries, "requiresAck": diff.requires_ack()}),
+    })
+}
+
+/// A deployed system object (`isSystem: true`) is protected from deletion: a bundle that drops it
+/// is refused, acknowledged or not (409 `system_object_protected`). Deploying it with `isSystem:
+/// false` first lifts the protection.
+fn check_system_objects(previous: &[ObjectDefinition], diff: &ModelDiff) -> CoreResult<()> {
+    let dropped: Vec<&str> = diff
+        .changes
+        .iter()
+        .filter_map(|c| match &c.kind {
+            objectos_schema::ChangeKind::DropObject { object } => Some(object.as_str()),
+            _ => None,
+        })
+        .filter(|name| previous.iter().any(|p| p.name == *name && p.is_system))
+        .collect();
+    if dropped.is_empty() {
+        return Ok(());
+    }
+    Err(CoreError::Conflict {
+        code: "system_object_protected",
+        message: format!(
+            "system objects (isSystem: true) cannot be dropped: {}; deploy them with isSystem false \
+             first",
+            dropped.join(", ")
+        ),
+        details: json!({"objects": dropped}),
     })
 }
 

@@ -86,7 +86,7 @@ pub(crate) fn apply_seed(
             continue;
         };
         let records = validated.records.get(i).map(Vec::as_slice).unwrap_or(&[]);
-        let table = ident(IdentKind::Table, &object.name)?;
+        let table = ident(IdentKind::Table, &object.table())?;
         let key = dataset.external_id.as_str();
         let key_col = column_of(object, key)?;
         let keyed: Vec<(usize, &CheckedRecord, Value, SqlValue)> = records
@@ -171,13 +171,21 @@ fn insert(
         columns.push(column_of(object, key)?);
         values.push(to_sql(object, key, value)?);
     }
+    // The record-name autonumber starts at `recordName.startNumber`; others at 1.
+    let record_name_start = object
+        .record_name_autonumber()
+        .map(|(_, start)| (object.record_name_field(), start));
     for (key, field) in &object.fields {
         if field.r#type == FieldType::Autonumber && !checked.values.contains_key(key) {
             let column = column_of(object, key)?;
+            let start = match record_name_start {
+                Some((name, start)) if name == key => start,
+                _ => 1,
+            };
             let next = tx
                 .query_value(
-                    &format!("SELECT COALESCE(MAX({column}), 0) + 1 FROM {table}"),
-                    &[],
+                    &format!("SELECT COALESCE(MAX({column}) + 1, $1) FROM {table}"),
+                    &[SqlValue::Integer(start)],
                 )?
                 .as_i64()
                 .unwrap_or(1);

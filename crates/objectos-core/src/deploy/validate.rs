@@ -22,7 +22,9 @@
 use std::collections::{BTreeMap, HashSet};
 
 use objectos_spec::canonical::bundle_checksum;
-use objectos_spec::model::{check_record, CheckedRecord, WriteMode, RELATION_TYPES};
+use objectos_spec::model::{
+    check_record, write_rule_issues, CheckedRecord, RuleEvent, WriteMode, RELATION_TYPES,
+};
 use objectos_spec::types::deploy::{
     DeployBundle, DeployValidationIssue, DeployValidationResult, IssueSeverity,
 };
@@ -43,6 +45,8 @@ pub struct ValidatedBundle {
     pub datasets: Vec<Dataset>,
     /// Per dataset, its records checked and normalised.
     pub records: Vec<Vec<CheckedRecord>>,
+    /// Keys stored and served back without effect in objectos (docs/objects.md), by path.
+    pub warnings: Vec<Issue>,
 }
 
 impl ValidatedBundle {
@@ -90,6 +94,8 @@ pub fn validate_bundle_counted(
         ));
     }
     let mut issues = validated.issues;
+    // The issues of the spec shape (each object's rules included) come first.
+    let shape_issues = issues.len();
     let value = validated.value;
 
     // Objects, typed where they are well formed.
@@ -109,6 +115,7 @@ pub fn validate_bundle_counted(
     let deployed_names: HashSet<&str> = deployed.iter().map(|o| o.name.as_str()).collect();
 
     check_unique_names(&objects, "objects", &mut issues);
+    check_unique_tables(&objects, &mut issues);
     check_manifest(&value, &objects, &mut issues);
 
     // Checksum.
@@ -135,9 +142,29 @@ pub fn validate_bundle_counted(
         for error in objectos_schema::check_object(object) {
             let at = root.key("objects").index(i);
             let path = error.path().map_or(at.clone(), |p| relative_path(&at, p));
-            issues.push(custom(path, error.to_string()));
+            // The spec's rules may have said it already (a table name that is no identifier).
+            if !issues.iter().any(|i| i.path == path) {
+                issues.push(custom(path, error.to_string()));
+            }
         }
     }
+
+    // What objectos does with each key: refusals of what it does not implement, notes on what it
+    // only stores (docs/objects.md).
+    // Only for objects whose shape is right: a malformed one is refused for that already.
+    let mut warnings = Vec::new();
+    let mut findings = Vec::new();
+    for (i, (_, object)) in objects.iter().enumerate() {
+        let Some(object) = object else { continue };
+        let at = root.key("objects").index(i);
+        let malformed = issues[..shape_issues]
+            .iter()
+            .any(|issue| issue.path.segments().starts_with(at.segments()));
+        if !malformed {
+            super::objects::check_object_keys(object, &at, &mut findings, &mut warnings);
+        }
+    }
+    issues.extend(findings);
 
     // References.
     let resolve = |target: &str| -> Option<String> {
@@ -160,7 +187,17 @@ pub fn validate_bundle_counted(
             let relation =
                 RELATION_TYPES.contains(&field.r#type) || field.r#type == FieldType::Tree;
             if let (true, Some(target)) = (relation, field.reference.as_deref()) {
-                if let Some(message) = resolve(target) {
+                let abstract_target = objects.iter().any(|(name, o)| {
+                    name.as_deref() == Some(target) && o.as_ref().is_some_and(|o| o.r#abstract)
+                });
+                let problem = if abstract_target {
+                    Some(format!(
+                        "Object '{target}' is abstract: it has no table, so no records to reference"
+                    ))
+                } else {
+                    resolve(target)
+                };
+                if let Some(message) = problem {
                     issues.push(custom(
                         root.key("objects")
                             .index(i)
@@ -257,14 +294,18 @@ pub fn validate_bundle_counted(
     if !issues.is_empty() {
         return Err(ValidationError::new(issues));
     }
-    let bundle: DeployBundle = serde_json::from_value(value)
+    let mut bundle: DeployBundle = serde_json::from_value(value)
         .map_err(|e| ValidationError::new(vec![custom(root.clone(), format!("internal: {e}"))]))?;
+    for object in &mut bundle.objects {
+        super::objects::materialise_record_name(object);
+    }
     Ok(ValidatedBundle {
         bundle,
         raw: bundle_json.clone(),
         checksum: bundle_checksum(bundle_json),
         datasets,
         records,
+        warnings,
     })
 }
 
@@ -303,6 +344,41 @@ fn check_unique_names(
             ));
         } else {
             seen.insert(name, j);
+        }
+    }
+}
+
+/// Two objects may not share a physical table (`tableName`, `{namespace}_{name}` or the name);
+/// abstract objects have none.
+fn check_unique_tables(
+    objects: &[(Option<String>, Option<ObjectDefinition>)],
+    issues: &mut Vec<Issue>,
+) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (j, (_, object)) in objects.iter().enumerate() {
+        let Some(object) = object.as_ref().filter(|o| !o.r#abstract) else {
+            continue;
+        };
+        let table = object.table();
+        match seen.get(&table) {
+            // Same names are reported as duplicate names already.
+            Some(&first) if objects[first].0.as_deref() != Some(object.name.as_str()) => {
+                let key = if object.table_name.is_some() {
+                    "tableName"
+                } else if object.namespace.is_some() {
+                    "namespace"
+                } else {
+                    "name"
+                };
+                issues.push(custom(
+                    JsonPath::root().key("objects").index(j).key(key),
+                    format!("Table '{table}' is already the table of objects[{first}]"),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(table, j);
+            }
         }
     }
 }
@@ -412,6 +488,16 @@ fn check_seed(
             }
             // The object itself is invalid and already reported.
             Some((_, None)) => continue,
+            Some((_, Some(object))) if object.r#abstract => {
+                issues.push(custom(
+                    at.key("object"),
+                    format!(
+                        "Object '{}' is abstract: it has no table to seed",
+                        dataset.object
+                    ),
+                ));
+                continue;
+            }
             Some((_, Some(object))) => object,
         };
         let key = dataset.external_id.as_str();
@@ -439,6 +525,12 @@ fn check_seed(
                     issue
                 })),
                 Ok(checked) => {
+                    let broken =
+                        write_rule_issues(object, &checked.values, None, RuleEvent::Insert);
+                    issues.extend(broken.into_iter().map(|mut issue| {
+                        issue.path = issue.path.prefixed(&rat);
+                        issue
+                    }));
                     for password in &checked.passwords {
                         issues.push(custom(
                             rat.key(password),
@@ -495,18 +587,30 @@ pub(crate) fn external_key(
 
 /// The protocol's `DeployValidationResult` of a list of issues (all errors).
 pub fn validation_result(issues: &[Issue]) -> DeployValidationResult {
+    validation_result_with_warnings(issues, &[])
+}
+
+/// The protocol's `DeployValidationResult` of errors and warnings (warnings do not make it invalid).
+pub fn validation_result_with_warnings(
+    errors: &[Issue],
+    warnings: &[Issue],
+) -> DeployValidationResult {
+    let entry = |severity: IssueSeverity| {
+        move |i: &Issue| DeployValidationIssue {
+            severity,
+            path: i.path.to_string(),
+            message: i.message.clone(),
+            code: Some(i.code.as_str().to_owned()),
+        }
+    };
     DeployValidationResult {
-        valid: issues.is_empty(),
-        issues: issues
+        valid: errors.is_empty(),
+        issues: errors
             .iter()
-            .map(|i| DeployValidationIssue {
-                severity: IssueSeverity::Error,
-                path: i.path.to_string(),
-                message: i.message.clone(),
-                code: Some(i.code.as_str().to_owned()),
-            })
+            .map(entry(IssueSeverity::Error))
+            .chain(warnings.iter().map(entry(IssueSeverity::Warning)))
             .collect(),
-        error_count: issues.len() as u64,
-        warning_count: 0,
+        error_count: errors.len() as u64,
+        warning_count: warnings.len() as u64,
     }
 }

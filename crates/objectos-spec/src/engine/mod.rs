@@ -30,6 +30,10 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("data/Field", include_str!("../../schemas/data/Field.json")),
     (
+        "data/Object",
+        include_str!("../../schemas/data/Object.json"),
+    ),
+    (
         "data/FieldType",
         include_str!("../../schemas/data/FieldType.json"),
     ),
@@ -189,6 +193,9 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The `$id` prefix of the protocol's schema files.
+const SPEC_ID_BASE: &str = "https://schema.objectstack.io/v4.0.1/";
+
 /// Every embedded document compiled into one arena, with each document's root by name.
 pub(crate) struct Schemas {
     arena: Arena,
@@ -201,7 +208,14 @@ impl Schemas {
         let mut arena = Arena::default();
         let mut ids = Vec::with_capacity(EMBEDDED.len());
         for (name, text) in EMBEDDED {
-            ids.push((*name, arena.add_document(name, text)?));
+            // A document without `$id` (data/Object.json, generated from the Zod schema) gets the
+            // one the package's own files follow, so others can `$ref` it.
+            let id_hint = if name.starts_with("objectos/") {
+                (*name).to_owned()
+            } else {
+                format!("{SPEC_ID_BASE}{name}.json")
+            };
+            ids.push((*name, arena.add_document(&id_hint, text)?));
         }
         let mut roots = HashMap::with_capacity(ids.len());
         for (name, id) in ids {

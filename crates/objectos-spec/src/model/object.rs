@@ -2,6 +2,7 @@
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::issue::{Issue, IssueCode, JsonPath};
 use crate::types::field::{Field, FieldType, Index};
@@ -94,12 +95,48 @@ pub struct ObjectDefinition {
     /// Free tags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// Logical domain namespace; the table is `{namespace}_{name}` unless `tableName` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     /// Whether the object is in use.
     pub active: bool,
+    /// A system object: protected from deletion.
+    #[serde(default)]
+    pub is_system: bool,
+    /// An abstract base object (cannot be instantiated).
+    #[serde(default)]
+    pub r#abstract: bool,
+    /// Target datasource id (`default`: the tenant database).
+    #[serde(default = "default_datasource")]
+    pub datasource: String,
+    /// Physical table name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_name: Option<String>,
     /// Fields by key, in declaration order (the column order).
     pub fields: IndexMap<String, Field>,
     /// Secondary indexes.
     pub indexes: Vec<Index>,
+    /// Multi-tenancy configuration, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenancy: Option<Value>,
+    /// Soft delete configuration, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_delete: Option<Value>,
+    /// Versioning configuration, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versioning: Option<Value>,
+    /// Partitioning configuration, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitioning: Option<Value>,
+    /// Change data capture configuration, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cdc: Option<Value>,
+    /// Object-level validation rules, as given (see [`ObjectDefinition::validation_rules`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validations: Option<Vec<Value>>,
+    /// Named state machines, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_machines: Option<Map<String, Value>>,
     /// Capabilities.
     pub enable: ObjectCapabilities,
     /// Field used as the record's display name.
@@ -108,15 +145,126 @@ pub struct ObjectDefinition {
     /// Record title template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title_format: Option<String>,
+    /// Record name generation, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_name: Option<Value>,
     /// Fields shown in compact views.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compact_layout: Option<Vec<String>>,
+    /// Search configuration, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<Value>,
+    /// Record type names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_types: Option<Vec<String>>,
+    /// Default sharing model (`private`, `read`, `read_write`, `full`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharing_model: Option<String>,
+    /// Short prefix for record ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_prefix: Option<String>,
+    /// Actions of the object, as given (with `execute` copied to `target`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Vec<Value>>,
+}
+
+/// A `unique` validation rule, enforced by a unique index over its fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueRule<'a> {
+    /// Its position in `validations`.
+    pub index: usize,
+    /// The rule's name.
+    pub name: &'a str,
+    /// The message shown when a write breaks it.
+    pub message: &'a str,
+    /// The field keys that must be unique together.
+    pub fields: Vec<&'a str>,
+}
+
+/// The datasource of objects that name none.
+pub const DEFAULT_DATASOURCE: &str = "default";
+
+fn default_datasource() -> String {
+    DEFAULT_DATASOURCE.to_owned()
 }
 
 impl ObjectDefinition {
     /// The physical column of a field: its `columnName`, or its key.
     pub fn column_of<'a>(key: &'a str, field: &'a Field) -> &'a str {
         field.column_name.as_deref().unwrap_or(key)
+    }
+
+    /// The physical table: `tableName`, else `{namespace}_{name}` when a namespace is given, else
+    /// the object's name. The data API always addresses the object by `name`.
+    pub fn table(&self) -> String {
+        match (&self.table_name, &self.namespace) {
+            (Some(table), _) => table.clone(),
+            (None, Some(namespace)) => format!("{namespace}_{}", self.name),
+            (None, None) => self.name.clone(),
+        }
+    }
+
+    /// The validation rules that apply to writes: active, of severity `error`, with their position.
+    pub fn applied_rules(&self) -> impl Iterator<Item = (usize, &Value)> {
+        self.validations
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter(|(_, rule)| {
+                rule.get("active").and_then(Value::as_bool).unwrap_or(true)
+                    && rule
+                        .get("severity")
+                        .and_then(Value::as_str)
+                        .unwrap_or("error")
+                        == "error"
+            })
+    }
+
+    /// The applied `unique` rules (case-sensitive, without `scope`: the ones an index enforces).
+    pub fn unique_rules(&self) -> Vec<UniqueRule<'_>> {
+        self.applied_rules()
+            .filter(|(_, rule)| {
+                rule.get("type").and_then(Value::as_str) == Some("unique")
+                    && rule
+                        .get("caseSensitive")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(true)
+                    && rule.get("scope").is_none()
+            })
+            .map(|(index, rule)| UniqueRule {
+                index,
+                name: rule.get("name").and_then(Value::as_str).unwrap_or_default(),
+                message: rule
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                fields: rule
+                    .get("fields")
+                    .and_then(Value::as_array)
+                    .map(|f| f.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// The field that holds the record's name: `displayNameField`, else `name`.
+    pub fn record_name_field(&self) -> &str {
+        self.display_name_field.as_deref().unwrap_or("name")
+    }
+
+    /// `recordName` of type `autonumber`: its `displayFormat` and first number (`startNumber`,
+    /// default 1); `None` for text record names.
+    pub fn record_name_autonumber(&self) -> Option<(Option<&str>, i64)> {
+        let config = self.record_name.as_ref()?;
+        if config.get("type").and_then(Value::as_str) != Some("autonumber") {
+            return None;
+        }
+        let format = config.get("displayFormat").and_then(Value::as_str);
+        let start = config
+            .get("startNumber")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        Some((format, start))
     }
 
     /// True when `name` is a field key or a system column.
@@ -144,6 +292,9 @@ impl ObjectDefinition {
                 ),
             );
         }
+
+        self.check_table_rules(&mut push);
+        self.check_refinements(&mut push);
 
         let mut columns: IndexMap<&str, &str> = IndexMap::new();
         for (key, field) in &self.fields {
@@ -228,6 +379,66 @@ impl ObjectDefinition {
             }
         }
         issues
+    }
+
+    /// The physical table name must be a usable identifier (objectos is stricter than the spec,
+    /// which allows any string: the name becomes SQL).
+    fn check_table_rules(&self, push: &mut impl FnMut(JsonPath, String)) {
+        let root = JsonPath::root();
+        let (at, table) = match (&self.table_name, &self.namespace) {
+            (Some(table), _) => (root.key("tableName"), table.clone()),
+            (None, Some(_)) => (root.key("namespace"), self.table()),
+            (None, None) => return,
+        };
+        if !is_identifier(&table) {
+            push(
+                at,
+                format!("Invalid table name '{table}': expected snake_case matching ^[a-z_][a-z0-9_]*$, 1 to 63 characters"),
+            );
+        } else if let Some(prefix) = RESERVED_OBJECT_PREFIXES
+            .iter()
+            .find(|p| table.starts_with(**p))
+        {
+            push(
+                at,
+                format!("Table names starting with '{prefix}' are reserved, received '{table}'"),
+            );
+        }
+    }
+
+    /// The refinements of the protocol's Zod schema that its JSON Schema export cannot express.
+    fn check_refinements(&self, push: &mut impl FnMut(JsonPath, String)) {
+        let root = JsonPath::root();
+        if let Some(partitioning) = &self.partitioning {
+            let range = partitioning.get("strategy").and_then(Value::as_str) == Some("range");
+            let interval = partitioning
+                .get("interval")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty());
+            if range && !interval {
+                push(
+                    root.key("partitioning"),
+                    "interval is required when strategy is \"range\"".to_owned(),
+                );
+            }
+        }
+        for (i, action) in self.actions.iter().flatten().enumerate() {
+            let kind = action
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("script");
+            let target = action
+                .get("target")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty());
+            if kind != "script" && !target {
+                push(
+                    root.key("actions").index(i).key("target"),
+                    "Action 'target' is required when type is 'url', 'flow', 'modal', or 'api'."
+                        .to_owned(),
+                );
+            }
+        }
     }
 
     fn field_list(&self) -> String {

@@ -739,7 +739,7 @@ pub fn compile(
             format!("At most {MAX_SELECT_FIELDS} fields may be given"),
         ));
     }
-    let table = match quoted(IdentKind::Table, &object.name, &JsonPath::root()) {
+    let table = match quoted(IdentKind::Table, &object.table(), &JsonPath::root()) {
         Ok(table) => table,
         Err(issue) => return Err(vec![issue]),
     };
