@@ -1,4 +1,4 @@
-//! What a deployment does with each key of an object definition (docs/objects.md, decision 0013):
+//! What a deployment does with each key of an object definition (docs/objects.md, decision 0014):
 //! a key is (a) enforced, (b) stored and served back only, reported as a warning, or (c) refused
 //! with an `unsupported` issue at its path until objectos implements its meaning. Never accepted
 //! and silently ignored.
