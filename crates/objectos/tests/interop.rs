@@ -39,18 +39,9 @@ fn objectstack_client_4_0_1_against_objectos_on_postgres() {
     drop(db);
 }
 
-/// The real npm libSQL client, `@libsql/client` (Hrana 2 over HTTP), against the Hrana endpoint:
-/// `tests/interop/libsql.test.mjs` runs execute, batch (stored SQL, conditions, rollback on a
-/// failed step), executeMultiple (sequence), interactive transactions across requests (commit,
-/// rollback), error codes, a read-only key and the path-prefixed URL.
-#[test]
-fn libsql_client_against_objectos_hrana() {
-    let root = repo_root();
-    assert!(
-        root.join("tests/interop/node_modules/@libsql/client/package.json")
-            .is_file(),
-        "run `npm ci --prefix tests/interop` first (scripts/test does it)"
-    );
+/// A server with tenant `hrana`, an `item` object deployed (name: unique text, qty: number), and
+/// its full-access and read-only keys.
+fn hrana_server() -> (Server, String, String) {
     let server = Server::start(&[]);
     let out = server.cli(&[
         "tenant", "create", "--org", "hrana", "--plan", "pro", "--json",
@@ -96,7 +87,22 @@ fn libsql_client_against_objectos_hrana() {
         .as_str()
         .unwrap_or_else(|| panic!("a read-only key: {ro}"))
         .to_owned();
+    (server, key, ro_key)
+}
 
+/// The real npm libSQL client, `@libsql/client` (Hrana 2 over HTTP), against the Hrana endpoint:
+/// `tests/interop/libsql.test.mjs` runs execute, batch (stored SQL, conditions, rollback on a
+/// failed step), executeMultiple (sequence), interactive transactions across requests (commit,
+/// rollback), error codes, a read-only key and the path-prefixed URL.
+#[test]
+fn libsql_client_against_objectos_hrana() {
+    let root = repo_root();
+    assert!(
+        root.join("tests/interop/node_modules/@libsql/client/package.json")
+            .is_file(),
+        "run `npm ci --prefix tests/interop` first (scripts/test does it)"
+    );
+    let (server, key, ro_key) = hrana_server();
     let out = Command::new("node")
         .args(["--test", "tests/interop/libsql.test.mjs"])
         .current_dir(&root)
@@ -116,6 +122,31 @@ fn libsql_client_against_objectos_hrana() {
     );
     assert!(report.contains("# fail 0"), "{report}");
     assert!(report.contains("# pass 7"), "{report}");
+}
+
+/// The real PyPI libSQL client (`libsql` 0.1.11, a binding of the Rust crate; scripts/test installs
+/// it) against the Hrana endpoint: `tests/interop/libsql_test.py` runs execute, transactions
+/// committed and rolled back, a batch, error codes and a read-only key.
+#[test]
+fn python_libsql_against_objectos_hrana() {
+    let root = repo_root();
+    let (server, key, ro_key) = hrana_server();
+    let out = Command::new("python3")
+        .arg("tests/interop/libsql_test.py")
+        .current_dir(&root)
+        .env("OBJECTOS_URL", &server.url)
+        .env("OBJECTOS_KEY", &key)
+        .env("OBJECTOS_RO_KEY", &ro_key)
+        .output()
+        .expect("run `python3` (with `pip install libsql==0.1.11`; scripts/test does it)");
+    let report = stdout(&out);
+    assert!(
+        out.status.success(),
+        "python3 tests/interop/libsql_test.py failed ({})\n--- stdout\n{report}\n--- stderr\n{}",
+        out.status,
+        stderr(&out)
+    );
+    assert!(report.contains("passed 9"), "{report}");
 }
 
 fn interop(serve_args: &[&str]) {
