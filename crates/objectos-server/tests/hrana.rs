@@ -736,3 +736,38 @@ async fn probes_protobuf_and_request_bounds() {
     assert_eq!(err_code(&res, 0), "RESPONSE_TOO_LARGE");
     assert_eq!(err_code(&res, 1), "RESPONSE_TOO_LARGE");
 }
+
+#[tokio::test]
+async fn a_runaway_statement_is_interrupted_and_the_stream_goes_on() {
+    if !sqlite_only() {
+        return;
+    }
+    let app = TestApp::new()
+        .with(|o| o.settings.hrana.limits.request_timeout = Duration::from_millis(300))
+        .start()
+        .await;
+    let (_, key) = tenant(&app, "acme").await;
+    let started = Instant::now();
+    let res = pipe(&app, &key, "v3", json!({"requests": [
+        exec("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) SELECT COUNT(*) FROM c"),
+    ]})).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(err_code(&res, 0), "SQLITE_INTERRUPT");
+    let baton = res.body["baton"].as_str().unwrap().to_owned();
+    let res = pipe(
+        &app,
+        &key,
+        "v3",
+        json!({"baton": baton, "requests": [exec("SELECT 1"), {"type": "close"}]}),
+    )
+    .await;
+    ok(&res, 0);
+    // The data API is unaffected (on memory, the tenant's connection was handed back).
+    app.get_with_key("/api/v1/data/note", &key)
+        .await
+        .assert_success(200);
+}

@@ -160,6 +160,7 @@ struct HranaFile {
     body_limit: Option<usize>,
     idle_timeout_secs: Option<u64>,
     transaction_timeout_secs: Option<u64>,
+    request_timeout_secs: Option<u64>,
     max_streams: Option<usize>,
     max_streams_per_tenant: Option<usize>,
 }
@@ -205,6 +206,12 @@ fn hrana_settings(
             );
         }
         settings.limits.transaction_timeout = Duration::from_secs(s);
+    }
+    if let Some(s) = file.request_timeout_secs {
+        if !(1..=3600).contains(&s) {
+            bail!("{} must be between 1 and 3600", at("request_timeout_secs"));
+        }
+        settings.limits.request_timeout = Duration::from_secs(s);
     }
     if let Some(n) = file.max_streams {
         if !(1..=100_000).contains(&n) {
@@ -660,7 +667,7 @@ mod tenant_provider_tests {
             ServeArgs::default(),
             Some(
                 "[hrana]\nddl_tenants = [\"acme\"]\nbody_limit = 1000\nidle_timeout_secs = 30\n\
-                 transaction_timeout_secs = 2\nmax_streams = 9\nmax_streams_per_tenant = 3\n",
+                 transaction_timeout_secs = 2\nrequest_timeout_secs = 7\nmax_streams = 9\nmax_streams_per_tenant = 3\n",
             ),
         )
         .unwrap();
@@ -669,6 +676,7 @@ mod tenant_provider_tests {
         assert_eq!(h.body_limit, 1000);
         assert_eq!(h.limits.idle_timeout, Duration::from_secs(30));
         assert_eq!(h.limits.transaction_timeout, Duration::from_secs(2));
+        assert_eq!(h.limits.request_timeout, Duration::from_secs(7));
         assert_eq!(
             (h.limits.max_streams, h.limits.max_streams_per_tenant),
             (9, 3)
@@ -684,6 +692,7 @@ mod tenant_provider_tests {
                 "hrana.transaction_timeout_secs",
             ),
             ("idle_timeout_secs = 0", "hrana.idle_timeout_secs"),
+            ("request_timeout_secs = 0", "hrana.request_timeout_secs"),
             ("max_streams = 0", "hrana.max_streams"),
             ("max_streams_per_tenant = 0", "hrana.max_streams_per_tenant"),
             ("body_limit = 0", "hrana.body_limit"),

@@ -1,7 +1,9 @@
 //! Runs Hrana requests on a rusqlite connection, under an authorizer that enforces [`Access`].
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rusqlite::fallible_iterator::FallibleIterator as _;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
@@ -109,6 +111,13 @@ pub fn authorize(access: Access, action: &AuthAction<'_>) -> Authorization {
     };
     let allow = Authorization::Allow;
     match *action {
+        // Loading code and the FTS3 tokenizer pointer interface are never for clients.
+        A::Function { function_name }
+            if function_name.eq_ignore_ascii_case("load_extension")
+                || function_name.eq_ignore_ascii_case("fts3_tokenizer") =>
+        {
+            Authorization::Deny
+        }
         A::Select | A::Read { .. } | A::Recursive | A::Function { .. } => allow,
         A::Transaction { .. } | A::Savepoint { .. } => allow,
         // DDL also asks to write the schema table; SQLite itself refuses direct writes to it.
@@ -173,16 +182,60 @@ pub fn authorize(access: Access, action: &AuthAction<'_>) -> Authorization {
     }
 }
 
-/// Installs the authorizer enforcing `access` on `conn`.
-pub fn install_authorizer(conn: &Connection, access: Access) {
+/// When the request a stream runs must stop: read by the connection's progress handler, which
+/// interrupts a statement running past it (`SQLITE_INTERRUPT`).
+#[derive(Debug, Clone)]
+pub struct Deadline {
+    base: Instant,
+    /// Milliseconds after `base`.
+    at_ms: Arc<AtomicU64>,
+}
+
+impl Deadline {
+    /// A deadline already passed (nothing runs until [`Deadline::start`]).
+    pub fn new() -> Self {
+        Self {
+            base: Instant::now(),
+            at_ms: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Statements may run for `limit` from now.
+    pub fn start(&self, limit: Duration) {
+        let at = self.base.elapsed().saturating_add(limit).as_millis();
+        self.at_ms
+            .store(u64::try_from(at).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    fn passed(&self) -> bool {
+        let now = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
+        now > self.at_ms.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for Deadline {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Virtual machine steps between two checks of the deadline.
+const PROGRESS_STEPS: std::os::raw::c_int = 10_000;
+
+/// Installs on `conn` the authorizer enforcing `access` and the progress handler enforcing
+/// `deadline`.
+pub fn install_guards(conn: &Connection, access: Access, deadline: &Deadline) {
     conn.authorizer(Some(move |ctx: AuthContext<'_>| {
         authorize(access, &ctx.action)
     }));
+    let deadline = deadline.clone();
+    conn.progress_handler(PROGRESS_STEPS, Some(move || deadline.passed()));
 }
 
-/// Removes the authorizer (before a shared connection goes back to the data API).
-pub fn remove_authorizer(conn: &Connection) {
+/// Removes both (before a shared connection goes back to the data API).
+pub fn remove_guards(conn: &Connection) {
     conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
+    conn.progress_handler(0, None::<fn() -> bool>);
 }
 
 /// Per-stream state: stored SQL texts.
@@ -228,6 +281,14 @@ fn too_large() -> Error {
 /// Maps a rusqlite error to a Hrana error with the code clients read.
 pub fn sqlite_error(error: rusqlite::Error) -> Error {
     match error {
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.code == rusqlite::ErrorCode::OperationInterrupted =>
+        {
+            Error::new(
+                "SQLITE_INTERRUPT",
+                "SQLite error: interrupted: the request ran longer than the server's limit",
+            )
+        }
         rusqlite::Error::SqliteFailure(e, message) => {
             let message = message.unwrap_or_else(|| e.to_string());
             Error::new(code_name(e, &message), format!("SQLite error: {message}"))
@@ -271,6 +332,8 @@ fn code_name(e: rusqlite::ffi::Error, message: &str) -> &'static str {
         C::Unknown if message.contains("syntax error") || message.contains("incomplete input") => {
             "SQL_PARSE_ERROR"
         }
+        // A function refused by the authorizer is reported as SQLITE_ERROR.
+        C::Unknown if message.contains("not authorized") => "SQLITE_AUTH",
         C::Unknown => "SQLITE_ERROR",
         C::InternalMalfunction => "SQLITE_INTERNAL",
         C::PermissionDenied => "SQLITE_PERM",
@@ -750,7 +813,9 @@ mod tests {
             read_only: false,
             allow_ddl: false,
         };
-        install_authorizer(&conn, full);
+        let deadline = Deadline::new();
+        deadline.start(Duration::from_secs(60));
+        install_guards(&conn, full, &deadline);
         let sqls = StreamSqls::default();
         let limits = Limits::default();
         let run = |sql: &str| {
@@ -774,6 +839,7 @@ mod tests {
             "PRAGMA foreign_keys = OFF",
             "PRAGMA query_only = 0",
             "PRAGMA writable_schema = 1",
+            "SELECT load_extension('/tmp/x.so')",
         ] {
             let e = run(refused).unwrap_err();
             assert_eq!(e.code, "SQLITE_AUTH", "{refused}: {e:?}");
@@ -785,7 +851,15 @@ mod tests {
         assert!(!target.exists());
         assert!(run("PRAGMA table_info(t)").is_ok());
         assert!(run("PRAGMA user_version").is_ok());
-        remove_authorizer(&conn);
+        deadline.start(Duration::from_millis(100));
+        let started = Instant::now();
+        let e = run(
+            "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) SELECT COUNT(*) FROM c",
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "SQLITE_INTERRUPT");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        remove_guards(&conn);
         assert!(conn.execute("DELETE FROM _objectos_meta", []).is_ok());
     }
 }

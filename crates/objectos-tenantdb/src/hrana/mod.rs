@@ -53,6 +53,9 @@ pub struct Limits {
     /// A transaction held open this long (across requests) is rolled back and its stream closed,
     /// so that it never blocks the tenant's other writers for longer.
     pub transaction_timeout: Duration,
+    /// How long the statements of one HTTP request may run in all before they are interrupted
+    /// (`SQLITE_INTERRUPT`).
+    pub request_timeout: Duration,
     /// Open streams per tenant.
     pub max_streams_per_tenant: usize,
     /// Open streams in all.
@@ -70,6 +73,7 @@ impl Default for Limits {
             max_stored_sql_bytes: 64 * 1024,
             idle_timeout: Duration::from_secs(10),
             transaction_timeout: Duration::from_secs(4),
+            request_timeout: Duration::from_secs(10),
             max_streams_per_tenant: 16,
             max_streams: 256,
         }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
-use super::exec::{self, Budget, StreamSqls};
+use super::exec::{self, Budget, Deadline, StreamSqls};
 use super::proto::{
     Batch, CursorEntry, Error, PipelineResponse, StreamRequest, StreamResponse, StreamResult,
 };
@@ -195,7 +195,7 @@ impl Streams {
             return Err(StreamError::TooManyRequests(self.limits.max_requests));
         }
         let (id, tx, next) = self.acquire(tenant, access, raw, baton)?;
-        match self.run(id, &tx, Work::Pipeline(requests), version).await? {
+        match self.run(&tx, Work::Pipeline(requests), version).await? {
             Outcome::Pipeline { results, closed } => Ok(PipelineResponse {
                 baton: self.after(id, closed, next),
                 base_url: None,
@@ -222,7 +222,7 @@ impl Streams {
             return Err(StreamError::TooManyRequests(self.limits.max_statements));
         }
         let (id, tx, next) = self.acquire(tenant, access, raw, baton)?;
-        match self.run(id, &tx, Work::Cursor(batch), Version::V3).await? {
+        match self.run(&tx, Work::Cursor(batch), Version::V3).await? {
             Outcome::Cursor { entries, closed } => Ok((self.after(id, closed, next), entries)),
             Outcome::Pipeline { .. } => Err(StreamError::Expired),
             Outcome::OpenFailed(e) => {
@@ -244,7 +244,6 @@ impl Streams {
 
     async fn run(
         &self,
-        id: u64,
         tx: &mpsc::Sender<Job>,
         work: Work,
         version: Version,
@@ -258,10 +257,7 @@ impl Streams {
         // The worker is gone (timed out meanwhile) when the job cannot be sent or is dropped.
         match sent {
             Ok(()) => answer.await.map_err(|_| StreamError::Expired),
-            Err(_) => {
-                let _ = id;
-                Err(StreamError::Expired)
-            }
+            Err(_) => Err(StreamError::Expired),
         }
     }
 
@@ -362,7 +358,11 @@ fn parse_baton(baton: &str) -> Option<(u64, u128)> {
 }
 
 /// Opens a stream's own connection to a tenant's SQLite file (which must exist).
-fn open_file(path: &std::path::Path, access: Access) -> rusqlite::Result<Connection> {
+fn open_file(
+    path: &std::path::Path,
+    access: Access,
+    deadline: &Deadline,
+) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -373,7 +373,7 @@ fn open_file(path: &std::path::Path, access: Access) -> rusqlite::Result<Connect
     if access.read_only {
         conn.pragma_update(None, "query_only", true)?;
     }
-    exec::install_authorizer(&conn, access);
+    exec::install_guards(&conn, access, deadline);
     Ok(conn)
 }
 
@@ -409,33 +409,34 @@ struct Held<'a> {
 }
 
 impl<'a> Held<'a> {
-    fn take(shared: &'a SharedConnection, access: Access) -> Self {
+    fn take(shared: &'a SharedConnection, access: Access, deadline: &Deadline) -> Self {
         let conn = shared.lock().unwrap_or_else(|p| p.into_inner());
-        exec::install_authorizer(&conn, access);
+        exec::install_guards(&conn, access, deadline);
         Self { conn }
     }
 }
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
+        exec::remove_guards(&self.conn);
         if !self.conn.is_autocommit() {
             // A failed rollback leaves SQLite to roll back on the next statement's error path.
             let _ = self.conn.execute_batch("ROLLBACK");
         }
-        exec::remove_authorizer(&self.conn);
     }
 }
 
 /// The worker of one stream.
 fn serve(raw: RawSql, access: Access, limits: &Limits, rx: &mpsc::Receiver<Job>) {
     let mut sqls = StreamSqls::default();
+    let deadline = Deadline::new();
     let mut clock = Clock {
         last: Instant::now(),
         transaction_since: None,
     };
     match raw {
         RawSql::File(path) => {
-            let conn = match open_file(&path, access) {
+            let conn = match open_file(&path, access, &deadline) {
                 Ok(conn) => conn,
                 Err(e) => {
                     while let Ok(job) = rx.try_recv() {
@@ -446,7 +447,7 @@ fn serve(raw: RawSql, access: Access, limits: &Limits, rx: &mpsc::Receiver<Job>)
             };
             while let Ok(job) = rx.recv_timeout(clock.wait(limits)) {
                 let started = Instant::now();
-                let closed = handle(&conn, &mut sqls, job, limits);
+                let closed = handle(&conn, &mut sqls, job, limits, &deadline);
                 if closed {
                     break;
                 }
@@ -458,8 +459,8 @@ fn serve(raw: RawSql, access: Access, limits: &Limits, rx: &mpsc::Receiver<Job>)
             let mut held: Option<Held<'_>> = None;
             while let Ok(job) = rx.recv_timeout(clock.wait(limits)) {
                 let started = Instant::now();
-                let h = held.get_or_insert_with(|| Held::take(&shared, access));
-                let closed = handle(&h.conn, &mut sqls, job, limits);
+                let h = held.get_or_insert_with(|| Held::take(&shared, access, &deadline));
+                let closed = handle(&h.conn, &mut sqls, job, limits, &deadline);
                 let autocommit = h.conn.is_autocommit();
                 if closed {
                     break;
@@ -477,7 +478,14 @@ fn serve(raw: RawSql, access: Access, limits: &Limits, rx: &mpsc::Receiver<Job>)
 }
 
 /// Runs one job; true when the stream was closed.
-fn handle(conn: &Connection, sqls: &mut StreamSqls, job: Job, limits: &Limits) -> bool {
+fn handle(
+    conn: &Connection,
+    sqls: &mut StreamSqls,
+    job: Job,
+    limits: &Limits,
+    deadline: &Deadline,
+) -> bool {
+    deadline.start(limits.request_timeout);
     let mut budget = Budget::new(limits);
     let (outcome, closed) = match job.work {
         Work::Pipeline(requests) => {
@@ -519,6 +527,8 @@ fn handle(conn: &Connection, sqls: &mut StreamSqls, job: Job, limits: &Limits) -
         }
     };
     if closed && !conn.is_autocommit() {
+        // Time for the rollback itself, whatever the request used.
+        deadline.start(limits.request_timeout);
         let _ = conn.execute_batch("ROLLBACK");
     }
     let _ = job.reply.send(outcome);
