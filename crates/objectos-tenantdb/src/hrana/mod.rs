@@ -24,7 +24,7 @@ pub enum Version {
 }
 
 /// What a stream may do to the tenant's database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Access {
     /// Reads only (a read-only key, or a suspended tenant).
     pub read_only: bool,

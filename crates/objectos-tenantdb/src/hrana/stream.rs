@@ -142,6 +142,7 @@ const EXPIRED_MEMORY: Duration = Duration::from_secs(300);
 pub struct Streams {
     inner: Arc<Mutex<Inner>>,
     limits: Arc<Limits>,
+    pool: Arc<Pool>,
 }
 
 impl std::fmt::Debug for Streams {
@@ -158,7 +159,13 @@ impl Streams {
         Self {
             inner: Arc::default(),
             limits: Arc::new(limits),
+            pool: Arc::default(),
         }
+    }
+
+    /// SQLite connections opened for streams since creation (the rest reused an idle one).
+    pub fn connections_opened(&self) -> u64 {
+        self.pool.opened.load(Ordering::Relaxed)
     }
 
     /// The bounds.
@@ -323,9 +330,10 @@ impl Streams {
             ended_at: Mutex::new(None),
         });
         let limits = Arc::clone(&self.limits);
+        let pool = Arc::clone(&self.pool);
         let worker_life = Arc::clone(&life);
         tokio::task::spawn_blocking(move || {
-            serve(raw, access, &limits, &rx);
+            serve(raw, access, &limits, &pool, &rx);
             worker_life.end();
         });
         inner.entries.insert(
@@ -375,6 +383,87 @@ fn open_file(
     }
     exec::install_guards(&conn, access, deadline);
     Ok(conn)
+}
+
+/// An idle stream connection kept for the tenant's next stream.
+struct Pooled {
+    conn: Connection,
+    /// The deadline its progress handler reads.
+    deadline: Deadline,
+    /// The file it has open (device, inode): a database deleted and made again under the same
+    /// path is another file, which a kept connection must not stand for.
+    file: Option<(u64, u64)>,
+    /// Idle since.
+    since: Instant,
+}
+
+/// Idle stream connections by database file and access, at most [`POOLED_PER_KEY`] each and
+/// `max_streams` in all, dropped once idle for longer than the idle timeout.
+#[derive(Default)]
+struct Pool {
+    idle: Mutex<HashMap<(PathBuf, Access), Vec<Pooled>>>,
+    opened: std::sync::atomic::AtomicU64,
+}
+
+/// Idle connections kept per database file and access.
+const POOLED_PER_KEY: usize = 4;
+
+fn file_id(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+impl Pool {
+    fn lock(&self) -> MutexGuard<'_, HashMap<(PathBuf, Access), Vec<Pooled>>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A kept connection to the same file, still fresh; stale ones are dropped (outside the lock).
+    fn take(&self, key: &(PathBuf, Access), limits: &Limits) -> Option<Pooled> {
+        let current = file_id(&key.0)?;
+        let mut stale = Vec::new();
+        let found = {
+            let mut idle = self.lock();
+            let list = idle.get_mut(key)?;
+            let mut found = None;
+            while let Some(p) = list.pop() {
+                if p.file == Some(current) && p.since.elapsed() < limits.idle_timeout {
+                    found = Some(p);
+                    break;
+                }
+                stale.push(p);
+            }
+            if list.is_empty() {
+                idle.remove(key);
+            }
+            found
+        };
+        drop(stale);
+        found
+    }
+
+    fn give_back(&self, key: (PathBuf, Access), pooled: Pooled, limits: &Limits) {
+        let mut stale = Vec::new();
+        {
+            let mut idle = self.lock();
+            for list in idle.values_mut() {
+                let (keep, old): (Vec<Pooled>, Vec<Pooled>) = std::mem::take(list)
+                    .into_iter()
+                    .partition(|p| p.since.elapsed() < limits.idle_timeout);
+                *list = keep;
+                stale.extend(old);
+            }
+            idle.retain(|_, list| !list.is_empty());
+            let total: usize = idle.values().map(Vec::len).sum();
+            let list = idle.entry(key).or_default();
+            if list.len() < POOLED_PER_KEY && total < limits.max_streams {
+                list.push(pooled);
+            } else {
+                stale.push(pooled);
+            }
+        }
+        drop(stale);
+    }
 }
 
 /// When the worker stops waiting: idle too long, or a transaction held too long.
@@ -427,53 +516,113 @@ impl Drop for Held<'_> {
 }
 
 /// The worker of one stream.
-fn serve(raw: RawSql, access: Access, limits: &Limits, rx: &mpsc::Receiver<Job>) {
+fn serve(raw: RawSql, access: Access, limits: &Limits, pool: &Pool, rx: &mpsc::Receiver<Job>) {
     let mut sqls = StreamSqls::default();
-    let deadline = Deadline::new();
     let mut clock = Clock {
         last: Instant::now(),
         transaction_since: None,
     };
     match raw {
         RawSql::File(path) => {
-            let conn = match open_file(&path, access, &deadline) {
-                Ok(conn) => conn,
+            let key = (path.clone(), access);
+            let opened: rusqlite::Result<Pooled> = pool.take(&key, limits).map_or_else(
+                || {
+                    let deadline = Deadline::new();
+                    let conn = open_file(&path, access, &deadline)?;
+                    pool.opened.fetch_add(1, Ordering::Relaxed);
+                    Ok(Pooled {
+                        conn,
+                        deadline,
+                        file: file_id(&path),
+                        since: Instant::now(),
+                    })
+                },
+                Ok,
+            );
+            let Pooled {
+                conn,
+                deadline,
+                file,
+                ..
+            } = match opened {
+                Ok(pooled) => pooled,
                 Err(e) => {
-                    while let Ok(job) = rx.try_recv() {
+                    // The stream's first job is sent right after the worker starts: answer it
+                    // (and any other) rather than let it be dropped unanswered.
+                    while let Ok(job) = rx.recv_timeout(Duration::from_secs(1)) {
                         let _ = job.reply.send(Outcome::OpenFailed(e.to_string()));
                     }
                     return;
                 }
             };
+            let mut closed_cleanly = false;
+            let mut last_answer = None;
             while let Ok(job) = rx.recv_timeout(clock.wait(limits)) {
                 let started = Instant::now();
-                let closed = handle(&conn, &mut sqls, job, limits, &deadline);
+                let (closed, answer) = handle(&conn, &mut sqls, job, limits, &deadline);
                 if closed {
+                    closed_cleanly = conn.is_autocommit();
+                    last_answer = Some(answer);
                     break;
                 }
+                answer.send();
                 clock.after_job(started, conn.is_autocommit());
             }
-            // Dropping the connection rolls back any open transaction.
+            // A connection the client closed outside a transaction serves the tenant's next
+            // stream; otherwise dropping it rolls back any open transaction.
+            if closed_cleanly {
+                pool.give_back(
+                    key,
+                    Pooled {
+                        conn,
+                        deadline,
+                        file,
+                        since: Instant::now(),
+                    },
+                    limits,
+                );
+            } else {
+                drop(conn);
+            }
+            if let Some(answer) = last_answer {
+                answer.send();
+            }
         }
         RawSql::Shared(shared) => {
+            let deadline = Deadline::new();
             let mut held: Option<Held<'_>> = None;
             while let Ok(job) = rx.recv_timeout(clock.wait(limits)) {
                 let started = Instant::now();
                 let h = held.get_or_insert_with(|| Held::take(&shared, access, &deadline));
-                let closed = handle(&h.conn, &mut sqls, job, limits, &deadline);
+                let (closed, answer) = handle(&h.conn, &mut sqls, job, limits, &deadline);
                 let autocommit = h.conn.is_autocommit();
-                if closed {
-                    break;
-                }
-                if autocommit {
+                if closed || autocommit {
                     // Between requests outside a transaction, the data API has the connection.
                     held = None;
+                }
+                answer.send();
+                if closed {
+                    break;
                 }
                 clock.after_job(started, autocommit);
             }
             drop(held);
         }
         RawSql::Unsupported { .. } => {}
+    }
+}
+
+/// A job's answer, sent by the caller once the connection is where it goes next (kept for the
+/// next stream, or handed back), so that a client's next request finds it there.
+struct Answer {
+    reply: oneshot::Sender<Outcome>,
+    outcome: Outcome,
+}
+
+impl Answer {
+    fn send(self) {
+        // The client may have gone (timed out, disconnected): nothing to tell it then.
+        let _ = self.reply.send(self.outcome);
     }
 }
 
@@ -484,7 +633,7 @@ fn handle(
     job: Job,
     limits: &Limits,
     deadline: &Deadline,
-) -> bool {
+) -> (bool, Answer) {
     deadline.start(limits.request_timeout);
     let mut budget = Budget::new(limits);
     let (outcome, closed) = match job.work {
@@ -531,8 +680,13 @@ fn handle(
         deadline.start(limits.request_timeout);
         let _ = conn.execute_batch("ROLLBACK");
     }
-    let _ = job.reply.send(outcome);
-    closed
+    (
+        closed,
+        Answer {
+            reply: job.reply,
+            outcome,
+        },
+    )
 }
 
 fn cursor_entries(result: super::proto::BatchResult) -> Vec<CursorEntry> {
@@ -561,6 +715,136 @@ fn cursor_entries(result: super::proto::BatchResult) -> Vec<CursorEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn exec(sql: &str) -> StreamRequest {
+        StreamRequest::Execute {
+            stmt: super::super::proto::Stmt {
+                sql: Some(sql.to_owned()),
+                sql_id: None,
+                args: vec![],
+                named_args: vec![],
+                want_rows: None,
+            },
+        }
+    }
+
+    /// The first value of the first result.
+    fn first_value(response: &PipelineResponse) -> serde_json::Value {
+        let json = serde_json::to_value(&response.results[0]).unwrap();
+        json["response"]["result"]["rows"][0][0]["value"].clone()
+    }
+
+    #[tokio::test]
+    async fn closed_connections_serve_the_next_stream_of_the_same_file_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("acme.db");
+        let make = |n: i64| {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; CREATE TABLE t (a); INSERT INTO t VALUES ({n});"
+            ))
+            .unwrap();
+        };
+        make(1);
+        let streams = Streams::new(Limits::default());
+        let full = Access {
+            read_only: false,
+            allow_ddl: false,
+        };
+        let run = |access: Access, requests: Vec<StreamRequest>| {
+            let streams = streams.clone();
+            let raw = RawSql::File(path.clone());
+            async move {
+                streams
+                    .pipeline("acme", access, raw, None, requests, Version::V3)
+                    .await
+                    .unwrap()
+            }
+        };
+        for _ in 0..3 {
+            let r = run(full, vec![exec("SELECT a FROM t"), StreamRequest::Close]).await;
+            assert_eq!(first_value(&r), "1");
+        }
+        assert_eq!(streams.connections_opened(), 1, "one connection, reused");
+        // A stream closed inside a transaction is rolled back before its connection is kept.
+        run(
+            full,
+            vec![
+                exec("BEGIN"),
+                exec("INSERT INTO t VALUES (5)"),
+                StreamRequest::Close,
+            ],
+        )
+        .await;
+        let r = run(
+            full,
+            vec![exec("SELECT COUNT(*) FROM t"), StreamRequest::Close],
+        )
+        .await;
+        assert_eq!(first_value(&r), "1");
+        assert_eq!(streams.connections_opened(), 1);
+        // Another access gets a connection of its own (read-only: query_only, and refused writes).
+        let ro = Access {
+            read_only: true,
+            allow_ddl: false,
+        };
+        run(ro, vec![exec("SELECT 1"), StreamRequest::Close]).await;
+        assert_eq!(streams.connections_opened(), 2);
+        let r = run(
+            full,
+            vec![exec("INSERT INTO t VALUES (2)"), StreamRequest::Close],
+        )
+        .await;
+        assert!(matches!(r.results[0], StreamResult::Ok { .. }), "{r:?}");
+        // The database deleted and made again under the same path: the kept connection (to the
+        // deleted file) is not used.
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        make(7);
+        let r = run(full, vec![exec("SELECT a FROM t"), StreamRequest::Close]).await;
+        assert_eq!(first_value(&r), "7");
+        assert_eq!(streams.connections_opened(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_database_that_cannot_be_opened_is_reported_and_forgotten() {
+        let streams = Streams::new(Limits::default());
+        let dir = tempfile::tempdir().unwrap();
+        let access = Access {
+            read_only: false,
+            allow_ddl: false,
+        };
+        let raw = RawSql::File(dir.path().join("missing.db"));
+        let e = streams
+            .pipeline(
+                "acme",
+                access,
+                raw,
+                None,
+                vec![StreamRequest::GetAutocommit],
+                Version::V3,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StreamError::Open(_)), "{e:?}");
+        assert_eq!(e.code(), "DATABASE_UNAVAILABLE");
+        assert_eq!(streams.open_streams(None), 0);
+        let e = streams
+            .pipeline(
+                "acme",
+                access,
+                RawSql::Unsupported {
+                    provider: "postgres",
+                },
+                None,
+                vec![],
+                Version::V2,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "HRANA_NOT_SUPPORTED");
+    }
 
     #[test]
     fn batons_round_trip_and_garbage_is_refused() {
