@@ -460,6 +460,7 @@ impl RunningApp {
             settings: Arc::new(settings.clone()),
             metrics: metrics_handle(),
             ready: Arc::clone(&ready),
+            hrana: objectos_tenantdb::hrana::Streams::new(settings.hrana.limits.clone()),
         };
         let addr = listener.local_addr().map_err(io_error(&data_dir))?;
         let (shutdown, mut shutdown_rx) = watch::channel(false);

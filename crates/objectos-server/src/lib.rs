@@ -27,12 +27,14 @@ use axum::Router;
 use objectos_spec::types::turso::TenantResolverStrategy;
 use objectos_store::ControlStore;
 use objectos_tenantdb::TenantDatabases;
-use routes::{data, deployments, domains, events, keys, meta, ops, tenants};
+use routes::{data, deployments, domains, events, hrana, keys, meta, ops, tenants};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiResult};
-pub use state::{AppState, ServerSettings, DEFAULT_ARCHIVE_BODY_LIMIT, MAX_ARCHIVE_BODY_LIMIT};
+pub use state::{
+    AppState, HranaSettings, ServerSettings, DEFAULT_ARCHIVE_BODY_LIMIT, MAX_ARCHIVE_BODY_LIMIT,
+};
 
 /// The whole HTTP application.
 pub fn router<S: ControlStore, D: TenantDatabases>(state: AppState<S, D>) -> Router {
@@ -109,6 +111,7 @@ pub fn router<S: ControlStore, D: TenantDatabases>(state: AppState<S, D>) -> Rou
         .route("/api/v1/discovery", get(meta::discovery::<S, D>))
         .route("/api/v1", get(meta::discovery::<S, D>))
         .merge(tenant_api(&state))
+        .merge(hrana_routes())
         .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz::<S, D>))
@@ -171,6 +174,32 @@ fn tenant_routes<S: ControlStore, D: TenantDatabases>(
             state.clone(),
             tenant_router::gate::<S, D>,
         ))
+}
+
+/// The Hrana (libSQL) endpoint, at the root and under `/t/{tenant}` (docs/hrana.md). Hrana over
+/// Protobuf (`/v3-protobuf...`) is not served: its probe gets the fallback's 404, so that clients
+/// use JSON.
+fn hrana_routes<S: ControlStore, D: TenantDatabases>() -> Router<AppState<S, D>> {
+    Router::new()
+        .route("/v2", get(hrana::probe_v2))
+        .route("/v3", get(hrana::probe_v3))
+        .route("/v2/pipeline", post(hrana::pipeline_v2::<S, D>))
+        .route("/v3/pipeline", post(hrana::pipeline_v3::<S, D>))
+        .route("/v3/cursor", post(hrana::cursor_v3::<S, D>))
+        .route("/t/{tenant}/v2", get(hrana::probe_v2))
+        .route("/t/{tenant}/v3", get(hrana::probe_v3))
+        .route(
+            "/t/{tenant}/v2/pipeline",
+            post(hrana::tenant_pipeline_v2::<S, D>),
+        )
+        .route(
+            "/t/{tenant}/v3/pipeline",
+            post(hrana::tenant_pipeline_v3::<S, D>),
+        )
+        .route(
+            "/t/{tenant}/v3/cursor",
+            post(hrana::tenant_cursor_v3::<S, D>),
+        )
 }
 
 /// The tenant API where the strategy serves it: at the root, or under `/t/{tenant}` (with the

@@ -30,6 +30,30 @@ pub struct ServerSettings {
     pub base_domain: Option<String>,
     /// Header-read / idle timeout and the cap on open connections (see [`crate::serve`]).
     pub connections: crate::serve::ConnectionLimits,
+    /// The Hrana (libSQL) endpoint's settings.
+    pub hrana: HranaSettings,
+}
+
+/// Settings of the Hrana endpoint (`/v2/pipeline`, `/v3/pipeline`, `/v3/cursor`).
+#[derive(Debug, Clone)]
+pub struct HranaSettings {
+    /// Largest request body, in bytes (larger: 413 `PAYLOAD_TOO_LARGE`).
+    pub body_limit: usize,
+    /// Requests, statements, rows and bytes per request; stream timeouts and counts.
+    pub limits: objectos_tenantdb::hrana::Limits,
+    /// Tenants whose Hrana clients may run DDL on their own tables (never on objectos' system
+    /// tables). Empty by default: DDL goes through deployments.
+    pub ddl_tenants: std::collections::BTreeSet<String>,
+}
+
+impl Default for HranaSettings {
+    fn default() -> Self {
+        Self {
+            body_limit: 4 * 1024 * 1024,
+            limits: objectos_tenantdb::hrana::Limits::default(),
+            ddl_tenants: std::collections::BTreeSet::new(),
+        }
+    }
 }
 
 impl Default for ServerSettings {
@@ -41,6 +65,7 @@ impl Default for ServerSettings {
             resolver: objectos_spec::types::turso::TenantResolverStrategy::Token,
             base_domain: None,
             connections: crate::serve::ConnectionLimits::default(),
+            hrana: HranaSettings::default(),
         }
     }
 }
@@ -57,6 +82,8 @@ pub struct AppState<S, D> {
     pub metrics: Option<PrometheusHandle>,
     /// False until start-up recovery is done, and again while shutting down.
     pub ready: Arc<AtomicBool>,
+    /// The open Hrana streams.
+    pub hrana: objectos_tenantdb::hrana::Streams,
 }
 
 impl<S, D> Clone for AppState<S, D> {
@@ -67,6 +94,7 @@ impl<S, D> Clone for AppState<S, D> {
             settings: Arc::clone(&self.settings),
             metrics: self.metrics.clone(),
             ready: Arc::clone(&self.ready),
+            hrana: self.hrana.clone(),
         }
     }
 }

@@ -191,6 +191,18 @@ async fn resolve<S: ControlStore, D: TenantDatabases>(
     path: &str,
     route: &str,
 ) -> Result<(DataTenant, RateDecision), ApiError> {
+    resolve_access(state, headers, path, is_write(method, route)).await
+}
+
+/// Resolves the tenant of a request and checks the caller and the rate limit; `write` also
+/// refuses read-only keys and suspended tenants. The Hrana endpoint calls it with `write` false
+/// and enforces read-only access on the connection instead.
+pub(crate) async fn resolve_access<S: ControlStore, D: TenantDatabases>(
+    state: &AppState<S, D>,
+    headers: &HeaderMap,
+    path: &str,
+    write: bool,
+) -> Result<(DataTenant, RateDecision), ApiError> {
     let token = bearer(headers)?;
     let credential = if token.starts_with(KEY_PREFIX) {
         Credential::Key(state.platform.authenticate_key_cached(token).await?)
@@ -231,7 +243,7 @@ async fn resolve<S: ControlStore, D: TenantDatabases>(
         }
     };
     let handle = state.platform.resolve_tenant(&tenant_id).await?;
-    if is_write(method, route) {
+    if write {
         if handle.status == TenantProvisioningStatus::Suspended {
             return Err(forbidden(
                 "tenant_suspended",

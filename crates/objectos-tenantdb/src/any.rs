@@ -111,6 +111,10 @@ impl TenantDatabases for TenantDbs {
         delegate!(self, p => p.connection_url(tenant_id))
     }
 
+    fn raw_sql(&self, tenant_id: &str) -> TenantDbResult<crate::hrana::RawSql> {
+        delegate!(self, p => p.raw_sql(tenant_id))
+    }
+
     async fn create(&self, tenant_id: &str) -> TenantDbResult<()> {
         delegate!(self, p => Box::pin(p.create(tenant_id)).await)
     }

@@ -16,6 +16,7 @@
 
 mod any;
 mod cache;
+pub mod hrana;
 mod local;
 mod memory;
 mod postgres;
@@ -182,6 +183,15 @@ pub trait TenantDatabases: Send + Sync + 'static {
 
     /// Ids of all databases present (to find orphans).
     fn list(&self) -> impl Future<Output = TenantDbResult<Vec<String>>> + Send;
+
+    /// How raw SQL clients (the Hrana endpoint) reach a tenant's database. Providers that do not
+    /// hold SQLite databases answer [`hrana::RawSql::Unsupported`] (the default).
+    fn raw_sql(&self, tenant_id: &str) -> TenantDbResult<hrana::RawSql> {
+        let _ = tenant_id;
+        Ok(hrana::RawSql::Unsupported {
+            provider: self.provider(),
+        })
+    }
 
     /// Sets aside a database that no tenant owns, never deleting it: objectos only infers that it
     /// is an orphan, and an inference is no reason to destroy data. Returns where it now is when

@@ -345,6 +345,14 @@ impl TenantDatabases for LocalSqlite {
         "sqlite"
     }
 
+    fn raw_sql(&self, tenant_id: &str) -> TenantDbResult<crate::hrana::RawSql> {
+        let path = self.path_of(tenant_id)?;
+        if !path.exists() || self.is_deleting(tenant_id) {
+            return Err(TenantDbError::Missing(tenant_id.to_owned()));
+        }
+        Ok(crate::hrana::RawSql::File(path))
+    }
+
     fn connection_url(&self, tenant_id: &str) -> String {
         format!(
             "file:{}",

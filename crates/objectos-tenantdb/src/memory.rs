@@ -82,6 +82,10 @@ impl TenantDatabases for MemoryTenants {
         "memory"
     }
 
+    fn raw_sql(&self, tenant_id: &str) -> TenantDbResult<crate::hrana::RawSql> {
+        self.connection(tenant_id).map(crate::hrana::RawSql::Shared)
+    }
+
     fn connection_url(&self, tenant_id: &str) -> String {
         format!("memory:{tenant_id}")
     }

@@ -162,6 +162,8 @@ pub struct FileConfig {
     tenants: Option<TenantsFile>,
     /// `[control]`: where the control store lives.
     control: Option<ControlFile>,
+    /// `[hrana]`: the libSQL (Hrana) endpoint.
+    hrana: Option<HranaFile>,
 }
 
 /// `[control]` of `objectos.toml`.
@@ -170,6 +172,85 @@ pub struct FileConfig {
 struct ControlFile {
     url: Option<String>,
     max_connections: Option<u32>,
+}
+
+/// `[hrana]` of `objectos.toml` (docs/hrana.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HranaFile {
+    ddl_tenants: Option<Vec<String>>,
+    body_limit: Option<usize>,
+    idle_timeout_secs: Option<u64>,
+    transaction_timeout_secs: Option<u64>,
+    request_timeout_secs: Option<u64>,
+    max_streams: Option<usize>,
+    max_streams_per_tenant: Option<usize>,
+}
+
+/// The largest `[hrana] transaction_timeout_secs`: below the 5 s the data API's writers wait
+/// for the database lock, so that a held transaction is rolled back before they give up.
+const MAX_HRANA_TRANSACTION_TIMEOUT_SECS: u64 = 4;
+
+/// Applies `[hrana]` to the server settings, refusing values out of bounds.
+fn hrana_settings(
+    file: HranaFile,
+    settings: &mut objectos_server::HranaSettings,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let at = |key: &str| format!("{}: hrana.{key}", path.display());
+    if let Some(tenants) = file.ddl_tenants {
+        for id in &tenants {
+            objectos_tenantdb::validate_tenant_id(id)
+                .map_err(|_| anyhow::anyhow!("{}: {id:?} is not a tenant id", at("ddl_tenants")))?;
+        }
+        settings.ddl_tenants = tenants.into_iter().collect();
+    }
+    if let Some(n) = file.body_limit {
+        if n == 0 || n > 64 * 1024 * 1024 {
+            bail!(
+                "{} must be between 1 and 67108864 (64 MiB)",
+                at("body_limit")
+            );
+        }
+        settings.body_limit = n;
+    }
+    if let Some(s) = file.idle_timeout_secs {
+        if !(1..=3600).contains(&s) {
+            bail!("{} must be between 1 and 3600", at("idle_timeout_secs"));
+        }
+        settings.limits.idle_timeout = Duration::from_secs(s);
+    }
+    if let Some(s) = file.transaction_timeout_secs {
+        if !(1..=MAX_HRANA_TRANSACTION_TIMEOUT_SECS).contains(&s) {
+            bail!(
+                "{} must be between 1 and {MAX_HRANA_TRANSACTION_TIMEOUT_SECS} (below the 5 s the data API's writers wait for a lock)",
+                at("transaction_timeout_secs")
+            );
+        }
+        settings.limits.transaction_timeout = Duration::from_secs(s);
+    }
+    if let Some(s) = file.request_timeout_secs {
+        if !(1..=3600).contains(&s) {
+            bail!("{} must be between 1 and 3600", at("request_timeout_secs"));
+        }
+        settings.limits.request_timeout = Duration::from_secs(s);
+    }
+    if let Some(n) = file.max_streams {
+        if !(1..=100_000).contains(&n) {
+            bail!("{} must be between 1 and 100000", at("max_streams"));
+        }
+        settings.limits.max_streams = n;
+    }
+    if let Some(n) = file.max_streams_per_tenant {
+        if !(1..=100_000).contains(&n) {
+            bail!(
+                "{} must be between 1 and 100000",
+                at("max_streams_per_tenant")
+            );
+        }
+        settings.limits.max_streams_per_tenant = n;
+    }
+    Ok(())
 }
 
 /// `[tenants]` of `objectos.toml`.
@@ -357,6 +438,11 @@ impl ServeConfig {
             args,
             file_config.control.unwrap_or_default(),
             &mut app.control,
+        )?;
+        hrana_settings(
+            file_config.hrana.unwrap_or_default(),
+            &mut app.settings.hrana,
+            &config_path,
         )?;
         Ok(Self {
             app,
@@ -625,6 +711,50 @@ mod tenant_provider_tests {
             path
         });
         ServeConfig::resolve(&ServeArgs { config, ..args })
+    }
+
+    #[test]
+    fn hrana_settings_come_from_the_file_within_bounds() {
+        let config = resolve(ServeArgs::default(), None).unwrap();
+        assert!(config.app.settings.hrana.ddl_tenants.is_empty());
+        let config = resolve(
+            ServeArgs::default(),
+            Some(
+                "[hrana]\nddl_tenants = [\"acme\"]\nbody_limit = 1000\nidle_timeout_secs = 30\n\
+                 transaction_timeout_secs = 2\nrequest_timeout_secs = 7\nmax_streams = 9\nmax_streams_per_tenant = 3\n",
+            ),
+        )
+        .unwrap();
+        let h = &config.app.settings.hrana;
+        assert!(h.ddl_tenants.contains("acme"));
+        assert_eq!(h.body_limit, 1000);
+        assert_eq!(h.limits.idle_timeout, Duration::from_secs(30));
+        assert_eq!(h.limits.transaction_timeout, Duration::from_secs(2));
+        assert_eq!(h.limits.request_timeout, Duration::from_secs(7));
+        assert_eq!(
+            (h.limits.max_streams, h.limits.max_streams_per_tenant),
+            (9, 3)
+        );
+        for (bad, says) in [
+            ("ddl_tenants = [\"Not OK\"]", "hrana.ddl_tenants"),
+            (
+                "transaction_timeout_secs = 5",
+                "hrana.transaction_timeout_secs",
+            ),
+            (
+                "transaction_timeout_secs = 0",
+                "hrana.transaction_timeout_secs",
+            ),
+            ("idle_timeout_secs = 0", "hrana.idle_timeout_secs"),
+            ("request_timeout_secs = 0", "hrana.request_timeout_secs"),
+            ("max_streams = 0", "hrana.max_streams"),
+            ("max_streams_per_tenant = 0", "hrana.max_streams_per_tenant"),
+            ("body_limit = 0", "hrana.body_limit"),
+            ("typo = 1", "typo"),
+        ] {
+            let e = resolve(ServeArgs::default(), Some(&format!("[hrana]\n{bad}\n"))).unwrap_err();
+            assert!(format!("{e:#}").contains(says), "{bad}: {e:#}");
+        }
     }
 
     #[test]

@@ -37,6 +37,19 @@ fn bench_data_runs_end_to_end_without_the_peer() {
             .unwrap_or_else(|| panic!("no {phase} line in:\n{stdout}"));
         assert!(line.contains("n/a (one side not measured)"), "{line}");
     }
+    // The Hrana round trip is measured beside the data API's get by id.
+    let hrana = stdout
+        .lines()
+        .find(|l| l.starts_with("objectos: hrana execute"))
+        .unwrap_or_else(|| panic!("no Hrana line in:\n{stdout}"));
+    let rate: f64 = hrana
+        .split_whitespace()
+        .nth(3)
+        .and_then(|r| r.strip_suffix("/s"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rate > 0.0, "{hrana}");
     assert!(!stdout.contains("ERRORS"), "{stdout}");
     assert!(stdout.contains("journal_mode=wal"), "{stdout}");
     assert!(

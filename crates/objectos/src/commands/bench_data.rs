@@ -19,6 +19,11 @@
 //! 5. **list, no total**: the same without the total (objectos `count=false`, PocketBase
 //!    `skipTotal=1`).
 //!
+//! 6. objectos on SQLite only, after its phases: **hrana execute**, the get by id as a Hrana round trip
+//!    (`POST /v2/pipeline` with `execute SELECT * FROM bench_item WHERE id = ?` and `close`, as
+//!    `@libsql/client` sends it, with the same key), printed beside the data API's get by id with
+//!    their ratio (see docs/hrana.md).
+//!
 //! Both tables have the same five fields, the same `(status, score)` index and both record
 //! creation and update times. Before each list phase one answer per system is checked against
 //! the rows the benchmark wrote (total, order, filter).
@@ -278,6 +283,15 @@ impl Side {
             Some(auth) => request.header(reqwest::header::AUTHORIZATION, auth),
             None => request,
         }
+    }
+
+    /// objectos' Hrana pipeline URL (the server root + `/v2/pipeline`).
+    fn hrana_url(&self) -> String {
+        let root = self
+            .records
+            .strip_suffix(&format!("/api/v1/data/{OBJECT}"))
+            .unwrap_or(&self.records);
+        format!("{root}/v2/pipeline")
     }
 
     fn get_url(&self, id: &str) -> String {
@@ -572,7 +586,11 @@ async fn start_pocketbase(binary: &Path, dir: &Path) -> anyhow::Result<(Running,
 enum Op {
     Create,
     Get,
-    List { total: bool },
+    List {
+        total: bool,
+    },
+    /// The get by id through Hrana (objectos only).
+    HranaGet,
 }
 
 impl Op {
@@ -582,6 +600,7 @@ impl Op {
             Self::Get => "get by id",
             Self::List { total: true } => "list 20 + total",
             Self::List { total: false } => "list 20, no total",
+            Self::HranaGet => "hrana execute (get by id)",
         }
     }
 }
@@ -668,6 +687,30 @@ async fn one_request(
                     .send()
                     .await?;
                 drain_2xx(response).await?;
+                Ok(None)
+            }
+            .await
+        }
+        Op::HranaGet => {
+            let id = &ctx.ids[rng.below(ctx.ids.len() as u64) as usize];
+            async {
+                let body = json!({"baton": null, "requests": [
+                    {"type": "execute", "stmt": {
+                        "sql": format!("SELECT * FROM {OBJECT} WHERE id = ?"),
+                        "args": [{"type": "text", "value": id}]}},
+                    {"type": "close"}
+                ]});
+                let response = ctx
+                    .side
+                    .request(http, Method::POST, &ctx.side.hrana_url())
+                    .json(&body)
+                    .send()
+                    .await?;
+                let answer = json_2xx(response).await?;
+                let result = &answer["results"][0];
+                if result["type"] != "ok" || result["response"]["result"]["rows"][0].is_null() {
+                    bail!("the Hrana execute did not return the record: {answer}");
+                }
                 Ok(None)
             }
             .await
@@ -1052,6 +1095,29 @@ async fn measure(
         let (result, _) = run_phase(args, side, *op, ids.clone(), rows.len()).await?;
         println!("{}", phase_line(name, *op, &result, args.rows));
         phases.push(result);
+    }
+    // On SQLite tenants only: Hrana serves SQLite SQL (the postgres provider answers 501).
+    if matches!(side.kind, Kind::Objectos) && running.db_file.is_some() {
+        // Beside the data API's get by id (phases[1]), in the same run on the same rows.
+        let (hrana, _) = run_phase(args, side, Op::HranaGet, ids.clone(), rows.len()).await?;
+        println!("{}", phase_line(name, Op::HranaGet, &hrana, args.rows));
+        let ratio = if phases[1].rps > 0.0 {
+            hrana.rps / phases[1].rps
+        } else {
+            f64::NAN
+        };
+        println!(
+            "{name}: hrana execute {:.0}/s vs data API get by id {:.0}/s: {} x",
+            hrana.rps,
+            phases[1].rps,
+            show(Some(ratio), 2)
+        );
+        if hrana.errors + hrana.warm_errors > 0 {
+            bail!(
+                "{name}: the Hrana phase failed: {}",
+                hrana.samples.join(" | ")
+            );
+        }
     }
     Ok(SystemRun {
         phases,
