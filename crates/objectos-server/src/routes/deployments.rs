@@ -279,7 +279,7 @@ pub async fn rollback<S: ControlStore, D: TenantDatabases>(
     State(state): State<AppState<S, D>>,
     caller: Caller,
     Path((id, did)): Path<(String, String)>,
-    bytes: Bytes,
+    crate::body::RawBody(bytes): crate::body::RawBody,
 ) -> ApiResult<Response> {
     caller.require_tenant(&id, true)?;
     let options = parse_rollback_body(&bytes)?;
