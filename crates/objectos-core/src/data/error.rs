@@ -53,6 +53,13 @@ pub enum DataError {
     /// tenant database that could not be reached); never described to callers.
     #[error("internal: {0}")]
     Internal(String),
+    /// An aggregation whose result is beyond the 64-bit range it is computed in: a `distinct`
+    /// sum of whole numbers (a plain sum never overflows).
+    #[error(
+        "a distinct sum of whole numbers is beyond the 64-bit integer range (-2^63 to 2^63-1): {}; a sum without distinct is always answered",
+        .0.join(", ")
+    )]
+    Overflow(Vec<String>),
     /// The database failed.
     #[error("storage error: {0}")]
     Sql(#[from] objectos_sql::SqlError),
@@ -98,6 +105,7 @@ impl DataError {
         match self {
             Self::UnknownObject(_) | Self::NotFound { .. } => 404,
             Self::Invalid(_) => 400,
+            Self::Overflow(_) => 422,
             Self::Duplicate { .. } | Self::Restricted { .. } => 409,
             Self::Quota(_) => 403,
             Self::BatchFailed { cause, .. } => cause.status(),
@@ -111,6 +119,7 @@ impl DataError {
             Self::UnknownObject(_) => "object_not_found",
             Self::NotFound { .. } => "record_not_found",
             Self::Invalid(_) => "validation_error",
+            Self::Overflow(_) => "aggregate_overflow",
             Self::Duplicate { .. } => "duplicate_value",
             Self::Restricted { .. } => "delete_restricted",
             Self::Quota(_) => "quota_exceeded",
@@ -123,7 +132,7 @@ impl DataError {
     pub fn category(&self) -> &'static str {
         match self {
             Self::UnknownObject(_) | Self::NotFound { .. } => "not_found",
-            Self::Invalid(_) => "validation",
+            Self::Invalid(_) | Self::Overflow(_) => "validation",
             Self::Duplicate { .. } | Self::Restricted { .. } => "conflict",
             Self::Quota(_) => "quota",
             Self::BatchFailed { cause, .. } => cause.category(),
@@ -158,6 +167,7 @@ impl DataError {
             Self::Restricted { details, .. } => details.clone(),
             Self::Quota(result) => serde_json::to_value(&**result).unwrap_or_default(),
             Self::BatchFailed { result, .. } => result.clone(),
+            Self::Overflow(aliases) => json!({"aggregations": aliases}),
             Self::Internal(_) | Self::Sql(_) => serde_json::Value::Null,
         }
     }

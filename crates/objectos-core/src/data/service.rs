@@ -256,8 +256,20 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         let compiled = query::compile(self.dbs().dialect(), &definition, &query)
             .map_err(|issues| CoreError::Data(DataError::Invalid(issues)))?;
         let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+        // The aggregations that can overflow (see `query::compile`): named if one does.
+        let distinct_sums: Vec<String> = query
+            .aggregations
+            .iter()
+            .filter(|a| a.function == query::AggFunction::Sum && a.distinct)
+            .map(|a| a.alias.clone())
+            .collect();
         self.on_reader(handle, move |conn| {
-            let rows = conn.query(&compiled.sql, &compiled.params)?;
+            let rows = conn.query(&compiled.sql, &compiled.params).map_err(|e| {
+                match e.is_overflow() && compiled.output.is_some() {
+                    true => DataError::Overflow(distinct_sums),
+                    false => DataError::Sql(e),
+                }
+            })?;
             // The next page starts after this page's last record: its sort-key values.
             let next_cursor = (rows.len() > limit && limit > 0 && !compiled.cursor_keys.is_empty())
                 .then(|| next_cursor(&rows[limit - 1], &compiled.cursor_keys));
