@@ -828,6 +828,72 @@ async fn integer_sums_beyond_64_bits() {
     );
 }
 
+/// A sum or an average of doubles beyond their range (±1.8e308): PostgreSQL raised "value out
+/// of range" (a 500) and SQLite answered infinity (read as null); both are a 422
+/// `aggregate_overflow` naming the sums and averages that can overflow. min/max of the same
+/// values, and the sums of values in range, are answered.
+#[tokio::test]
+async fn double_sums_beyond_their_range() {
+    let app = TestApp::new().start().await;
+    let reading = json!({"name": "reading", "fields": {
+        "probe": {"type": "text"},
+        "value": {"type": "number"}
+    }});
+    let (_, key) = tenant_with(&app, "probes", "pro", vec![reading]).await;
+    for (probe, value) in [("hot", 1.5e308), ("hot", 1.5e308), ("cold", 2.5)] {
+        create(
+            &app,
+            &key,
+            "reading",
+            json!({"probe": probe, "value": value}),
+        )
+        .await;
+    }
+    for function in ["sum", "avg"] {
+        let res = post(
+            &app,
+            &key,
+            "reading/query",
+            json!({"groupBy": ["probe"], "aggregations": [
+                {"function": "count", "alias": "n"},
+                {"function": function, "field": "value", "alias": "x"}
+            ]}),
+        )
+        .await;
+        let error = res.assert_error(422, "aggregate_overflow");
+        assert_eq!(error["category"], "validation");
+        assert_eq!(error["details"]["aggregations"], json!(["x"]), "{function}");
+    }
+    let res = post(
+        &app,
+        &key,
+        "reading/query",
+        json!({"groupBy": ["probe"], "aggregations": [
+            {"function": "max", "field": "value", "alias": "top"},
+            {"function": "min", "field": "value", "alias": "low"}
+        ], "orderBy": ["probe"]}),
+    )
+    .await;
+    let page = res.assert_success(200);
+    assert_eq!(
+        page["records"],
+        json!([
+            {"probe": "cold", "top": 2.5, "low": 2.5},
+            {"probe": "hot", "top": 1.5e308, "low": 1.5e308}
+        ])
+    );
+    let res = post(
+        &app,
+        &key,
+        "reading/query",
+        json!({"where": ["probe", "=", "cold"], "aggregations": [
+            {"function": "sum", "field": "value", "alias": "x"}
+        ]}),
+    )
+    .await;
+    assert_eq!(res.assert_success(200)["records"], json!([{"x": 2.5}]));
+}
+
 /// `aggregations` and `groupBy` (QueryAST and GET parameters): one record per group, the same on
 /// every tenant provider; bounded, and refused at their paths when they do not apply.
 #[tokio::test]

@@ -53,10 +53,11 @@ pub enum DataError {
     /// tenant database that could not be reached); never described to callers.
     #[error("internal: {0}")]
     Internal(String),
-    /// An aggregation whose result is beyond the 64-bit range it is computed in: a `distinct`
-    /// sum of whole numbers (a plain sum never overflows).
+    /// An aggregation beyond the range it is computed in: a `distinct` sum of whole numbers
+    /// beyond 64 bits, or a sum or average of numbers beyond the range of doubles (a plain sum of
+    /// whole numbers never overflows). Holds the aliases of the aggregations that can overflow.
     #[error(
-        "a distinct sum of whole numbers is beyond the 64-bit integer range (-2^63 to 2^63-1): {}; a sum without distinct is always answered",
+        "an aggregation is beyond the range it is computed in (a distinct sum of whole numbers beyond -2^63..2^63-1, or a sum or average beyond ±1.8e308); it is one of: {}",
         .0.join(", ")
     )]
     Overflow(Vec<String>),
