@@ -271,6 +271,15 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
 
     /// Marks a deployment of `tenant_id` as running; `None` when one already is (try-lock: never
     /// waits). The mark is removed when the guard is dropped.
+    /// Whether a deployment of the tenant holds its mark (a look only: the mark is not taken).
+    pub(crate) fn deployment_running(&self, tenant_id: &str) -> bool {
+        self.inner
+            .deploying
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(tenant_id)
+    }
+
     pub(crate) fn try_deploy_lock(&self, tenant_id: &str) -> Option<DeployGuard> {
         let mut set = self
             .inner

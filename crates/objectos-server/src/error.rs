@@ -286,6 +286,13 @@ impl IntoResponse for ApiError {
         }
         let body = json!({"success": false, "error": error});
         let mut response = (status, axum::Json(body)).into_response();
+        // A body that did not arrive in time: the rest of it is not waited for.
+        if status == StatusCode::REQUEST_TIMEOUT {
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                HeaderValue::from_static("close"),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

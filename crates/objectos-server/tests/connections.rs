@@ -137,3 +137,100 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
     assert_eq!(status, 200);
     drop(second);
 }
+
+fn short_body_timeout() -> TestApp {
+    TestApp::new().with(|o| {
+        o.settings.connections.body_read_timeout = Duration::from_secs(1);
+        o.settings.connections.header_read_timeout = Duration::from_secs(10);
+    })
+}
+
+/// The head of `POST /api/v1/tenants` announcing a body of `length` bytes.
+fn create_head(app: &common::TestServer, length: usize) -> String {
+    format!(
+        "POST /api/v1/tenants HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n",
+        app.admin_token
+    )
+}
+
+#[tokio::test]
+async fn a_trickled_body_is_answered_408_and_the_connection_closed() {
+    let app = short_body_timeout().start().await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let stream = TcpStream::connect(&addr).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    write
+        .write_all(create_head(&app, 1000).as_bytes())
+        .await
+        .unwrap();
+    // One byte every 200 ms: each arrives well within the timeout, the whole body never does
+    // (a per-chunk idle timeout would not stop this client).
+    let trickle = tokio::spawn(async move {
+        for _ in 0..50 {
+            if write.write_all(b" ").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    let started = Instant::now();
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), read.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
+            Err(_) => panic!(
+                "still open after 5 s; received: {:?}",
+                String::from_utf8_lossy(&received)
+            ),
+        }
+    }
+    let after = started.elapsed();
+    trickle.abort();
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("connection: close"),
+        "{text}"
+    );
+    let body = text.split("\r\n\r\n").nth(1).expect("a body");
+    let envelope: serde_json::Value = serde_json::from_str(body).expect("a JSON envelope");
+    assert_eq!(envelope["success"], false);
+    assert_eq!(envelope["error"]["code"], "request_timeout");
+    assert_eq!(envelope["error"]["category"], "payload");
+    assert_eq!(envelope["error"]["details"]["timeoutMs"], 1000);
+    assert!(envelope["error"]["requestId"].is_string(), "{envelope}");
+    assert!(after < Duration::from_secs(4), "closed after {after:?}");
+    // Nothing was created from the half body.
+    let tenants = app
+        .admin(reqwest::Method::GET, "/api/v1/tenants")
+        .send()
+        .await
+        .unwrap();
+    let tenants: serde_json::Value = tenants.json().await.unwrap();
+    assert_eq!(tenants["data"], serde_json::json!([]), "{tenants}");
+}
+
+#[tokio::test]
+async fn a_body_sent_in_pieces_within_the_timeout_is_served() {
+    let app = short_body_timeout().start().await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    let body = br#"{"orgId": "slowpoke"}"#;
+    stream
+        .write_all(create_head(&app, body.len()).as_bytes())
+        .await
+        .unwrap();
+    stream.write_all(&body[..5]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream.write_all(&body[5..]).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+        .await
+        .expect("an answer")
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 201"), "{text}");
+}

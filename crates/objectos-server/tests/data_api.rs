@@ -713,6 +713,187 @@ async fn notcontains_in_every_spelling() {
     assert_issue(&res, "filter", "custom");
 }
 
+/// Sums of whole numbers beyond 64 bits (issue #14: a 500 "integer overflow" on SQLite, "bigint
+/// out of range" on PostgreSQL): answered, as an integer while the total fits 64 bits and as the
+/// nearest double beyond, the same on every provider; sorted by the true total. A `distinct` sum
+/// beyond 64 bits is a 422 `aggregate_overflow` naming the aggregation.
+#[tokio::test]
+async fn integer_sums_beyond_64_bits() {
+    let app = TestApp::new().start().await;
+    let ledger = json!({"name": "entry", "fields": {
+        "book": {"type": "text"},
+        "cents": {"type": "number", "scale": 0}
+    }});
+    let (_, key) = tenant_with(&app, "ledger", "pro", vec![ledger]).await;
+    let rows: [(&str, i64); 7] = [
+        ("big", i64::MAX),
+        ("big", i64::MAX),
+        ("big", -5),
+        ("fits", 1 << 62),
+        ("fits", (1 << 62) - 1),
+        ("fits", -(1 << 62)),
+        ("small", 42),
+    ];
+    for (book, cents) in rows {
+        create(&app, &key, "entry", json!({"book": book, "cents": cents})).await;
+    }
+    let res = post(
+        &app,
+        &key,
+        "entry/query",
+        json!({
+            "groupBy": ["book"],
+            "aggregations": [
+                {"function": "sum", "field": "cents", "alias": "total"},
+                {"function": "avg", "field": "cents", "alias": "mean"},
+                {"function": "max", "field": "cents", "alias": "top"}
+            ],
+            "orderBy": [{"field": "total", "order": "desc"}]
+        }),
+    )
+    .await;
+    let page = res.assert_success(200);
+    let records = page["records"].as_array().unwrap();
+    let books: Vec<&str> = records
+        .iter()
+        .map(|r| r["book"].as_str().unwrap())
+        .collect();
+    assert_eq!(books, ["big", "fits", "small"], "{page:#}");
+    // 2^64 - 7 is beyond 64 bits: the nearest double.
+    assert_eq!(records[0]["total"], json!(18_446_744_073_709_551_609_f64));
+    assert!(records[0]["total"].is_f64());
+    // 2^62 - 1 fits: exact, an integer.
+    assert_eq!(records[1]["total"], json!(4_611_686_018_427_387_903_i64));
+    assert_eq!(records[2]["total"], json!(42));
+    assert_eq!(records[0]["top"], json!(i64::MAX));
+    let mean = records[0]["mean"].as_f64().unwrap();
+    assert!((mean - 6.148_914_691_236_517e18).abs() < 1e4, "{mean}");
+
+    // The same through GET, as @objectstack/client sends it.
+    let res = app
+        .send(app.keyed(Method::GET, &data("entry"), &key).query(&[
+            ("groupBy", "book"),
+            (
+                "aggregations",
+                r#"[{"function":"sum","field":"cents","alias":"total"}]"#,
+            ),
+            ("sort", "total"),
+        ]))
+        .await;
+    let page = res.assert_success(200);
+    assert_eq!(
+        page["records"],
+        json!([
+            {"book": "small", "total": 42},
+            {"book": "fits", "total": 4_611_686_018_427_387_903_i64},
+            {"book": "big", "total": 18_446_744_073_709_551_609_f64}
+        ])
+    );
+
+    // distinct: i64::MAX and -5 fit; add one more distinct huge value and they do not.
+    create(
+        &app,
+        &key,
+        "entry",
+        json!({"book": "big", "cents": i64::MAX - 1}),
+    )
+    .await;
+    let res = post(
+        &app,
+        &key,
+        "entry/query",
+        json!({"where": ["book", "=", "big"], "aggregations": [
+            {"function": "count", "alias": "n"},
+            {"function": "sum", "field": "cents", "alias": "spread", "distinct": true}
+        ]}),
+    )
+    .await;
+    let error = res.assert_error(422, "aggregate_overflow");
+    assert_eq!(error["category"], "validation");
+    assert_eq!(error["details"]["aggregations"], json!(["spread"]));
+    // The plain sum of the same rows is still answered.
+    let res = post(
+        &app,
+        &key,
+        "entry/query",
+        json!({"where": ["book", "=", "big"], "aggregations": [
+            {"function": "sum", "field": "cents", "alias": "total"}
+        ]}),
+    )
+    .await;
+    let page = res.assert_success(200);
+    assert_eq!(
+        page["records"][0]["total"],
+        json!(27_670_116_110_564_327_418_f64)
+    );
+}
+
+/// A sum or an average of doubles beyond their range (±1.8e308): PostgreSQL raised "value out
+/// of range" (a 500) and SQLite answered infinity (read as null); both are a 422
+/// `aggregate_overflow` naming the sums and averages that can overflow. min/max of the same
+/// values, and the sums of values in range, are answered.
+#[tokio::test]
+async fn double_sums_beyond_their_range() {
+    let app = TestApp::new().start().await;
+    let reading = json!({"name": "reading", "fields": {
+        "probe": {"type": "text"},
+        "value": {"type": "number"}
+    }});
+    let (_, key) = tenant_with(&app, "probes", "pro", vec![reading]).await;
+    for (probe, value) in [("hot", 1.5e308), ("hot", 1.5e308), ("cold", 2.5)] {
+        create(
+            &app,
+            &key,
+            "reading",
+            json!({"probe": probe, "value": value}),
+        )
+        .await;
+    }
+    for function in ["sum", "avg"] {
+        let res = post(
+            &app,
+            &key,
+            "reading/query",
+            json!({"groupBy": ["probe"], "aggregations": [
+                {"function": "count", "alias": "n"},
+                {"function": function, "field": "value", "alias": "x"}
+            ]}),
+        )
+        .await;
+        let error = res.assert_error(422, "aggregate_overflow");
+        assert_eq!(error["category"], "validation");
+        assert_eq!(error["details"]["aggregations"], json!(["x"]), "{function}");
+    }
+    let res = post(
+        &app,
+        &key,
+        "reading/query",
+        json!({"groupBy": ["probe"], "aggregations": [
+            {"function": "max", "field": "value", "alias": "top"},
+            {"function": "min", "field": "value", "alias": "low"}
+        ], "orderBy": ["probe"]}),
+    )
+    .await;
+    let page = res.assert_success(200);
+    assert_eq!(
+        page["records"],
+        json!([
+            {"probe": "cold", "top": 2.5, "low": 2.5},
+            {"probe": "hot", "top": 1.5e308, "low": 1.5e308}
+        ])
+    );
+    let res = post(
+        &app,
+        &key,
+        "reading/query",
+        json!({"where": ["probe", "=", "cold"], "aggregations": [
+            {"function": "sum", "field": "value", "alias": "x"}
+        ]}),
+    )
+    .await;
+    assert_eq!(res.assert_success(200)["records"], json!([{"x": 2.5}]));
+}
+
 /// `aggregations` and `groupBy` (QueryAST and GET parameters): one record per group, the same on
 /// every tenant provider; bounded, and refused at their paths when they do not apply.
 #[tokio::test]

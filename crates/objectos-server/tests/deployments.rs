@@ -575,6 +575,18 @@ async fn a_second_concurrent_deployment_is_a_409() {
     documented("post", COLLECTION, &res);
     let error = res.assert_error(409, "deployment_in_progress");
     assert_eq!(error["details"]["tenantId"], id.as_str());
+    // A plan (or a deploy) is refused before its body is parsed (issue #14: a large bundle refused
+    // anyway cost its parsed tree): a malformed body gets the 409, not a 400 invalid_json.
+    for path in [format!("{}/plan", deployments(&id)), deployments(&id)] {
+        let res = app
+            .send(
+                app.admin(reqwest::Method::POST, &path)
+                    .header("content-type", "application/json")
+                    .body("{\"objects\": [ not json"),
+            )
+            .await;
+        res.assert_error(409, "deployment_in_progress");
+    }
     release_tx.send(()).unwrap();
     holder.await.unwrap();
     assert_eq!(first.await.unwrap(), 201);

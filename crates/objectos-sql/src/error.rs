@@ -61,6 +61,12 @@ impl SqlError {
         matches!(self.kind, ErrorKind::Unique { .. })
     }
 
+    /// True for an arithmetic overflow: SQLite's "integer overflow" (an integer `SUM` beyond 64
+    /// bits), PostgreSQL's SQLSTATE 22003 (numeric value out of range).
+    pub fn is_overflow(&self) -> bool {
+        self.code.as_deref() == Some("22003") || self.message.contains("integer overflow")
+    }
+
     /// True for any constraint violation (unique, not null, check, other).
     pub fn is_constraint(&self) -> bool {
         matches!(

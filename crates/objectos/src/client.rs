@@ -577,7 +577,7 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
                 line.push_str(&" ".repeat(w - cell.chars().count() + 2));
             }
         }
-        println!("{}", line.trim_end());
+        outln!("{}", line.trim_end());
     };
     render(header.to_vec());
     for row in rows {
@@ -587,7 +587,7 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
 
 /// Pretty JSON on stdout.
 pub fn print_json(value: &Value) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
     );

@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// connection may stay idle between requests [default: 10].
     #[arg(long, env = "OBJECTOS_HEADER_READ_TIMEOUT_SECS", value_name = "SECS")]
     pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a client has to send a request's whole body once its head is in; slower, the
+    /// request is answered 408 and the connection closed [default: 60].
+    #[arg(long, env = "OBJECTOS_BODY_READ_TIMEOUT_SECS", value_name = "SECS")]
+    pub body_read_timeout_secs: Option<u64>,
     /// Client connections served at once; more wait in the listen backlog [default: 1024,
     /// lowered to fit the open-file limit].
     #[arg(long, env = "OBJECTOS_MAX_CONNECTIONS", value_name = "N")]
@@ -149,6 +153,7 @@ pub struct FileConfig {
     reaper_interval_secs: Option<u64>,
     shutdown_grace_secs: Option<u64>,
     header_read_timeout_secs: Option<u64>,
+    body_read_timeout_secs: Option<u64>,
     max_connections: Option<u64>,
     tenant_resolver: Option<String>,
     base_domain: Option<String>,
@@ -362,6 +367,13 @@ impl ServeConfig {
             "header_read_timeout_secs",
         )? {
             app.settings.connections.header_read_timeout = Duration::from_secs(s);
+        }
+        if let Some(s) = secs(
+            args.body_read_timeout_secs,
+            file_config.body_read_timeout_secs,
+            "body_read_timeout_secs",
+        )? {
+            app.settings.connections.body_read_timeout = Duration::from_secs(s);
         }
         if let Some(n) = secs(
             args.max_connections,
@@ -968,5 +980,51 @@ mod control_store_tests {
             let err = resolve(args, file).unwrap_err();
             assert!(format!("{err:#}").contains(needle), "{needle}: {err:#}");
         }
+    }
+}
+
+#[cfg(test)]
+mod body_read_timeout_tests {
+    use super::*;
+
+    #[test]
+    fn the_body_read_timeout_comes_from_the_flag_or_the_file_and_is_positive() {
+        let config = ServeConfig::resolve(&ServeArgs::default()).unwrap();
+        assert_eq!(
+            config.app.settings.connections.body_read_timeout,
+            objectos_server::serve::DEFAULT_BODY_READ_TIMEOUT
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("objectos.toml");
+        std::fs::write(&path, "body_read_timeout_secs = 7\n").unwrap();
+        let from_file = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        };
+        let config = ServeConfig::resolve(&from_file).unwrap();
+        assert_eq!(
+            config.app.settings.connections.body_read_timeout,
+            Duration::from_secs(7)
+        );
+        let flag = ServeArgs {
+            config: Some(path),
+            body_read_timeout_secs: Some(3),
+            ..ServeArgs::default()
+        };
+        let config = ServeConfig::resolve(&flag).unwrap();
+        assert_eq!(
+            config.app.settings.connections.body_read_timeout,
+            Duration::from_secs(3)
+        );
+        let zero = ServeArgs {
+            body_read_timeout_secs: Some(0),
+            ..ServeArgs::default()
+        };
+        let err = ServeConfig::resolve(&zero).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("body_read_timeout_secs must be greater than 0"),
+            "{err}"
+        );
     }
 }

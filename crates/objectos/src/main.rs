@@ -1,5 +1,8 @@
 //! The `objectos` command line.
 
+#[macro_use]
+mod output;
+
 mod client;
 mod commands;
 mod config;
@@ -81,8 +84,11 @@ fn main() -> ExitCode {
             _ => return usage_error(&e),
         },
     };
-    match cli.command {
-        Command::Serve(args) => commands::serve::run(&args),
+    // Every command but `serve` prints its result through `output`: a closed stdout ends it with
+    // its own exit code or EXIT_OUTPUT, never a panic. `serve` only says where it listens, and
+    // keeps serving if nobody reads that line.
+    let code = match cli.command {
+        Command::Serve(args) => return commands::serve::run(&args),
         Command::Validate(args) => commands::validate::run(&args),
         Command::Tenant(args) => commands::tenant::run(&args),
         Command::Key(args) => commands::key::run(&args),
@@ -90,5 +96,6 @@ fn main() -> ExitCode {
         Command::Deployments(args) => commands::deployments::run(&args),
         Command::Control(args) => commands::control::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
-    }
+    };
+    output::finish(code)
 }

@@ -131,6 +131,29 @@ fn plain(raw: SqlValue) -> Value {
     }
 }
 
+/// A sum of whole numbers as the database gave it (an integer, a double beyond 64 bits on
+/// SQLite, the exact decimal as text on PostgreSQL): an integer when it fits 64 bits, else the
+/// nearest double, so that every database answers the same JSON.
+pub fn integer_total(raw: SqlValue) -> Value {
+    match raw {
+        SqlValue::Text(t) => match t.trim().parse::<i128>() {
+            Ok(total) => match i64::try_from(total) {
+                Ok(fits) => Value::from(fits),
+                // i128 → f64 rounds to the nearest double, as SQLite's integer overflow does.
+                #[allow(clippy::cast_precision_loss)]
+                Err(_) => Number::from_f64(total as f64).map_or(Value::Null, Value::Number),
+            },
+            Err(_) => t
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(Number::from_f64)
+                .map_or(Value::Null, Value::Number),
+        },
+        other => plain(other),
+    }
+}
+
 /// Decodes a row of an aggregated query: each column under its name, group keys and `min`/`max`
 /// as their field's values, counts, sums and averages as the numbers they are.
 pub fn decode_grouped(
@@ -144,6 +167,7 @@ pub fn decode_grouped(
         let raw = values.next().unwrap_or(SqlValue::Null);
         let value = match column.field.as_deref().and_then(|k| object.fields.get(k)) {
             Some(field) => decode_value(field, raw),
+            None if column.integer_sum => integer_total(raw),
             None => plain(raw),
         };
         out.insert(column.name.clone(), value);

@@ -61,6 +61,14 @@ pub enum DataError {
     /// tenant database that could not be reached); never described to callers.
     #[error("internal: {0}")]
     Internal(String),
+    /// An aggregation beyond the range it is computed in: a `distinct` sum of whole numbers
+    /// beyond 64 bits, or a sum or average of numbers beyond the range of doubles (a plain sum of
+    /// whole numbers never overflows). Holds the aliases of the aggregations that can overflow.
+    #[error(
+        "an aggregation is beyond the range it is computed in (a distinct sum of whole numbers beyond -2^63..2^63-1, or a sum or average beyond ±1.8e308); it is one of: {}",
+        .0.join(", ")
+    )]
+    Overflow(Vec<String>),
     /// The database failed.
     #[error("storage error: {0}")]
     Sql(#[from] objectos_sql::SqlError),
@@ -106,6 +114,7 @@ impl DataError {
         match self {
             Self::UnknownObject(_) | Self::NotServed { .. } | Self::NotFound { .. } => 404,
             Self::Invalid(_) => 400,
+            Self::Overflow(_) => 422,
             Self::Duplicate { .. } | Self::Restricted { .. } => 409,
             Self::Quota(_) => 403,
             Self::BatchFailed { cause, .. } => cause.status(),
@@ -120,6 +129,7 @@ impl DataError {
             Self::NotServed { .. } => "object_not_served",
             Self::NotFound { .. } => "record_not_found",
             Self::Invalid(_) => "validation_error",
+            Self::Overflow(_) => "aggregate_overflow",
             Self::Duplicate { .. } => "duplicate_value",
             Self::Restricted { .. } => "delete_restricted",
             Self::Quota(_) => "quota_exceeded",
@@ -132,7 +142,7 @@ impl DataError {
     pub fn category(&self) -> &'static str {
         match self {
             Self::UnknownObject(_) | Self::NotServed { .. } | Self::NotFound { .. } => "not_found",
-            Self::Invalid(_) => "validation",
+            Self::Invalid(_) | Self::Overflow(_) => "validation",
             Self::Duplicate { .. } | Self::Restricted { .. } => "conflict",
             Self::Quota(_) => "quota",
             Self::BatchFailed { cause, .. } => cause.category(),
@@ -168,6 +178,7 @@ impl DataError {
             Self::Restricted { details, .. } => details.clone(),
             Self::Quota(result) => serde_json::to_value(&**result).unwrap_or_default(),
             Self::BatchFailed { result, .. } => result.clone(),
+            Self::Overflow(aliases) => json!({"aggregations": aliases}),
             Self::Internal(_) | Self::Sql(_) => serde_json::Value::Null,
         }
     }

@@ -261,8 +261,44 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         let compiled = query::compile(self.dbs().dialect(), &definition, &query)
             .map_err(|issues| CoreError::Data(DataError::Invalid(issues)))?;
         let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+        // The aggregations that can overflow, named if one does: sums and averages, but for plain
+        // sums of whole numbers, which never do (see `query::compile`).
+        let overflowing: Vec<String> = query
+            .aggregations
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.function,
+                    query::AggFunction::Sum | query::AggFunction::Avg
+                )
+            })
+            .filter(|a| {
+                !compiled
+                    .output
+                    .as_ref()
+                    .is_some_and(|o| o.iter().any(|c| c.name == a.alias && c.integer_sum))
+            })
+            .map(|a| a.alias.clone())
+            .collect();
         self.on_reader(handle, move |conn| {
-            let rows = conn.query(&compiled.sql, &compiled.params)?;
+            let grouped = compiled.output.is_some();
+            let rows = conn.query(&compiled.sql, &compiled.params).map_err(|e| {
+                if grouped && e.is_overflow() {
+                    DataError::Overflow(overflowing.clone())
+                } else {
+                    DataError::Sql(e)
+                }
+            })?;
+            // A sum or an average of doubles beyond their range: PostgreSQL raises it (above),
+            // SQLite answers infinity, which JSON cannot hold; the same refusal on both.
+            if grouped
+                && rows
+                    .iter()
+                    .flatten()
+                    .any(|v| matches!(v, SqlValue::Real(f) if !f.is_finite()))
+            {
+                return Err(DataError::Overflow(overflowing));
+            }
             // The next page starts after this page's last record: its sort-key values.
             let next_cursor = (rows.len() > limit && limit > 0 && !compiled.cursor_keys.is_empty())
                 .then(|| next_cursor(&rows[limit - 1], &compiled.cursor_keys));

@@ -172,7 +172,27 @@ fn empty_diff() -> DeployDiff {
     }
 }
 
+/// The refusal of a deployment while another of the same tenant runs.
+fn deployment_in_progress(tenant_id: &str) -> CoreError {
+    CoreError::Conflict {
+        code: "deployment_in_progress",
+        message: format!("a deployment of tenant {tenant_id} is already running"),
+        details: json!({"tenantId": tenant_id}),
+    }
+}
+
 impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
+    /// Refuses (409 `deployment_in_progress`) while a deployment of the tenant runs, without
+    /// taking its mark: a caller checks this before parsing a large bundle that would be refused
+    /// anyway (issue #14). [`Self::deploy`] checks again when it takes the mark.
+    pub fn ensure_no_deployment_running(&self, tenant_id: &str) -> CoreResult<()> {
+        if self.deployment_running(tenant_id) {
+            Err(deployment_in_progress(tenant_id))
+        } else {
+            Ok(())
+        }
+    }
+
     /// Deploys `bundle_json` to a tenant (see the module documentation for the gates).
     pub async fn deploy(
         &self,
@@ -201,11 +221,7 @@ impl<S: ControlStore, D: TenantDatabases> Platform<S, D> {
         }
         let _guard = self
             .try_deploy_lock(tenant_id)
-            .ok_or_else(|| CoreError::Conflict {
-                code: "deployment_in_progress",
-                message: format!("a deployment of tenant {tenant_id} is already running"),
-                details: json!({"tenantId": tenant_id}),
-            })?;
+            .ok_or_else(|| deployment_in_progress(tenant_id))?;
         // Lifecycle changes (suspend, destroy, plan changes) wait for the deployment, and it for
         // them; the status is checked again under the lock.
         let _tenant_guard = self.tenant_lock(tenant_id).await;

@@ -18,7 +18,7 @@ use objectos_tenantdb::TenantDatabases;
 use serde_json::{json, Map, Value};
 
 use crate::auth::Caller;
-use crate::body::{required, small_object, JsonBody};
+use crate::body::{required, small_object, JsonBytes};
 use crate::envelope::{ok, success};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -218,10 +218,12 @@ pub async fn create<S: ControlStore, D: TenantDatabases>(
     State(state): State<AppState<S, D>>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    body: JsonBytes,
 ) -> ApiResult<Response> {
     caller.require_tenant(&id, true)?;
-    let (bundle, options, wrapped) = parse_deploy_body(body)?;
+    // Refused at once while another deployment runs, before the bundle is parsed.
+    state.platform.ensure_no_deployment_running(&id)?;
+    let (bundle, options, wrapped) = parse_deploy_body(body.parse()?)?;
     let record = state
         .platform
         .deploy(&id, bundle, options)
@@ -236,10 +238,11 @@ pub async fn plan<S: ControlStore, D: TenantDatabases>(
     State(state): State<AppState<S, D>>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    body: JsonBytes,
 ) -> ApiResult<Response> {
     caller.require_tenant(&id, true)?;
-    let (bundle, mut options, wrapped) = parse_deploy_body(body)?;
+    state.platform.ensure_no_deployment_running(&id)?;
+    let (bundle, mut options, wrapped) = parse_deploy_body(body.parse()?)?;
     options.dry_run = true;
     let record = state
         .platform
@@ -279,7 +282,7 @@ pub async fn rollback<S: ControlStore, D: TenantDatabases>(
     State(state): State<AppState<S, D>>,
     caller: Caller,
     Path((id, did)): Path<(String, String)>,
-    bytes: Bytes,
+    crate::body::RawBody(bytes): crate::body::RawBody,
 ) -> ApiResult<Response> {
     caller.require_tenant(&id, true)?;
     let options = parse_rollback_body(&bytes)?;

@@ -25,6 +25,8 @@ pub(crate) struct Checker<'a> {
     /// normalised value will not be used, and filling every missing default of a large invalid
     /// document multiplied its size many times.
     skip_defaults: bool,
+    /// No normalised value is wanted: a union trial of a checker that already only counts.
+    discard: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -35,6 +37,33 @@ impl<'a> Checker<'a> {
             issues: Issues::new(),
             stop_at_first: false,
             skip_defaults: false,
+            discard: false,
+        }
+    }
+
+    /// Whether the walk only counts issues: once the list is full the document is refused
+    /// whatever follows, and its normalised copy is not used (the callers stop at a full list),
+    /// so none is built. A 1 MiB invalid bundle made three copies of itself as `Value` trees,
+    /// ~60 MB per request (issue #14); counting walks the input without copying it.
+    fn counting(&self) -> bool {
+        self.discard || (self.issues.is_full() && !self.stop_at_first)
+    }
+
+    /// `value` as the result of a check: a copy, or nothing while [`Self::counting`].
+    fn keep(&self, value: &Value) -> Value {
+        if self.counting() {
+            Value::Null
+        } else {
+            value.clone()
+        }
+    }
+
+    /// What the next check of a chain reads: the value normalised so far, or the input itself
+    /// while counting (nothing normalised is kept then).
+    fn current<'v>(&self, out: &'v Option<Value>, value: &'v Value) -> &'v Value {
+        match out {
+            Some(v) if !self.counting() => v,
+            _ => value,
         }
     }
 
@@ -51,7 +80,7 @@ impl<'a> Checker<'a> {
     /// Checks `value` against node `id`, returning the normalised value.
     pub(crate) fn check(&mut self, id: NodeId, value: &Value) -> Value {
         if self.stop_at_first && !self.issues.is_empty() {
-            return value.clone();
+            return self.keep(value);
         }
         let node = self.arena.node(id);
 
@@ -64,39 +93,42 @@ impl<'a> Checker<'a> {
                         quote(value)
                     ),
                 );
-                return value.clone();
+                return self.keep(value);
             }
         }
         if let Some(options) = &node.enum_values {
             if !self.check_enum(options, value) {
-                return value.clone();
+                return self.keep(value);
             }
         }
-        let mut out = match node.ty {
+        // The value so far: `None` while it is still the input itself, so that a node that only
+        // forwards to others (`$ref`, `allOf`, unions) does not copy the input first.
+        let mut out: Option<Value> = match node.ty {
             Some(ty) => match self.check_type(node, ty, value) {
-                Some(v) => v,
-                None => return value.clone(),
+                Some(v) => Some(v),
+                None => return self.keep(value),
             },
-            None => value.clone(),
+            // Nodes without a type still constrain the values of the types they name rules for.
+            None => self.check_untyped_rules(node, value),
         };
-        // Nodes without a type still constrain the values of the types they name rules for.
-        if node.ty.is_none() {
-            out = self.check_untyped_rules(node, out);
-        }
         if let Some(target) = node.reference {
-            out = self.check(target, &out);
+            out = Some(self.check(target, self.current(&out, value)));
         }
         for &branch in &node.all_of {
-            out = self.check(branch, &out);
+            out = Some(self.check(branch, self.current(&out, value)));
         }
         if !node.any_of.is_empty() {
-            out = self.check_union(&node.any_of, &out, false);
+            out = Some(self.check_union(&node.any_of, self.current(&out, value), false));
         }
         if !node.one_of.is_empty() {
-            out = self.check_union(&node.one_of, &out, true);
+            out = Some(self.check_union(&node.one_of, self.current(&out, value), true));
         }
         // Even with issues the partly normalised value is returned: rules use its well-formed parts.
-        out
+        match out {
+            Some(_) if self.counting() => Value::Null,
+            Some(v) => v,
+            None => self.keep(value),
+        }
     }
 
     fn check_enum(&mut self, options: &[Value], value: &Value) -> bool {
@@ -172,19 +204,21 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn check_untyped_rules(&mut self, node: &Node, value: Value) -> Value {
-        match &value {
+    /// The rules of an untyped node; `Some` with the normalised value when it makes one (objects
+    /// and arrays with a schema), `None` when the value stays the input.
+    fn check_untyped_rules(&mut self, node: &Node, value: &Value) -> Option<Value> {
+        match value {
             Value::String(s) => self.check_string(node, s),
             Value::Number(n) => self.check_number(node, n),
             Value::Object(map) if !node.properties.is_empty() || node.additional.is_some() => {
-                return Value::Object(self.check_object(node, map))
+                return Some(Value::Object(self.check_object(node, map)))
             }
             Value::Array(items) if node.items.is_some() => {
-                return Value::Array(self.check_array(node, items))
+                return Some(Value::Array(self.check_array(node, items)))
             }
             _ => {}
         }
-        value
+        None
     }
 
     fn check_string(&mut self, node: &Node, s: &str) {
@@ -265,7 +299,9 @@ impl<'a> Checker<'a> {
             match map.get(name) {
                 Some(v) => {
                     let checked = self.check(*prop, v);
-                    out.insert(name.clone(), checked);
+                    if !self.counting() {
+                        out.insert(name.clone(), checked);
+                    }
                 }
                 None => {
                     if let Some(default) = self.default_of(*prop) {
@@ -294,14 +330,18 @@ impl<'a> Checker<'a> {
             }
             match node.additional.unwrap_or(Additional::Any) {
                 Additional::Any => {
-                    out.insert(key.clone(), v.clone());
+                    if !self.counting() {
+                        out.insert(key.clone(), v.clone());
+                    }
                 }
                 Additional::Deny => unknown.push(key.as_str()),
                 Additional::Schema(id) => {
                     self.path.push_key(key);
                     let checked = self.check(id, v);
                     self.path.pop();
-                    out.insert(key.clone(), checked);
+                    if !self.counting() {
+                        out.insert(key.clone(), checked);
+                    }
                 }
             }
         }
@@ -368,18 +408,22 @@ impl<'a> Checker<'a> {
             }
         }
         let Some(item) = node.items else {
-            return items.to_vec();
+            return if self.counting() {
+                Vec::new()
+            } else {
+                items.to_vec()
+            };
         };
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                self.path.push_index(i);
-                let checked = self.check(item, v);
-                self.path.pop();
-                checked
-            })
-            .collect()
+        let mut out = Vec::new();
+        for (i, v) in items.iter().enumerate() {
+            self.path.push_index(i);
+            let checked = self.check(item, v);
+            self.path.pop();
+            if !self.counting() {
+                out.push(checked);
+            }
+        }
+        out
     }
 
     /// `anyOf` / `oneOf`. A union of objects told apart by a constant property is checked as a
@@ -398,7 +442,7 @@ impl<'a> Checker<'a> {
                         IssueCode::InvalidType,
                         format!("Expected object, received {}", type_name(value)),
                     );
-                    value.clone()
+                    self.keep(value)
                 }
                 (None, true) => {
                     let expected = branches
@@ -416,7 +460,7 @@ impl<'a> Checker<'a> {
                         ),
                     );
                     self.path.pop();
-                    value.clone()
+                    self.keep(value)
                 }
             };
         }
@@ -429,6 +473,7 @@ impl<'a> Checker<'a> {
                 issues: Issues::new(),
                 stop_at_first: true,
                 skip_defaults: self.skip_defaults || self.issues.is_full(),
+                discard: self.counting(),
             };
             let out = trial.check(branch, value);
             if trial.issues.is_empty() {
@@ -443,7 +488,7 @@ impl<'a> Checker<'a> {
                     IssueCode::InvalidUnion,
                     format!("Invalid input: matches {matches} variants of a union that needs exactly one"),
                 );
-                value.clone()
+                self.keep(value)
             }
             None => {
                 self.issue(
@@ -454,7 +499,7 @@ impl<'a> Checker<'a> {
                         branches.len()
                     ),
                 );
-                value.clone()
+                self.keep(value)
             }
         }
     }

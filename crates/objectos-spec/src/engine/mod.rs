@@ -399,9 +399,10 @@ mod tests {
     }
 
     #[test]
-    fn past_the_issue_cap_issues_are_counted_and_defaults_no_longer_filled() {
+    fn past_the_issue_cap_issues_are_counted_and_no_copy_is_made() {
         // 300 fields of an unknown type: 300 issues, 100 kept. Filling every default of a large
-        // invalid document multiplied its size many times over (issue #14).
+        // invalid document multiplied its size many times over, and its normalised copy doubled
+        // it again (issue #14): once the list is full the walk only counts.
         let fields: serde_json::Map<String, Value> = (0..300)
             .map(|i| (format!("f{i:03}"), json!({"type": "strng", "label": "x"})))
             .collect();
@@ -412,14 +413,20 @@ mod tests {
         );
         assert_eq!((issues.as_slice().len(), issues.total()), (100, 300));
         assert_eq!(issues.as_slice()[99].path.to_string(), "fields.f099.type");
-        // Before the cap, a field gets its defaults...
-        let filled = out["fields"]["f000"].as_object().expect("an object").len();
-        assert!(filled > 2, "{}", out["fields"]["f000"]);
-        // ...past it, fields are left as given.
-        assert_eq!(
-            out["fields"]["f299"],
-            json!({"type": "strng", "label": "x"})
+        // No normalised copy is kept once the list is full: the document is refused anyway.
+        assert_eq!(out, Value::Null);
+
+        // Below the cap, the normalised copy is whole: every field with its defaults.
+        let few: serde_json::Map<String, Value> = (0..3)
+            .map(|i| (format!("f{i}"), json!({"type": "strng"})))
+            .collect();
+        let (out, issues) = schemas.check(
+            "objectos/ObjectDefinition",
+            &json!({"name": "thing", "fields": few}),
         );
+        assert_eq!(issues.total(), 3);
+        let filled = out["fields"]["f2"].as_object().expect("an object").len();
+        assert!(filled > 2, "{}", out["fields"]["f2"]);
     }
 
     #[test]

@@ -262,7 +262,7 @@ where
 {
     let scratch = if provider.postgres() {
         let level = provider.pg_synchronous_commit;
-        println!(
+        outln!(
             "objectos-postgres sessions: synchronous_commit = {} (sqlite runs: synchronous=NORMAL, the durability of synchronous_commit = off)",
             level.map_or("the server's setting", SynchronousCommit::as_str)
         );
@@ -527,7 +527,7 @@ async fn step_durations(
 
 fn print_row(label: &str, values: &mut [f64]) -> (f64, f64, f64) {
     let (p50, p95, p99) = summary(values);
-    println!("  {label:<22} {p50:>9.3} {p95:>9.3} {p99:>9.3}");
+    outln!("  {label:<22} {p50:>9.3} {p95:>9.3} {p99:>9.3}");
     (p50, p95, p99)
 }
 
@@ -723,7 +723,7 @@ async fn measure_objectos(
     let mut p99_concurrent = f64::NAN;
     let mut p50_total = f64::NAN;
     for phase in [&sequential, &concurrent] {
-        println!(
+        outln!(
             "\n{} phase — latency in ms      p50       p95       p99",
             phase.name
         );
@@ -738,7 +738,7 @@ async fn measure_objectos(
         for ((_, step), mut values) in step_durations(client, &base, &token, &phase.ids).await? {
             print_row(&format!("  {step}"), &mut values);
         }
-        println!(
+        outln!(
             "  throughput: {:.0} tenants/s ({} in {:.2} s)",
             phase.ids.len() as f64 / phase.wall.as_secs_f64(),
             phase.ids.len(),
@@ -750,7 +750,7 @@ async fn measure_objectos(
     let tenant_bytes = match pg {
         None => {
             let bytes = dir_bytes(&data_dir.join("tenants"));
-            println!(
+            outln!(
                 "\ndisk per tenant: {:.1} KiB database file + {:.1} KiB control store ({} tenants)",
                 bytes as f64 / total as f64 / 1024.0,
                 control_bytes as f64 / total as f64 / 1024.0,
@@ -765,7 +765,7 @@ async fn measure_objectos(
                 .first()
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(f64::NAN);
-            println!(
+            outln!(
                 "\ndisk per tenant: {:.1} KiB of the PostgreSQL database {} (pg_database_size ÷ tenants, catalog entries included) + {:.1} KiB control store ({} tenants)",
                 size / total as f64 / 1024.0,
                 pg.name,
@@ -775,7 +775,7 @@ async fn measure_objectos(
             size / total as f64
         }
     };
-    println!(
+    outln!(
         "server RSS: {} at start, {} after sequential, {} after concurrent",
         show_rss(rss_start),
         show_rss(sequential.rss_after),
@@ -810,9 +810,9 @@ async fn provision(
         .build()?;
     let result = provision_in(args, &client, &data_dir, &pg_dir, pg.as_deref()).await;
     if args.keep {
-        println!("data kept in {}", data_dir.display());
+        outln!("data kept in {}", data_dir.display());
         if pg.is_some() {
-            println!(
+            outln!(
                 "data kept in {} (its tenants were in the dropped scratch database)",
                 pg_dir.display()
             );
@@ -836,7 +836,7 @@ async fn provision_in(
     } else {
         "release build"
     };
-    println!(
+    outln!(
         "objectos bench provision: {} tenants sequentially, {} with concurrency {} ({build}, {} cores)",
         args.tenants,
         args.tenants,
@@ -846,15 +846,15 @@ async fn provision_in(
     if let Some(pg) = pg {
         if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
             let load: Vec<&str> = load.split_whitespace().take(3).collect();
-            println!("load average at start: {}", load.join(" "));
+            outln!("load average at start: {}", load.join(" "));
         }
-        println!("providers: objectos-sqlite (files under the data dir), then objectos-postgres (scratch database {} on --pg-url)", pg.name);
-        println!("\n=== objectos-sqlite ===");
+        outln!("providers: objectos-sqlite (files under the data dir), then objectos-postgres (scratch database {} on --pg-url)", pg.name);
+        outln!("\n=== objectos-sqlite ===");
     }
     let ours = measure_objectos(args, client, data_dir, None).await?;
     let on_pg = match pg {
         Some(pg) => {
-            println!("\n=== objectos-postgres (--tenant-provider postgres, schema per tenant) ===");
+            outln!("\n=== objectos-postgres (--tenant-provider postgres, schema per tenant) ===");
             Some(measure_objectos(args, client, pg_dir, Some(pg)).await?)
         }
         None => None,
@@ -862,28 +862,28 @@ async fn provision_in(
 
     let mut peer_p50 = None;
     if args.no_peer {
-        println!("\npeer: not measured (--no-peer)");
+        outln!("\npeer: not measured (--no-peer)");
     } else {
         match find_pocketbase(args.pocketbase.as_deref()) {
-            Err(e) => println!("\npeer: not measured: {e:#}"),
+            Err(e) => outln!("\npeer: not measured: {e:#}"),
             Ok(binary) => {
                 let mut runs = Vec::new();
                 for _ in 0..args.peer_runs.max(1) {
                     runs.push(pocketbase_ready_ms(client, &binary, data_dir).await?);
                 }
                 let (p50, _, _) = summary(&mut runs);
-                println!(
+                outln!(
                     "\npeer: PocketBase ({}) fresh instance ready (superuser upsert + serve until /api/health): p50 {p50:.1} ms over {} runs",
                     binary.display(),
                     runs.len()
                 );
-                println!(
+                outln!(
                     "ratio: a full objectos tenant (p50 {:.2} ms) is ready {:.0}x faster than a fresh PocketBase instance",
                     ours.p50_sequential,
                     p50 / ours.p50_sequential
                 );
                 if let Some(on_pg) = &on_pg {
-                    println!(
+                    outln!(
                         "ratio: a full objectos-postgres tenant (p50 {:.2} ms) is ready {:.0}x faster than a fresh PocketBase instance",
                         on_pg.p50_sequential,
                         p50 / on_pg.p50_sequential
@@ -902,14 +902,14 @@ async fn provision_in(
     } else {
         ""
     };
-    println!(
+    outln!(
         "\ntargets{sqlite}: full provisioning p99 ≤ 10 ms (one at a time): {} ({:.2} ms; at concurrency {} the p99 is {:.2} ms, mostly queueing behind the other requests)",
         verdict(ours.p99_sequential <= 10.0),
         ours.p99_sequential,
         args.concurrency,
         ours.p99_concurrent
     );
-    println!(
+    outln!(
         "         ≥ 300 tenants/s with concurrency: {} ({:.0}/s); server RSS ≤ 300 MB: {} ({})",
         verdict(ours.concurrent_tps >= 300.0),
         ours.concurrent_tps,
@@ -917,7 +917,7 @@ async fn provision_in(
         show_rss(ours.rss_concurrent)
     );
     if let Some(on_pg) = &on_pg {
-        println!(
+        outln!(
             "goal (objectos-postgres): full provisioning p99 ≤ {PG_PROVISION_P99_MS} ms (one at a time): {} ({:.2} ms; {:.2} ms at concurrency {})",
             verdict(on_pg.p99_sequential <= PG_PROVISION_P99_MS),
             on_pg.p99_sequential,
@@ -939,9 +939,13 @@ fn provision_table(
         Some(v) if v.is_finite() => format!("{v:.d$}"),
         _ => "-".to_owned(),
     };
-    println!(
+    outln!(
         "\nprovision (ms unless said)      {:>15} {:>17} {:>11} {:>10} {:>10}",
-        "objectos-sqlite", "objectos-postgres", "PocketBase", "PB÷sqlite", "PB÷pg"
+        "objectos-sqlite",
+        "objectos-postgres",
+        "PocketBase",
+        "PB÷sqlite",
+        "PB÷pg"
     );
     let rows: [(String, f64, f64, Option<f64>); 6] = [
         (
@@ -982,7 +986,7 @@ fn provision_table(
         ),
     ];
     for (label, a, b, peer) in rows {
-        println!(
+        outln!(
             "  {label:<30} {:>15} {:>17} {:>11} {:>10} {:>10}",
             cell(Some(a), 2),
             cell(Some(b), 2),
@@ -991,7 +995,7 @@ fn provision_table(
             cell(peer.map(|p| p / b), 0),
         );
     }
-    println!(
+    outln!(
         "  (PocketBase has no tenants: its figure is a fresh instance from nothing to /api/health; RSS after the concurrent phase: sqlite {}, postgres {})",
         show_rss(ours.rss_concurrent),
         show_rss(on_pg.rss_concurrent)

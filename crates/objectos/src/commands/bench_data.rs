@@ -149,7 +149,7 @@ pub fn run(args: &DataArgs) -> ExitCode {
     let scratch = std::env::temp_dir().join(format!("objectos-bench-data-{}", std::process::id()));
     let result = runtime.block_on(with_scratch(&args.provider, |pg| bench(args, &scratch, pg)));
     if args.keep {
-        println!("data kept in {}", scratch.display());
+        outln!("data kept in {}", scratch.display());
     } else {
         let _ = std::fs::remove_dir_all(&scratch);
     }
@@ -1071,12 +1071,12 @@ async fn measure(
     let name = running.label;
     let mut phases = Vec::new();
     let (create, mut written) = run_phase(args, side, Op::Create, Arc::new(Vec::new()), 0).await?;
-    println!("{}", phase_line(name, Op::Create, &create, args.rows));
+    outln!("{}", phase_line(name, Op::Create, &create, args.rows));
     phases.push(create);
     let missing = args.rows.saturating_sub(written.len());
     let started = Instant::now();
     written.extend(load(running, pb_token, 0, missing).await?);
-    println!(
+    outln!(
         "{name}: loaded {missing} records in batches of {BATCH} in {:.1} s; {} in the table",
         started.elapsed().as_secs_f64(),
         written.len()
@@ -1093,7 +1093,7 @@ async fn measure(
             check_list(side, &rows, MAX_X / 2, total).await?;
         }
         let (result, _) = run_phase(args, side, *op, ids.clone(), rows.len()).await?;
-        println!("{}", phase_line(name, *op, &result, args.rows));
+        outln!("{}", phase_line(name, *op, &result, args.rows));
         phases.push(result);
     }
     // On SQLite tenants only: Hrana serves SQLite SQL (the postgres provider answers 501).
@@ -1234,7 +1234,7 @@ pub async fn bench(
     } else {
         "release build"
     };
-    println!(
+    outln!(
         "objectos bench data: {} rows, {} connections (closed loop, keep-alive), {} ms warm-up + {} s per phase ({build}, {} cores)",
         args.rows,
         args.connections,
@@ -1244,10 +1244,10 @@ pub async fn bench(
     );
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         let load: Vec<&str> = load.split_whitespace().take(3).collect();
-        println!("load average at start: {}", load.join(" "));
+        outln!("load average at start: {}", load.join(" "));
     }
     if let Some(pg) = &pg {
-        println!(
+        outln!(
             "providers: objectos-sqlite, then objectos-postgres (--tenant-provider postgres, scratch database {} on --pg-url), then the peer",
             pg.name
         );
@@ -1277,7 +1277,7 @@ pub async fn bench(
     let mut peer = None;
     let mut peer_binary = None;
     if args.no_peer {
-        println!("peer: not measured (--no-peer)");
+        outln!("peer: not measured (--no-peer)");
     } else {
         let binary = find_pocketbase(args.pocketbase.as_deref())?;
         let (running, token) = start_pocketbase(&binary, &scratch.join("pocketbase")).await?;
@@ -1292,8 +1292,8 @@ pub async fn bench(
         peer_binary = Some(binary);
     }
 
-    println!();
-    println!(
+    outln!();
+    outln!(
         "auth: objectos with the tenant's full-access key (Bearer, checked per request); PocketBase with none (collection rules \"\": public)"
     );
     if let Some(run) = &ours {
@@ -1302,13 +1302,13 @@ pub async fn bench(
         } else {
             "objectos"
         };
-        println!(
+        outln!(
             "durability: {label} tenant database journal_mode={} (read from the file after the run), synchronous=NORMAL (objectos-tenantdb configure); indexes on {OBJECT}: {}",
             run.journal, run.indexes
         );
     }
     if let Some(run) = &on_pg {
-        println!(
+        outln!(
             "durability: objectos-postgres PostgreSQL server {} (its own settings, read after the run); indexes on {OBJECT}: {}",
             run.journal, run.indexes
         );
@@ -1319,12 +1319,12 @@ pub async fn bench(
             Some(false) => "its binary does NOT carry the DSN pragma synchronous(NORMAL)",
             None => "its binary could not be read",
         };
-        println!(
+        outln!(
             "durability: PocketBase data.db journal_mode={} (read from the file after the run), synchronous=NORMAL per core/db_connect.go ({dsn}); indexes on {OBJECT}: {}",
             run.journal, run.indexes
         );
     }
-    println!();
+    outln!();
     let phase_of = |run: &Option<SystemRun>, i: usize| -> Option<PhaseResult> {
         run.as_ref().and_then(|r| r.phases.get(i)).cloned()
     };
@@ -1333,7 +1333,7 @@ pub async fn bench(
         _ => None,
     };
     if pg.is_none() {
-        println!(
+        outln!(
             "{:<18} {:>13} {:>15} {:>7} {:>11} {:>11} {:>11} {:>11}  target ≥ {TARGET_RATIO}× PocketBase",
             "phase", "objectos rps", "PocketBase rps", "ratio", "os p50 ms", "os p99 ms", "pb p50 ms", "pb p99 ms"
         );
@@ -1349,7 +1349,7 @@ pub async fn bench(
                 Some(_) => "NOT met",
                 None => "n/a (one side not measured)",
             };
-            println!(
+            outln!(
                 "{:<18} {:>13} {:>15} {:>7} {:>11} {:>11} {:>11} {:>11}  {verdict}",
                 op.label(),
                 show(a.as_ref().map(|p| p.rps), 0),
@@ -1362,7 +1362,7 @@ pub async fn bench(
             );
         }
     } else {
-        println!(
+        outln!(
             "{:<18} {:>10} {:>10} {:>10} {:>8} {:>8} {:>15} {:>15} {:>15}  sqlite target ≥ {TARGET_RATIO}× PocketBase",
             "phase (req/s)", "sqlite", "postgres", "PocketBase", "sq÷PB", "pg÷PB", "sq p50/p99 ms", "pg p50/p99 ms", "PB p50/p99 ms"
         );
@@ -1384,7 +1384,7 @@ pub async fn bench(
                 Some(_) => "NOT met",
                 None => "n/a (one side not measured)",
             };
-            println!(
+            outln!(
                 "{:<18} {:>10} {:>10} {:>10} {:>8} {:>8} {:>15} {:>15} {:>15}  {verdict}",
                 op.label(),
                 show(a.as_ref().map(|p| p.rps), 0),
@@ -1413,7 +1413,7 @@ pub async fn bench(
                 Some(r) => format!("NOT met ({r:.2}×)"),
                 None => "n/a (one side not measured)".to_owned(),
             };
-            println!("goal (objectos-postgres): {label} ≥ {goal}× PocketBase: {verdict}");
+            outln!("goal (objectos-postgres): {label} ≥ {goal}× PocketBase: {verdict}");
         }
     }
     let sqlite_label = if pg.is_some() {
@@ -1430,7 +1430,7 @@ pub async fn bench(
         let Some(run) = run else { continue };
         for (p, op) in run.phases.iter().zip(PHASES) {
             errors += p.errors + p.warm_errors;
-            println!("  {}", phase_line(name, op, p, args.rows));
+            outln!("  {}", phase_line(name, op, p, args.rows));
         }
     }
     Ok(DataReport { errors })

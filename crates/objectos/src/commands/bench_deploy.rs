@@ -129,7 +129,7 @@ pub fn run(args: &DeployArgs) -> ExitCode {
         }
     }));
     if args.keep {
-        println!("data kept in {}", data_dir.display());
+        outln!("data kept in {}", data_dir.display());
     } else {
         let _ = std::fs::remove_dir_all(&data_dir);
         let _ = std::fs::remove_dir_all(&pg_dir);
@@ -137,7 +137,7 @@ pub fn run(args: &DeployArgs) -> ExitCode {
     match result {
         Ok((f, on_pg)) => {
             let line = |label: &str, f: &DeployFigures| {
-                println!(
+                outln!(
                     "summary{label}: fresh_p99_ms={:.2} additive_sequential_s={:.3} additive_concurrent_s={:.3} rebuilt_rows={} rebuild_rows_per_s={:.0}",
                     f.fresh_p99_ms,
                     f.additive_sequential.as_secs_f64(),
@@ -193,7 +193,7 @@ fn print_row(label: &str, values: &mut [f64]) -> (f64, f64, f64) {
         percentile(values, 95.0),
         percentile(values, 99.0),
     );
-    println!("  {label:<26} {p50:>9.3} {p95:>9.3} {p99:>9.3}");
+    outln!("  {label:<26} {p50:>9.3} {p95:>9.3} {p99:>9.3}");
     (p50, p95, p99)
 }
 
@@ -698,17 +698,19 @@ async fn bench_both(
     pg_dir: &Path,
     pg: &ScratchPg,
 ) -> anyhow::Result<(DeployFigures, DeployFigures)> {
-    println!(
+    outln!(
         "providers: objectos-sqlite, then objectos-postgres (TenantDbs postgres, schema per tenant, scratch database {} on --pg-url)",
         pg.name
     );
-    println!("\n=== objectos-sqlite ===");
+    outln!("\n=== objectos-sqlite ===");
     let ours = bench(args, data_dir, None).await?;
-    println!("\n=== objectos-postgres ===");
+    outln!("\n=== objectos-postgres ===");
     let on_pg = bench(args, pg_dir, Some(pg)).await?;
-    println!(
+    outln!(
         "\ndeploy                                  {:>15} {:>17} {:>9}",
-        "objectos-sqlite", "objectos-postgres", "pg÷sqlite"
+        "objectos-sqlite",
+        "objectos-postgres",
+        "pg÷sqlite"
     );
     let rows = [
         (
@@ -736,9 +738,9 @@ async fn bench_both(
         ),
     ];
     for (label, a, b) in rows {
-        println!("  {label:<38} {a:>15.2} {b:>17.2} {:>9.2}", b / a);
+        outln!("  {label:<38} {a:>15.2} {b:>17.2} {:>9.2}", b / a);
     }
-    println!("  (no peer: PocketBase has no deploys; the targets above are per provider)");
+    outln!("  (no peer: PocketBase has no deploys; the targets above are per provider)");
     Ok((ours, on_pg))
 }
 
@@ -760,14 +762,14 @@ pub async fn bench(
     } else {
         "release build"
     };
-    println!(
+    outln!(
         "objectos bench deploy: in process, no HTTP ({build}, {} cores)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!("crm bundle: {source} ({objects} objects)");
+    outln!("crm bundle: {source} ({objects} objects)");
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         let load: Vec<&str> = load.split_whitespace().take(3).collect();
-        println!("load average at start: {}", load.join(" "));
+        outln!("load average at start: {}", load.join(" "));
     }
 
     // 1. The crm bundle on fresh tenants.
@@ -780,7 +782,7 @@ pub async fn bench(
         walls.push(started.elapsed().as_secs_f64() * 1000.0);
         timings.push(record.timings);
     }
-    println!(
+    outln!(
         "\nfresh crm deploy, {} tenants one after another — ms      p50       p95       p99",
         fresh.len()
     );
@@ -809,7 +811,7 @@ pub async fn bench(
         args.concurrency,
     )
     .await?;
-    println!(
+    outln!(
         "\nadditive redeploy (new optional field {}.{ADDED_FIELD}), {} tenants per phase (setup: {} tenants provisioned + crm deployed in {:.1} s, not counted)",
         crm_objects.first().copied().unwrap_or("?"),
         args.tenants,
@@ -817,12 +819,12 @@ pub async fn bench(
         setup.as_secs_f64()
     );
     let tps = |d: Duration| args.tenants as f64 / d.as_secs_f64();
-    println!(
+    outln!(
         "  one after another:   {:>8.3} s  {:>8.0} tenants/s",
         sequential.wall.as_secs_f64(),
         tps(sequential.wall)
     );
-    println!(
+    outln!(
         "  concurrency {:<3}      {:>8.3} s  {:>8.0} tenants/s",
         args.concurrency,
         concurrent.wall.as_secs_f64(),
@@ -832,7 +834,7 @@ pub async fn bench(
         ("one after another", &sequential),
         ("concurrent", &concurrent),
     ] {
-        println!("  {name} — ms                 p50       p95       p99");
+        outln!("  {name} — ms                 p50       p95       p99");
         print_row("deploy call (wall)", &mut phase.calls_ms.clone());
         timing_rows(&phase.timings);
     }
@@ -880,16 +882,16 @@ pub async fn bench(
             "one INSERT … SELECT FROM generate_series",
         ),
     };
-    println!(
+    outln!(
         "\ntable rebuild: {REBUILD_OBJECT} ({} rows, 10 columns, a unique and a plain index), qty {how}",
         args.rows
     );
-    println!(
+    outln!(
         "  bulk insert ({insert_how}): {:.1} ms ({:.0} rows/s)",
         insert.as_secs_f64() * 1000.0,
         args.rows as f64 / insert.as_secs_f64()
     );
-    println!(
+    outln!(
         "  deploy: validating {:.2} ms, diffing + probes {:.2} ms, migrating {:.2} ms, registering {:.2} ms; call {:.2} ms with the commit",
         t.validating_ms,
         t.diffing_ms,
@@ -897,13 +899,13 @@ pub async fn bench(
         t.registering_ms,
         wall.as_secs_f64() * 1000.0
     );
-    println!(
+    outln!(
         "  rebuild: {rows_per_s:.0} rows/s (rows ÷ migrating); {:.0} rows/s over the whole call",
         args.rows as f64 / wall.as_secs_f64()
     );
 
     let concurrent_s = concurrent.as_secs_f64();
-    println!(
+    outln!(
         "\ntargets: fresh crm deploy p99 ≤ 30 ms: {} ({fresh_p99:.2} ms)",
         verdict(fresh_p99 <= 30.0)
     );
@@ -916,19 +918,19 @@ pub async fn bench(
             concurrent_s * 1000.0 / args.tenants as f64
         )
     };
-    println!(
+    outln!(
         "         1,000-tenant additive redeploy ≤ 5 s with concurrency: {} ({concurrent_s:.2} s at concurrency {}{scaled}; {:.2} s one after another)",
         verdict(concurrent_s * 1000.0 / args.tenants as f64 <= 5.0),
         args.concurrency,
         sequential.as_secs_f64()
     );
-    println!(
+    outln!(
         "         rebuild ≥ 500,000 rows/s: {} ({rows_per_s:.0} rows/s over {} rows)",
         verdict(rows_per_s >= 500_000.0),
         args.rows
     );
     if args.rows < 100_000 || args.tenants < 1000 || args.fresh < 100 {
-        println!("         (sizes below the issue's: 100 fresh, 1,000 tenants, 100,000 rows)");
+        outln!("         (sizes below the issue's: 100 fresh, 1,000 tenants, 100,000 rows)");
     }
     Ok(DeployFigures {
         fresh_p99_ms: fresh_p99,

@@ -245,7 +245,7 @@ impl Flow<'_> {
             if self.json {
                 print_json(&plan);
             } else {
-                println!(
+                outln!(
                     "No changes: tenant {} already runs this model (deployment {}).",
                     self.tenant,
                     text(&plan, "id")
@@ -256,8 +256,8 @@ impl Flow<'_> {
         if !self.json {
             print_plan_record(&plan, color);
             if !destructive.is_empty() {
-                println!();
-                println!(
+                outln!();
+                outln!(
                     "{}",
                     paint(
                         "Destructive changes (data is lost when applied):",
@@ -266,7 +266,7 @@ impl Flow<'_> {
                     )
                 );
                 for entry in &destructive {
-                    println!("  {}: {}", text(entry, "entity"), text(entry, "message"));
+                    outln!("  {}: {}", text(entry, "entity"), text(entry, "message"));
                 }
             }
         }
@@ -274,14 +274,14 @@ impl Flow<'_> {
             if self.json {
                 print_json(&plan);
             } else {
-                println!();
+                outln!();
                 let mut line = format!("Dry run: nothing was changed on tenant {}.", self.tenant);
                 if !destructive.is_empty() {
                     line.push_str(" Applying needs: ");
                     line.push_str(&ack_flags(&destructive));
                     line.push_str(" (or a confirmation).");
                 }
-                println!("{line}");
+                outln!("{line}");
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -353,7 +353,7 @@ fn confirm(destructive: &[Value]) -> CliResult<()> {
             ack_flags(destructive)
         )));
     }
-    let _ = std::io::stdout().flush();
+    crate::output::flush();
     eprint!("Apply these destructive changes? Type yes to continue: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
@@ -485,17 +485,17 @@ fn summary_line(diff: &Value) -> String {
 /// The diff, then the statements.
 pub(crate) fn print_plan_record(record: &Value, color: bool) {
     let diff = record.get("diff").cloned().unwrap_or(Value::Null);
-    println!(
+    outln!(
         "{} ({})",
         paint("Changes", BOLD, color),
         summary_line(&diff)
     );
     let lines = diff_lines(&diff, color);
     if lines.is_empty() {
-        println!("  (none)");
+        outln!("  (none)");
     }
     for line in lines {
-        println!("{line}");
+        outln!("{line}");
     }
     let plan = record.get("plan").cloned().unwrap_or(Value::Null);
     let statements = plan
@@ -507,8 +507,8 @@ pub(crate) fn print_plan_record(record: &Value, color: bool) {
         .get("reversible")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{} ({}, {} statement(s), {})",
         paint("SQL", BOLD, color),
         text(&plan, "dialect"),
@@ -530,15 +530,15 @@ pub(crate) fn print_plan_record(record: &Value, color: bool) {
         };
         let rest: Vec<&str> = lines.collect();
         if rest.is_empty() {
-            println!("  {:>3}  {first};{mark}", i + 1);
+            outln!("  {:>3}  {first};{mark}", i + 1);
         } else {
-            println!("  {:>3}  {first}", i + 1);
+            outln!("  {:>3}  {first}", i + 1);
             for (j, line) in rest.iter().enumerate() {
                 let end = if j + 1 == rest.len() { ";" } else { "" };
-                println!("       {line}{end}");
+                outln!("       {line}{end}");
             }
             if !mark.is_empty() {
-                println!("      {mark}");
+                outln!("      {mark}");
             }
         }
     }
@@ -564,10 +564,10 @@ pub(crate) fn timings_line(record: &Value) -> String {
 }
 
 fn print_result(tenant: &str, record: &Value, status: StatusCode, color: bool) {
-    println!();
+    outln!();
     let state = text(record, "status");
     if record.get("noChanges").and_then(Value::as_bool) == Some(true) {
-        println!(
+        outln!(
             "No changes: tenant {tenant} already runs this model (deployment {}).",
             text(record, "id")
         );
@@ -595,16 +595,16 @@ fn print_result(tenant: &str, record: &Value, status: StatusCode, color: bool) {
             color,
         )
     };
-    println!("{headline}");
-    println!("  deployment  {}", text(record, "id"));
-    println!("  ledger seq  {seq}");
-    println!("  checksum    {}", text(record, "checksum"));
+    outln!("{headline}");
+    outln!("  deployment  {}", text(record, "id"));
+    outln!("  ledger seq  {seq}");
+    outln!("  checksum    {}", text(record, "checksum"));
     if let Some(of) = record.get("rollbackOf").and_then(Value::as_str) {
-        println!("  rolls back  {of}");
+        outln!("  rolls back  {of}");
     }
-    println!("  timings     {}", timings_line(record));
+    outln!("  timings     {}", timings_line(record));
     if status != StatusCode::CREATED && state == "ready" {
-        println!("  (HTTP {status})");
+        outln!("  (HTTP {status})");
     }
 }
 

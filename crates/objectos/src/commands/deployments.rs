@@ -150,7 +150,7 @@ async fn list(client: &Client, tenant: &str, as_json: bool) -> CliResult<ExitCod
     }
     let records = reply.data.as_array().cloned().unwrap_or_default();
     if records.is_empty() {
-        println!("tenant {tenant} has no deployments");
+        outln!("tenant {tenant} has no deployments");
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<Vec<String>> = records
@@ -175,7 +175,7 @@ async fn list(client: &Client, tenant: &str, as_json: bool) -> CliResult<ExitCod
         &["SEQ", "ID", "STATUS", "CREATED", "CHANGES", "TOTAL", "NOTE"],
         &rows,
     );
-    println!("\n{} deployment(s)", records.len());
+    outln!("\n{} deployment(s)", records.len());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -200,7 +200,7 @@ async fn show(client: &Client, args: &ShowArgs, as_json: bool) -> CliResult<Exit
         print_json(r);
         return Ok(ExitCode::SUCCESS);
     }
-    let field = |label: &str, value: &str| println!("  {label:<14}{value}");
+    let field = |label: &str, value: &str| outln!("  {label:<14}{value}");
     let list = |key: &str| -> String {
         let items: Vec<String> = r
             .get(key)
@@ -220,7 +220,7 @@ async fn show(client: &Client, args: &ShowArgs, as_json: bool) -> CliResult<Exit
             items.join(", ")
         }
     };
-    println!("Deployment {} of tenant {}", text(r, "id"), args.tenant);
+    outln!("Deployment {} of tenant {}", text(r, "id"), args.tenant);
     field("status", text(r, "status"));
     field("ledger seq", &seq(r));
     field("parent", text(r, "parentId"));
@@ -235,7 +235,7 @@ async fn show(client: &Client, args: &ShowArgs, as_json: bool) -> CliResult<Exit
         field("error", error);
     }
     field("timings", &timings_line(r));
-    println!();
+    outln!();
     print_plan_record(r, color_enabled());
     Ok(ExitCode::SUCCESS)
 }

@@ -113,12 +113,20 @@ async fn create(client: &Client, args: &CreateArgs, as_json: bool) -> CliResult<
             Some(&body),
         )
         .await?;
+    crate::output::secret(
+        format!(
+            "the API key {} of tenant {}",
+            text(&reply.data, "keyId"),
+            args.tenant
+        ),
+        text(&reply.data, "apiKey"),
+    );
     if as_json {
         print_json(&reply.data);
         return Ok(ExitCode::SUCCESS);
     }
     let key = &reply.data;
-    println!(
+    outln!(
         "Created key {} for tenant {} (scope {}, status {}, expires {}).",
         text(key, "keyId"),
         args.tenant,
@@ -126,10 +134,10 @@ async fn create(client: &Client, args: &CreateArgs, as_json: bool) -> CliResult<
         text(key, "status"),
         expires(key)
     );
-    println!();
-    println!("  API key  {}", text(key, "apiKey"));
-    println!();
-    println!("This API key is shown ONCE: the server keeps only its hash. Store it now.");
+    outln!();
+    outln!("  API key  {}", text(key, "apiKey"));
+    outln!();
+    outln!("This API key is shown ONCE: the server keeps only its hash. Store it now.");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -148,7 +156,7 @@ async fn list(client: &Client, tenant: &str, as_json: bool) -> CliResult<ExitCod
     }
     let keys = reply.data.as_array().cloned().unwrap_or_default();
     if keys.is_empty() {
-        println!("tenant {tenant} has no keys");
+        outln!("tenant {tenant} has no keys");
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<Vec<String>> = keys
@@ -168,7 +176,7 @@ async fn list(client: &Client, tenant: &str, as_json: bool) -> CliResult<ExitCod
         &["KEY ID", "SCOPE", "STATUS", "CREATED", "EXPIRES", "REVOKED"],
         &rows,
     );
-    println!("\n{} key(s)", keys.len());
+    outln!("\n{} key(s)", keys.len());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -185,7 +193,7 @@ async fn revoke(client: &Client, args: &RevokeArgs, as_json: bool) -> CliResult<
         print_json(&reply.data);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "Key {} of tenant {} revoked (at {}).",
         args.key_id,
         args.tenant,

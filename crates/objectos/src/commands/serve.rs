@@ -95,7 +95,10 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             );
         }
         tracing::info!(addr = %app.addr, data_dir = %data_dir.display(), "objectos listening");
-        println!("objectos listening on http://{}", app.addr);
+        // Informational: a closed stdout (no reader) must neither stop nor fail the server.
+        if let Err(e) = crate::output::try_line(format_args!("objectos listening on http://{}", app.addr)) {
+            tracing::warn!(error = %e, "cannot write the listening address to standard output");
+        }
         match app.run_until(shutdown_signal()).await {
             Ok(()) => {
                 tracing::info!("stopped");

@@ -263,7 +263,7 @@ fn step_line(name: &str, step: &Value) -> String {
 
 fn print_steps(steps: &[Value]) {
     for step in steps {
-        println!("{}", step_line(text(step, "name"), step));
+        outln!("{}", step_line(text(step, "name"), step));
     }
 }
 
@@ -296,8 +296,8 @@ impl LivePrinter {
 
     fn line(&mut self, line: &str) {
         self.clear_spinner();
-        println!("{line}");
-        let _ = std::io::stdout().flush();
+        outln!("{line}");
+        crate::output::flush();
     }
 
     fn event(&mut self, event: &SseEvent) {
@@ -601,6 +601,12 @@ async fn create(client: &Client, args: &CreateArgs, as_json: bool) -> CliResult<
     if as_json {
         let reply = post_create(client, args, body, &[]).await?;
         let failed = text(&reply.data, "status") == "failed";
+        if let Some(c) = reply.extra.get("credentials") {
+            crate::output::secret(
+                format!("the API key of tenant {}", text(&reply.data, "tenantId")),
+                text(c, "apiKey"),
+            );
+        }
         print_json(&json!({
             "created": reply.status == StatusCode::CREATED,
             "result": reply.data,
@@ -617,9 +623,13 @@ async fn create(client: &Client, args: &CreateArgs, as_json: bool) -> CliResult<
     let id = text(&reply.data, "tenantId").to_owned();
     let created = reply.status != StatusCode::OK;
     let credentials = reply.extra.get("credentials").cloned();
+    // Registered before anything is printed: whatever happens to stdout, the key is not lost.
+    if let Some(c) = &credentials {
+        crate::output::secret(format!("the API key of tenant {id}"), text(c, "apiKey"));
+    }
 
     if created {
-        println!(
+        outln!(
             "Provisioning tenant {id} (organization {}, plan {}, region {}) on {}",
             args.org,
             text(&reply.data, "plan"),
@@ -627,7 +637,7 @@ async fn create(client: &Client, args: &CreateArgs, as_json: bool) -> CliResult<
             client.server()
         );
     } else {
-        println!(
+        outln!(
             "Tenant {id} already exists for organization {} (status {}, plan {}, region {}); no new API key is issued.",
             args.org,
             text(&reply.data, "status"),
@@ -635,7 +645,7 @@ async fn create(client: &Client, args: &CreateArgs, as_json: bool) -> CliResult<
             text(&reply.data, "region")
         );
     }
-    let _ = std::io::stdout().flush();
+    crate::output::flush();
 
     let provisioning = if text(&reply.data, "status") == "provisioning" {
         follow(client, &id).await?
@@ -650,41 +660,41 @@ async fn create(client: &Client, args: &CreateArgs, as_json: bool) -> CliResult<
     };
 
     let status = text(&provisioning, "status").to_owned();
-    println!();
+    outln!();
     match (status.as_str(), created) {
-        ("active", true) => println!(
+        ("active", true) => outln!(
             "Tenant {id} is active (provisioned in {} ms).",
             provisioning
                 .get("totalDurationMs")
                 .and_then(Value::as_u64)
                 .unwrap_or(0)
         ),
-        ("failed", _) => println!("Tenant {id} failed to provision."),
-        _ => println!("Tenant {id} is {status}."),
+        ("failed", _) => outln!("Tenant {id} failed to provision."),
+        _ => outln!("Tenant {id} is {status}."),
     }
-    println!();
-    println!("  tenant id       {id}");
-    println!("  connection URL  {}", text(&reply.data, "connectionUrl"));
+    outln!();
+    outln!("  tenant id       {id}");
+    outln!("  connection URL  {}", text(&reply.data, "connectionUrl"));
     match &credentials {
         Some(c) => {
-            println!("  API key         {}", text(c, "apiKey"));
-            println!(
+            outln!("  API key         {}", text(c, "apiKey"));
+            outln!(
                 "  key id / scope  {} / {}",
                 text(c, "keyId"),
                 text(c, "scope")
             );
-            println!();
-            println!("This API key is shown ONCE: the server keeps only its hash. Store it now.");
+            outln!();
+            outln!("This API key is shown ONCE: the server keeps only its hash. Store it now.");
             if status != "active" {
-                println!("(It becomes usable once the tenant is provisioned.)");
+                outln!("(It becomes usable once the tenant is provisioned.)");
             }
         }
         None if !created => {
-            println!("  API key         (not shown again; create one: objectos key create --tenant {id})");
+            outln!("  API key         (not shown again; create one: objectos key create --tenant {id})");
         }
         None => {}
     }
-    let _ = std::io::stdout().flush();
+    crate::output::flush();
     match status.as_str() {
         "failed" => Err(provisioning_failure(&id, &provisioning)),
         _ => Ok(ExitCode::SUCCESS),
@@ -725,7 +735,7 @@ async fn list(client: &Client, args: &ListArgs, as_json: bool) -> CliResult<Exit
         .and_then(Value::as_bool)
         .unwrap_or(false);
     if tenants.is_empty() {
-        println!("no tenants (total {total}, offset {offset})");
+        outln!("no tenants (total {total}, offset {offset})");
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<Vec<String>> = tenants
@@ -750,7 +760,7 @@ async fn list(client: &Client, args: &ListArgs, as_json: bool) -> CliResult<Exit
     if has_more {
         footer.push_str(&format!(" (next page: --offset {})", offset + shown));
     }
-    println!("{footer}");
+    outln!("{footer}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -764,8 +774,8 @@ async fn show(client: &Client, id: &str, as_json: bool) -> CliResult<ExitCode> {
     }
     let t = &reply.data;
     let extra = reply.meta.get("tenant").cloned().unwrap_or(Value::Null);
-    let field = |label: &str, value: &str| println!("  {label:<16}{value}");
-    println!("Tenant {}", text(t, "id"));
+    let field = |label: &str, value: &str| outln!("  {label:<16}{value}");
+    outln!("Tenant {}", text(t, "id"));
     field("name", text(t, "name"));
     field("status", text(t, "provisioningStatus"));
     field("plan", text(t, "plan"));
@@ -791,7 +801,7 @@ async fn show(client: &Client, id: &str, as_json: bool) -> CliResult<ExitCode> {
     }
     let provisioning = get_provisioning(client, id).await?;
     if let Some(steps) = provisioning.get("steps").and_then(Value::as_array) {
-        println!("  steps");
+        outln!("  steps");
         print_steps(steps);
     }
     Ok(ExitCode::SUCCESS)
@@ -815,7 +825,7 @@ async fn lifecycle(client: &Client, id: &str, action: &str, as_json: bool) -> Cl
     } else {
         "resumed"
     };
-    println!(
+    outln!(
         "Tenant {id} {done} (status {}).",
         text(&reply.data, "provisioningStatus")
     );
@@ -836,7 +846,7 @@ async fn plan(client: &Client, args: &PlanArgs, as_json: bool) -> CliResult<Exit
         print_json(&reply.data);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "Tenant {} is on plan {} (status {}).",
         args.id,
         text(&reply.data, "plan"),
@@ -859,15 +869,15 @@ async fn retry(client: &Client, id: &str, as_json: bool) -> CliResult<ExitCode> 
     if as_json {
         print_json(&reply.data);
     } else {
-        println!("Retried tenant {id}:");
+        outln!("Retried tenant {id}:");
         if let Some(steps) = provisioning.get("steps").and_then(Value::as_array) {
             print_steps(steps);
         }
-        println!();
+        outln!();
         if status == "failed" {
-            println!("Tenant {id} failed to provision again.");
+            outln!("Tenant {id} failed to provision again.");
         } else {
-            println!("Tenant {id} is {status}.");
+            outln!("Tenant {id} is {status}.");
         }
     }
     if status == "failed" {
@@ -949,19 +959,19 @@ async fn destroy(client: &Client, args: &DestroyArgs, as_json: bool) -> CliResul
             .meta
             .get("tenant")
             .map_or("-", |t| text(t, "destroyAfter"));
-        println!(
+        outln!(
             "Tenant {} is scheduled for destruction at {after} (status {}); its keys are revoked.",
             args.id,
             text(&reply.data, "provisioningStatus")
         );
-        println!(
+        outln!(
             "To destroy it now: objectos tenant destroy {} --immediate",
             args.id
         );
     } else {
         match reply.data.get("backup").and_then(Value::as_str) {
-            Some(path) => println!("Tenant {} destroyed; backup kept at {path}", args.id),
-            None => println!("Tenant {} destroyed (no backup).", args.id),
+            Some(path) => outln!("Tenant {} destroyed; backup kept at {path}", args.id),
+            None => outln!("Tenant {} destroyed (no backup).", args.id),
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -973,16 +983,11 @@ async fn destroy(client: &Client, args: &DestroyArgs, as_json: bool) -> CliResul
 /// How long an export or a restore may take (archives can be large).
 const ARCHIVE_TIMEOUT: Duration = Duration::from_secs(3600);
 
-/// Writes lines to stdout, ignoring a closed stdout (`| head`) instead of panicking: the command's
-/// work is done by then, and its outcome is its exit code.
+/// Writes lines to stdout through [`crate::output`] (a closed stdout is not a panic).
 fn out(lines: &[String]) {
-    let mut stdout = std::io::stdout().lock();
     for line in lines {
-        if writeln!(stdout, "{line}").is_err() {
-            return;
-        }
+        outln!("{line}");
     }
-    let _ = stdout.flush();
 }
 
 fn json_out(value: &Value) {
@@ -1075,6 +1080,13 @@ async fn restore(client: &Client, args: &RestoreArgs, as_json: bool) -> CliResul
         .await?;
     let reply: Value = serde_json::from_slice(&answer)
         .map_err(|e| CliError::Failed(format!("unexpected answer from the server: {e}")))?;
+    crate::output::secret(
+        format!(
+            "the API key of restored tenant {}",
+            text(&reply["data"], "tenantId")
+        ),
+        text(&reply["credentials"], "apiKey"),
+    );
     if as_json {
         json_out(&json!({
             "result": reply["data"],
@@ -1194,6 +1206,10 @@ async fn move_tenant(source: &Client, args: &MoveArgs, as_json: bool) -> CliResu
             .await?;
         backup = reply.data["backup"].clone();
     }
+    crate::output::secret(
+        format!("the API key of moved tenant {new_id}"),
+        text(&restored["credentials"], "apiKey"),
+    );
     if as_json {
         json_out(&json!({
             "tenantId": new_id,

@@ -83,7 +83,7 @@ pub fn run(args: &Args) -> ExitCode {
             out["truncated"] = json!(true);
             out["total"] = json!(total);
         }
-        println!("{out}");
+        outln!("{out}");
     } else {
         print_human(&label, kind_name, inferred, &issues, total);
     }
@@ -136,25 +136,25 @@ fn starts_with_seed(issue: &Issue) -> bool {
 
 fn print_human(label: &str, kind: Option<&str>, inferred: bool, issues: &[Issue], total: usize) {
     if let (Some(name), true) = (kind, inferred) {
-        println!(
+        outln!(
             "{label}: kind inferred from the document's shape: {name} (use --as KIND to choose)"
         );
     }
     let kind = kind.unwrap_or("document");
     if issues.is_empty() {
-        println!("{label}: valid {kind}");
+        outln!("{label}: valid {kind}");
         return;
     }
     if total > issues.len() {
-        println!(
+        outln!(
             "{label}: invalid {kind}, {total} issue(s), the first {} listed:",
             issues.len()
         );
     } else {
-        println!("{label}: invalid {kind}, {total} issue(s):");
+        outln!("{label}: invalid {kind}, {total} issue(s):");
     }
     for issue in issues {
-        println!("  {issue}");
+        outln!("  {issue}");
     }
 }
 

@@ -46,6 +46,10 @@ pub struct OutputColumn {
     /// The field whose values it holds, decoded as that field's (group keys, `min`, `max`);
     /// `None`: the value as the database gives it (counts, sums, averages).
     pub field: Option<String>,
+    /// A sum of whole numbers, computed without overflow: the database gives an integer, a double
+    /// (SQLite, beyond 64 bits) or the exact decimal as text (PostgreSQL); it is answered as an
+    /// integer when it fits 64 bits, else as the nearest double (see `decode_grouped`).
+    pub integer_sum: bool,
 }
 
 /// What a column holds, as far as comparisons are concerned.
@@ -974,8 +978,63 @@ fn compile_distinct(
     compile_grouped(dialect, object, &grouped, table, where_sql, params, issues)
 }
 
+/// The SQL of one aggregation.
+struct AggSql {
+    /// The selected expression.
+    select: String,
+    /// What to sort by when it is not the selected column itself (a PostgreSQL sum selected as
+    /// text is sorted as the number).
+    order: Option<String>,
+    /// A sum of whole numbers ([`OutputColumn::integer_sum`]).
+    integer_sum: bool,
+}
+
+impl AggSql {
+    fn plain(select: String) -> Self {
+        Self {
+            select,
+            order: None,
+            integer_sum: false,
+        }
+    }
+}
+
+/// `2^32`: integer sums add the high and the low 32 bits of each value apart, so neither partial
+/// sum can overflow (below 2^31 rows).
+const HALF: &str = "4294967296";
+
+/// The sum of an integer column that never overflows (issue #14: SQLite raised "integer
+/// overflow", PostgreSQL "bigint out of range", both a 500).
+///
+/// - SQLite: `SUM(c >> 32)` and `SUM(c & 0xFFFFFFFF)` cannot overflow; they are recombined as
+///   `(hi + lo / 2^32) * 2^32 + lo % 2^32`, exact whenever the total fits 64 bits. Beyond, SQLite
+///   turns the integer overflow of that product into floating point: the nearest double.
+/// - PostgreSQL: `SUM(bigint)` is an exact NUMERIC, read as text (sorted as the number).
+///
+/// `DISTINCT` cannot be split that way: a distinct sum beyond 64 bits fails on both databases
+/// and is answered 422 `aggregate_overflow`.
+fn integer_sum(dialect: Dialect, c: &str, distinct: bool) -> AggSql {
+    match (dialect, distinct) {
+        (Dialect::Sqlite, false) => {
+            let lo = format!("SUM({c} & 4294967295)");
+            AggSql {
+                select: format!("(SUM({c} >> 32) + {lo} / {HALF}) * {HALF} + {lo} % {HALF}"),
+                order: None,
+                integer_sum: true,
+            }
+        }
+        (Dialect::Sqlite, true) => AggSql::plain(format!("SUM(DISTINCT {c})")),
+        (Dialect::Postgres, false) => AggSql {
+            select: format!("CAST(SUM({c}) AS TEXT)"),
+            order: Some(format!("SUM({c})")),
+            integer_sum: true,
+        },
+        (Dialect::Postgres, true) => AggSql::plain(format!("CAST(SUM(DISTINCT {c}) AS BIGINT)")),
+    }
+}
+
 /// The SQL of one aggregation of a resolved column, or why it does not apply to the column.
-fn aggregate_sql(dialect: Dialect, aggregation: &Aggregation, col: &Col) -> Result<String, String> {
+fn aggregate_sql(dialect: Dialect, aggregation: &Aggregation, col: &Col) -> Result<AggSql, String> {
     let c = col.sql.as_str();
     let distinct = if aggregation.distinct {
         "DISTINCT "
@@ -998,8 +1057,8 @@ fn aggregate_sql(dialect: Dialect, aggregation: &Aggregation, col: &Col) -> Resu
         {
             refused("a field that does not hold JSON")
         }
-        AggFunction::Count => Ok(format!("COUNT({distinct}{c})")),
-        AggFunction::CountDistinct => Ok(format!("COUNT(DISTINCT {c})")),
+        AggFunction::Count => Ok(AggSql::plain(format!("COUNT({distinct}{c})"))),
+        AggFunction::CountDistinct => Ok(AggSql::plain(format!("COUNT(DISTINCT {c})"))),
         AggFunction::Sum | AggFunction::Avg => {
             let function = if aggregation.function == AggFunction::Sum {
                 "SUM"
@@ -1008,28 +1067,28 @@ fn aggregate_sql(dialect: Dialect, aggregation: &Aggregation, col: &Col) -> Resu
             };
             let expr = format!("{function}({distinct}{c})");
             match (col.kind, dialect, aggregation.function) {
-                (Kind::Integer | Kind::Real, Dialect::Sqlite, _) => Ok(expr),
-                // PostgreSQL sums BIGINT and averages anything as NUMERIC: cast back, so both
-                // databases answer an integer sum and a double average.
-                (Kind::Integer, Dialect::Postgres, AggFunction::Sum) => {
-                    Ok(format!("CAST({expr} AS BIGINT)"))
+                (Kind::Integer, _, AggFunction::Sum) => {
+                    Ok(integer_sum(dialect, c, aggregation.distinct))
                 }
-                (Kind::Real, Dialect::Postgres, AggFunction::Sum) => Ok(expr),
+                (Kind::Integer | Kind::Real, Dialect::Sqlite, _) => Ok(AggSql::plain(expr)),
+                (Kind::Real, Dialect::Postgres, AggFunction::Sum) => Ok(AggSql::plain(expr)),
+                // PostgreSQL averages anything as NUMERIC: cast back, so both databases answer
+                // a double average.
                 (Kind::Integer | Kind::Real, Dialect::Postgres, _) => {
-                    Ok(format!("CAST({expr} AS DOUBLE PRECISION)"))
+                    Ok(AggSql::plain(format!("CAST({expr} AS DOUBLE PRECISION)")))
                 }
                 _ => refused("a number field"),
             }
         }
         AggFunction::Min | AggFunction::Max => match col.kind {
-            Kind::Text(_) | Kind::Integer | Kind::Real => Ok(format!(
+            Kind::Text(_) | Kind::Integer | Kind::Real => Ok(AggSql::plain(format!(
                 "{}({c})",
                 if aggregation.function == AggFunction::Min {
                     "MIN"
                 } else {
                     "MAX"
                 }
-            )),
+            ))),
             _ => refused("a number, text, date or time field"),
         },
     }
@@ -1065,6 +1124,8 @@ fn compile_grouped(
     let mut select: Vec<String> = Vec::new();
     let mut group_cols: Vec<String> = Vec::new();
     let mut output: Vec<OutputColumn> = Vec::new();
+    // Per output column, what to sort it by when not its position.
+    let mut order_by: Vec<Option<String>> = Vec::new();
     for (name, at) in &query.group_by {
         if output.iter().any(|o| &o.name == name) {
             issues.push(Issue::new(
@@ -1086,7 +1147,9 @@ fn compile_grouped(
                 output.push(OutputColumn {
                     name: name.clone(),
                     field: Some(name.clone()),
+                    integer_sum: false,
                 });
+                order_by.push(None);
             }
             Err(issue) => issues.push(issue),
         }
@@ -1108,7 +1171,7 @@ fn compile_grouped(
             continue;
         }
         let expr = match &aggregation.field {
-            None => "COUNT(*)".to_owned(),
+            None => AggSql::plain("COUNT(*)".to_owned()),
             Some((name, at)) => match resolve(object, name, at, Purpose::Aggregate) {
                 Ok(col) => match aggregate_sql(dialect, aggregation, &col) {
                     Ok(expr) => expr,
@@ -1123,7 +1186,8 @@ fn compile_grouped(
                 }
             },
         };
-        select.push(expr);
+        select.push(expr.select);
+        order_by.push(expr.order);
         let decoded_as_field = matches!(aggregation.function, AggFunction::Min | AggFunction::Max);
         output.push(OutputColumn {
             name: aggregation.alias.clone(),
@@ -1132,6 +1196,7 @@ fn compile_grouped(
                 .as_ref()
                 .filter(|_| decoded_as_field)
                 .map(|(name, _)| name.clone()),
+            integer_sum: expr.integer_sum,
         });
     }
 
@@ -1142,7 +1207,8 @@ fn compile_grouped(
         match output.iter().position(|o| o.name == sort.field) {
             Some(i) => {
                 if ordered.insert(i) {
-                    order.push(sql::order_key(dialect, &(i + 1).to_string(), sort.descending, false));
+                    let key = order_by[i].clone().unwrap_or_else(|| (i + 1).to_string());
+                    order.push(sql::order_key(dialect, &key, sort.descending, false));
                 }
             }
             None => issues.push(Issue::new(

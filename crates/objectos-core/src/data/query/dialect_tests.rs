@@ -334,6 +334,11 @@ fn run(
             )
             .collect()
     });
+    // Integer sums are read as the service reads them (PostgreSQL gives the exact decimal as text).
+    let sums: Vec<bool> = compiled
+        .output
+        .as_ref()
+        .map_or_else(Vec::new, |o| o.iter().map(|c| c.integer_sum).collect());
     let rows = session
         .query(&compiled.sql, &compiled.params)
         .unwrap_or_else(|e| panic!("{what}: {:?}: {}: {e}", session.dialect(), compiled.sql))
@@ -341,7 +346,11 @@ fn run(
         .map(|row| {
             row.into_iter()
                 .zip(&json_columns)
-                .map(|(v, json)| neutral(v, *json))
+                .enumerate()
+                .map(|(n, (v, json))| match sums.get(n) {
+                    Some(true) => crate::data::codec::integer_total(v),
+                    _ => neutral(v, *json),
+                })
                 .collect()
         })
         .collect();
@@ -1142,4 +1151,127 @@ fn issues_are_the_same_on_both_dialects() {
         assert!(!sqlite.is_empty(), "{body}");
         assert_eq!(sqlite, issues(Dialect::Postgres), "{body}");
     }
+}
+
+/// Integer sums beyond 64 bits (issue #14: SQLite's "integer overflow" and PostgreSQL's "bigint
+/// out of range" were 500s): exact while the total fits 64 bits, the nearest double beyond, the
+/// same JSON and the same order on both databases; a distinct sum beyond 64 bits is an overflow
+/// error on both (answered 422 by the service); averages of huge values are answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integer_sums_beyond_64_bits_agree_on_both_databases() {
+    let db = TestDatabase::create().await;
+    let pool = db.pool().await;
+    let conn = pool.acquire().await.unwrap();
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let object: ObjectDefinition = objectos_spec::parse(&json!({
+            "name": "big",
+            "fields": {"grp": {"type": "text"}, "amount": {"type": "number", "scale": 0}}
+        }))
+        .unwrap();
+        let pg = PgSession::open(handle, conn, None).unwrap();
+        for statement in pg_statements(&object) {
+            pg.execute_batch(&statement).unwrap();
+        }
+        let lite_conn = rusqlite::Connection::open_in_memory().unwrap();
+        let lite = SqliteSession::new(&lite_conn);
+        for statement in TableDef::from_object(&object).unwrap().statements() {
+            lite.execute_batch(&statement).unwrap();
+        }
+        let rows: [(&str, i64); 9] = [
+            // 2^64 - 7: beyond 64 bits.
+            ("a", i64::MAX),
+            ("a", i64::MAX),
+            ("a", -5),
+            // 2^62 - 1: fits, exact although the partial values are large.
+            ("b", 1 << 62),
+            ("b", (1 << 62) - 1),
+            ("b", -(1 << 62)),
+            // -2^64: below 64 bits.
+            ("c", i64::MIN),
+            ("c", i64::MIN),
+            // i64::MIN itself fits.
+            ("d", i64::MIN),
+        ];
+        for session in [&lite as &dyn Session, &pg] {
+            for (n, (grp, amount)) in rows.iter().enumerate() {
+                session
+                    .execute(
+                        r#"INSERT INTO "big" ("id", "created_at", "updated_at", "grp", "amount") VALUES ($1, $2, $2, $3, $4)"#,
+                        &[t(&format!("r{n}")), ts("2026-01-01T00:00:00.000Z"), t(grp), i(*amount)],
+                    )
+                    .unwrap();
+            }
+        }
+        let query = from_ast(&json!({
+            "groupBy": ["grp"],
+            "aggregations": [
+                {"function": "sum", "field": "amount", "alias": "total"},
+                {"function": "count", "alias": "n"}
+            ],
+            "orderBy": [{"field": "total", "order": "desc"}]
+        }));
+        let on_sqlite = run(&lite, &object, &query, "sums");
+        let on_postgres = run(&pg, &object, &query, "sums");
+        assert_eq!(on_sqlite, on_postgres);
+        let (records, _) = on_sqlite.unwrap();
+        assert_eq!(
+            records,
+            vec![
+                vec![json!("a"), json!(18_446_744_073_709_551_609_f64), json!(3)],
+                vec![json!("b"), json!(4_611_686_018_427_387_903_i64), json!(3)],
+                vec![json!("d"), json!(i64::MIN), json!(1)],
+                vec![json!("c"), json!(-18_446_744_073_709_551_616_f64), json!(2)],
+            ]
+        );
+        assert!(records[0][1].is_f64() && records[1][1].is_i64() && records[2][1].is_i64());
+
+        // Over no rows: null on both.
+        let none = from_ast(&json!({
+            "where": ["grp", "=", "nobody"],
+            "aggregations": [{"function": "sum", "field": "amount", "alias": "total"}]
+        }));
+        let on_sqlite = run(&lite, &object, &none, "no rows");
+        assert_eq!(on_sqlite, run(&pg, &object, &none, "no rows"));
+        assert_eq!(on_sqlite.unwrap().0, vec![vec![Value::Null]]);
+
+        // Averages of huge values are answered (as doubles, within rounding of each other).
+        let avg = from_ast(&json!({
+            "groupBy": ["grp"],
+            "aggregations": [{"function": "avg", "field": "amount", "alias": "mean"}]
+        }));
+        let (lite_avg, _) = run(&lite, &object, &avg, "avg").unwrap();
+        let (pg_avg, _) = run(&pg, &object, &avg, "avg").unwrap();
+        for (l, p) in lite_avg.iter().zip(&pg_avg) {
+            let (l, p) = (l[1].as_f64().unwrap(), p[1].as_f64().unwrap());
+            assert!((l - p).abs() <= p.abs() * 1e-12, "{l} vs {p}");
+        }
+
+        // A distinct sum beyond 64 bits: an overflow on both databases.
+        for session in [&lite as &dyn Session, &pg] {
+            for (n, amount) in [i64::MAX, i64::MAX - 1].into_iter().enumerate() {
+                session
+                    .execute(
+                        r#"INSERT INTO "big" ("id", "created_at", "updated_at", "grp", "amount") VALUES ($1, $2, $2, $3, $4)"#,
+                        &[t(&format!("e{n}")), ts("2026-01-01T00:00:00.000Z"), t("e"), i(amount)],
+                    )
+                    .unwrap();
+            }
+        }
+        let distinct = from_ast(&json!({
+            "where": ["grp", "=", "e"],
+            "aggregations": [{"function": "sum", "field": "amount", "alias": "d", "distinct": true}]
+        }))
+        .unwrap();
+        for session in [&lite as &dyn Session, &pg] {
+            let compiled = compile(session.dialect(), &object, &distinct).unwrap();
+            let error = session
+                .query(&compiled.sql, &compiled.params)
+                .expect_err("a distinct sum of i64::MAX and -5 overflows");
+            assert!(error.is_overflow(), "{:?}: {error:?}", session.dialect());
+        }
+    })
+    .await
+    .unwrap();
+    pool.close().await;
 }
